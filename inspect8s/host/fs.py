@@ -1,0 +1,146 @@
+"""HostFS: the only code that opens host files.
+
+Every host probe reads through a :class:`HostFS` whose ``root`` is ``/`` on a node, ``/host``
+in a DaemonSet, or a fixture tree in tests (``--root DIR``). Paths passed in are the host's
+absolute paths (``/proc/1/cgroup``); the root is prefixed here and nowhere else. Every
+OSError becomes a :class:`~inspect8s.errors.ProbeFailed` naming the host path.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+
+from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
+
+_READ_CHUNK = 1 << 16
+
+
+class HostFS:
+    """Read-only access to a host filesystem mounted at ``root``."""
+
+    __slots__ = ("_prefix", "root")
+
+    def __init__(self, root: str = "/") -> None:
+        root = os.path.abspath(root or "/")
+        self.root = root
+        # "" for "/", so that _real("/proc") is "/proc" with no extra string work.
+        self._prefix = "" if root == "/" else root.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"HostFS({self.root!r})"
+
+    @property
+    def is_live(self) -> bool:
+        """True when the root is this machine's own ``/``."""
+        return self._prefix == ""
+
+    def real(self, path: str) -> str:
+        """The path on this machine for the host's absolute ``path``."""
+        if not path.startswith("/"):
+            raise ValueError(f"host paths are absolute, got {path!r}")
+        return self._prefix + path
+
+    @staticmethod
+    def _source(path: str) -> str:
+        return f"host:{path}"
+
+    def _fail(self, path: str, exc: OSError) -> ProbeFailed:
+        return ProbeFailed(kind_from_oserror(exc), self._source(path), exc.strerror or str(exc))
+
+    def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
+        """Read a whole file (proc files have no size, so read until EOF)."""
+        real = self.real(path)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        try:
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                chunk = os.read(fd, _READ_CHUNK)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if limit is not None and total >= limit:
+                    break
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        finally:
+            os.close(fd)
+
+    def read_text(self, path: str, *, limit: int | None = None) -> str:
+        """Read a file as text; undecodable bytes are replaced, never fatal."""
+        return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+
+    def read_text_or_none(self, path: str) -> str | None:
+        """Read a file that may legitimately be absent; other errors still raise."""
+        try:
+            return self.read_text(path)
+        except ProbeFailed as exc:
+            if exc.kind is ErrorKind.MISSING:
+                return None
+            raise
+
+    def readlink(self, path: str) -> str:
+        try:
+            return os.readlink(self.real(path))
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return os.listdir(self.real(path))
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+
+    def iter_pids(self) -> Iterator[int]:
+        """The numeric entries of ``/proc``: the processes visible from this root."""
+        for name in self.listdir("/proc"):
+            if name.isdigit():
+                yield int(name)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(self.real(path))
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(self.real(path))
+
+    def is_file(self, path: str) -> bool:
+        return os.path.isfile(self.real(path))
+
+    def is_socket(self, path: str) -> bool:
+        """True when ``path`` is a unix socket (fixture trees may hold a plain marker file
+        instead: see :meth:`socket_kind`)."""
+        try:
+            return stat.S_ISSOCK(os.stat(self.real(path)).st_mode)
+        except OSError:
+            return False
+
+    def socket_kind(self, path: str) -> str | None:
+        """"socket", "file" (a plain file where a socket should be), "dir", or None if absent."""
+        try:
+            mode = os.stat(self.real(path)).st_mode
+        except OSError:
+            return None
+        if stat.S_ISSOCK(mode):
+            return "socket"
+        if stat.S_ISDIR(mode):
+            return "dir"
+        return "file"
+
+    def glob_dir(self, path: str, suffix: str = "") -> list[str]:
+        """Sorted host paths of the entries of a directory ending with ``suffix``;
+        an absent directory gives an empty list."""
+        try:
+            names = os.listdir(self.real(path))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        base = path.rstrip("/")
+        return [f"{base}/{n}" for n in sorted(names) if n.endswith(suffix)]

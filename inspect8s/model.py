@@ -1,0 +1,368 @@
+"""Frozen models: what the collectors turn raw data into. No I/O here.
+
+Units are in field names; where a field may be ``None`` the comment on the same line
+says what ``None`` means. ``to_json`` helpers live in ``inspect8s/serialize.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from inspect8s.errors import ProbeError
+
+# Namespace types as named under /proc/<pid>/ns (pid_for_children/time_for_children are
+# read too but are not "the process's" namespace).
+NAMESPACE_TYPES: tuple[str, ...] = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+
+
+class QoS(StrEnum):
+    GUARANTEED = "Guaranteed"
+    BURSTABLE = "Burstable"
+    BESTEFFORT = "BestEffort"
+
+
+class CgroupVersion(StrEnum):
+    V1 = "v1"
+    V2 = "v2"
+    HYBRID = "hybrid"  # v1 controllers plus a cgroup2 mount (usually /sys/fs/cgroup/unified)
+
+
+# --------------------------------------------------------------------------- host
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupEntry:
+    """One line of /proc/<pid>/cgroup: ``hierarchy-id:controllers:path``."""
+
+    hierarchy_id: int
+    controllers: tuple[str, ...]  # () for the v2 line "0::/..."
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """One process as read from /proc/<pid>/{stat,status,cmdline,ns/*,cgroup}."""
+
+    pid: int
+    ppid: int
+    comm: str
+    cmdline: tuple[str, ...]  # () for kernel threads and unreadable cmdlines
+    state: str
+    start_time_ticks: int
+    namespaces: dict[str, int]  # ns type -> inode; a type is absent when its link was unreadable
+    cgroups: tuple[CgroupEntry, ...]
+    uid: int | None = None  # None: status unreadable
+    cap_eff: int | None = None  # None: status unreadable
+    seccomp_mode: int | None = None  # 0 disabled, 1 strict, 2 filter; None: unknown
+    no_new_privs: bool | None = None  # None: unknown (kernel too old or status unreadable)
+    threads: int | None = None
+
+    @property
+    def exe_name(self) -> str:
+        """The program's base name from argv[0], falling back to comm."""
+        if self.cmdline:
+            return self.cmdline[0].rsplit("/", 1)[-1]
+        return self.comm
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """One line of /proc/<pid>/mountinfo (proc(5))."""
+
+    mount_id: int
+    parent_id: int
+    major_minor: str
+    root: str  # the path within the source filesystem that forms this mount's root
+    mount_point: str
+    options: tuple[str, ...]  # per-mount options ("rw", "nosuid", ...)
+    fs_type: str
+    source: str
+    super_options: tuple[str, ...]
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupLimits:
+    """Effective limits and stats of one cgroup, from whichever version holds them.
+
+    Every limit is ``None`` when there is no limit (v2 "max", v1's page-counter sentinel);
+    an unreadable file is a ProbeError in the snapshot, never a silent ``None``.
+    """
+
+    memory_max_bytes: int | None = None  # None: unlimited
+    memory_usage_bytes: int | None = None  # None: not read
+    memory_oom_kills: int | None = None  # None: not reported by this kernel/version
+    memory_failcnt: int | None = None  # v1 only
+    cpu_quota_us: int | None = None  # None: unlimited (-1 / "max")
+    cpu_period_us: int | None = None
+    cpu_shares: int | None = None  # v1 cpu.shares
+    cpu_weight: int | None = None  # v2 cpu.weight
+    cpu_nr_periods: int | None = None
+    cpu_nr_throttled: int | None = None
+    cpu_throttled_usec: int | None = None
+    pids_max: int | None = None  # None: unlimited
+    pids_current: int | None = None
+
+    @property
+    def cpu_limit_millicores(self) -> int | None:
+        """The CPU limit as Kubernetes writes it (quota/period in millicores); None: no limit."""
+        if self.cpu_quota_us is None or not self.cpu_period_us:
+            return None
+        return (self.cpu_quota_us * 1000) // self.cpu_period_us
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerIdentity:
+    """What a cgroup path says about the container a process belongs to."""
+
+    runtime: str  # "containerd" | "crio" | "docker" | "podman" | "unknown"
+    container_id: str
+    pod_uid: str | None  # None: not a Kubernetes pod path (plain docker/podman)
+    qos: QoS | None  # None: not a pod path
+    driver: str  # "cgroupfs" | "systemd"
+    cgroup_path: str
+
+
+# --------------------------------------------------------------------------- node
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeDaemon:
+    """A container runtime daemon found on the node."""
+
+    name: str  # "containerd" | "crio" | "cri-dockerd" | "dockerd" | "podman"
+    pid: int | None  # None: only its socket was found
+    version: str | None  # None: not asked or not answered
+    sockets: tuple[str, ...] = ()
+    config_file: str | None = None  # None: default / not given on the command line
+    cmdline: tuple[str, ...] = ()
+    version_source: str | None = None  # e.g. "cri:Version", "docker:/version"
+
+
+@dataclass(frozen=True, slots=True)
+class SocketInfo:
+    """A runtime socket path looked for under the root."""
+
+    path: str
+    runtime: str
+    kind: str  # "socket" | "file" | "dir"
+
+
+@dataclass(frozen=True, slots=True)
+class Shim:
+    """A per-sandbox/per-container monitor process (containerd-shim-*, conmon)."""
+
+    pid: int
+    kind: str  # binary name: "containerd-shim-runc-v2", "conmon", ...
+    namespace: str | None  # containerd namespace from "-namespace" (k8s.io, moby); None: n/a
+    id: str | None  # sandbox / container id the shim was started for; None: unknown
+    child_pids: tuple[int, ...] = ()
+    container_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletProcess:
+    pid: int
+    version: str | None  # None: could not be determined from the host
+    cmdline: tuple[str, ...]
+    flags: dict[str, str]  # "--flag" -> value ("true" for bare boolean flags)
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceReference:
+    """The process whose namespaces stand for "the host" when comparing inodes."""
+
+    pid: int | None  # None: no readable reference
+    reason: str  # e.g. "PID 1", "PID 1 unreadable (permission); using containerd PID 812"
+    namespaces: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A container as seen on the node: host truth joined with what the runtime says."""
+
+    id: str
+    runtime: str
+    name: str | None  # None: the runtime did not answer and no label said
+    pod_name: str | None
+    pod_namespace: str | None
+    pod_uid: str | None
+    qos: QoS | None
+    init_pid: int | None  # None: not running / not found
+    shim_pid: int | None
+    pids: tuple[int, ...]
+    cgroup_path: str
+    cgroup_driver: str
+    limits: CgroupLimits
+    namespaces: dict[str, int]
+    host_namespaces: tuple[str, ...]  # ns types whose inode equals the host reference's
+    is_sandbox: bool = False  # the pod's pause/sandbox container
+    image: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    name_source: str | None = None  # where name/pod came from: "cri", "docker", "cgroup"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    hostname: str
+    kernel: str
+    os_release: str | None  # PRETTY_NAME; None: /etc/os-release unreadable
+    cgroup_version: CgroupVersion | None  # None: no cgroup mount found
+    cgroup_driver: str | None  # as implied by the container cgroup paths; None: no containers
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReport:
+    """The whole node picture, as `inspect8s node` prints it."""
+
+    node: NodeInfo
+    runtimes: tuple[RuntimeDaemon, ...]
+    sockets: tuple[SocketInfo, ...]
+    shims: tuple[Shim, ...]
+    kubelet: KubeletProcess | None
+    host_reference: NamespaceReference
+    containers: tuple[Container, ...]
+    errors: tuple[ProbeError, ...]
+    not_found: tuple[str, ...] = ()  # things looked for and absent, said plainly
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceList:
+    """Requests or limits of one container in canonical units; None: not set."""
+
+    cpu_millicores: int | None = None
+    memory_bytes: int | None = None
+    ephemeral_storage_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    name: str
+    host_path: str | None  # None: not a hostPath volume
+    host_path_type: str | None = None
+    kind: str = "other"  # "hostPath" | "emptyDir" | "configMap" | ... first key of the volume
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """A container of a pod spec, plus its status when the pod came from the API."""
+
+    name: str
+    image: str
+    requests: ResourceList
+    limits: ResourceList
+    privileged: bool = False
+    allow_privilege_escalation: bool | None = None  # None: not set (defaults to true)
+    capabilities_add: tuple[str, ...] = ()
+    capabilities_drop: tuple[str, ...] = ()
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    seccomp_profile: str | None = None  # "RuntimeDefault" | "Unconfined" | "Localhost"; None: unset
+    host_ports: tuple[int, ...] = ()
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    init: bool = False
+    # status
+    container_id: str | None = None  # "containerd://<id>" as the API reports it; None: not started
+    restart_count: int = 0
+    last_termination_reason: str | None = None
+    ready: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    name: str
+    namespace: str
+    uid: str | None
+    node_name: str | None
+    phase: str | None
+    qos: QoS | None  # status.qosClass, or computed from the spec for manifests
+    containers: tuple[ContainerSpec, ...]
+    host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
+    share_process_namespace: bool = False
+    seccomp_profile: str | None = None  # pod-level securityContext.seccompProfile.type
+    volumes: tuple[Volume, ...] = ()
+    annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    runtime_class: str | None = None
+    owner: str | None = None  # "ReplicaSet/frontend-abc" of the first ownerReference
+    source: str = "api"  # "api" | "manifest:<file>#<doc index>" | "runtime"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeNode:
+    name: str
+    kubelet_version: str | None
+    container_runtime_version: str | None  # "containerd://1.6.20", "docker://20.10.24"
+    os_image: str | None
+    kernel_version: str | None
+    annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[dict[str, str], ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()  # (type, address)
+
+    @property
+    def cri_socket_annotation(self) -> str | None:
+        return self.annotations.get("kubeadm.alpha.kubernetes.io/cri-socket")
+
+
+# --------------------------------------------------------------------------- trace
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One link of a runtime chain: a named step, its values, and what proved them.
+
+    ``missing`` is None when the link was established, else the reason it was not.
+    """
+
+    name: str  # "kubelet" | "cri-endpoint" | "runtime" | "handler" | "shim" | "oci-runtime" ...
+    values: dict[str, object]
+    source: str | None
+    missing: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerTrace:
+    """Where one container sits, link by link (see docs/architecture.md)."""
+
+    container_id: str
+    name: str | None
+    pod_name: str | None
+    pod_namespace: str | None
+    links: tuple[Link, ...]
+
+    def link(self, name: str) -> Link | None:
+        for item in self.links:
+            if item.name == name:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeChain:
+    """The trace of one pod: the links it shares (kubelet..runtime) and one trace per container."""
+
+    pod_name: str | None
+    pod_namespace: str | None
+    pod_uid: str | None
+    node_links: tuple[Link, ...]
+    sandbox: ContainerTrace | None
+    containers: tuple[ContainerTrace, ...]
+    errors: tuple[ProbeError, ...] = ()

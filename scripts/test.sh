@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run all of it: lint, types, unit and
+# integration tests (real containerd, runc and dockerd started by the tests themselves).
+#
+#   bash scripts/test.sh              # everything
+#   bash scripts/test.sh -k node      # extra arguments go to pytest
+#
+# Needs root (or sudo) for the Debian packages and for the integration tests; without root
+# the integration tests skip with a reason, except under CI=true where they must run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(containerd runc docker.io busybox-static iproute2)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages enable services; the tests start their own private daemons and the
+# shared ones are not wanted (they would also show up in every node scan).
+for svc in docker.socket docker.service containerd.service; do
+  $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
+done
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PY" -m venv .venv
+fi
+echo "== installing inspect8s with its test extra"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ -d plugins/examples/inspect8s-example-checks ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e plugins/examples/inspect8s-example-checks
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff"
+ruff check inspect8s tests benchmarks plugins scripts
+echo "== mypy"
+mypy
+echo "== pytest"
+pytest_args=(tests)
+if [ -d plugins/examples/inspect8s-example-checks/tests ]; then
+  pytest_args+=(plugins/examples/inspect8s-example-checks/tests)
+fi
+set +e
+pytest "${pytest_args[@]}" "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "pytest collected no test" >&2
+  rc=1
+fi
+exit "$rc"
