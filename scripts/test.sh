@@ -43,6 +43,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"
 ruff check inspect8s tests benchmarks plugins scripts
+ruff format --check inspect8s tests benchmarks plugins scripts
 echo "== mypy"
 mypy
 echo "== pytest"

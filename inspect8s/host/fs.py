@@ -122,7 +122,7 @@ class HostFS:
             return False
 
     def socket_kind(self, path: str) -> str | None:
-        """"socket", "file" (a plain file where a socket should be), "dir", or None if absent."""
+        """ "socket", "file" (a plain file where a socket should be), "dir", or None if absent."""
         try:
             mode = os.stat(self.real(path)).st_mode
         except OSError:
