@@ -366,3 +366,21 @@ class RuntimeChain:
     sandbox: ContainerTrace | None
     containers: tuple[ContainerTrace, ...]
     errors: tuple[ProbeError, ...] = ()
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything collected for one run: what checks read and renderers show.
+
+    A part is ``None`` / empty when it was not collected (no API access, no node probe);
+    why is in ``errors`` or in the command's options, never guessed.
+    """
+
+    node: NodeReport | None = None
+    pods: tuple[Pod, ...] = ()
+    kube_nodes: tuple[KubeNode, ...] = ()
+    traces: tuple[RuntimeChain, ...] = ()
+    errors: tuple[ProbeError, ...] = ()
