@@ -49,7 +49,8 @@ class DockerEngine:
             ) from None
         except docker.errors.APIError as exc:
             status = exc.status_code or 500
-            raise ProbeFailed(kind_from_http_status(status), source, exc.explanation or str(exc))
+            detail = exc.explanation or str(exc)
+            raise ProbeFailed(kind_from_http_status(status), source, detail) from None
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
             raise ProbeFailed(ErrorKind.UNAVAILABLE, source, _one_line(exc)) from None
         except OSError as exc:
