@@ -281,6 +281,8 @@ class ContainerSpec:
     restart_count: int = 0
     last_termination_reason: str | None = None
     ready: bool | None = None
+    state: str | None = None  # "running" | "waiting" | "terminated"; None: no status (manifest)
+    state_reason: str | None = None  # e.g. "CrashLoopBackOff", "OOMKilled"; None: none given
 
 
 @dataclass(frozen=True, slots=True)
