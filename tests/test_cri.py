@@ -1,0 +1,311 @@
+"""CRIClient against real unix sockets: silent listeners, dead paths and small gRPC servers.
+
+No mocks: every case is a real socket made here; the servers are real gRPC servers that
+answer (or refuse) the CRI method paths with the generated messages.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from inspect8s.errors import ErrorKind, ProbeFailed
+from inspect8s.runtime._cri import api_pb2
+from inspect8s.runtime.cri import CRIClient, kind_from_grpc_code, parse_info, socket_path
+
+Handler = Callable[[Any, grpc.ServicerContext], Any]
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    # unix socket paths are limited to 108 bytes; pytest's tmp_path can be longer.
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="i8s-cri-") as d:
+        yield Path(d)
+
+
+@pytest.fixture
+def silent_socket(short_dir: Path) -> Iterator[str]:
+    """A unix socket that accepts every connection and never sends a byte."""
+    path = str(short_dir / "silent.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield path
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def serve(path: str, handlers: dict[str, tuple[Handler, Any, Any]]) -> grpc.Server:
+    """A gRPC server on unix socket PATH answering full method paths with HANDLERS."""
+
+    class Generic(grpc.GenericRpcHandler):
+        def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+            found = handlers.get(details.method)
+            if found is None:
+                return None
+            fn, req_type, resp_type = found
+            return grpc.unary_unary_rpc_method_handler(
+                fn,
+                request_deserializer=req_type.FromString,
+                response_serializer=resp_type.SerializeToString,
+            )
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((Generic(),))
+    server.add_insecure_port(f"unix:{path}")
+    server.start()
+    return server
+
+
+def version_handler(name: str) -> Handler:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        return api_pb2.VersionResponse(
+            version="0.1.0",
+            runtime_name=name,
+            runtime_version="9.9.9",
+            runtime_api_version=request.version or "v1",
+        )
+
+    return handle
+
+
+def abort_with(code: grpc.StatusCode) -> Handler:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(code, f"refused with {code.name}")
+
+    return handle
+
+
+def test_silent_socket_times_out_within_the_deadline(silent_socket: str) -> None:
+    with CRIClient(silent_socket, timeout=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(ProbeFailed) as failed:
+            client.version()
+        elapsed = time.monotonic() - started
+    assert failed.value.kind is ErrorKind.TIMEOUT
+    assert failed.value.source == "cri:Version"
+    assert silent_socket in failed.value.detail
+    assert 0.4 <= elapsed < 1.5
+
+
+def test_plain_file_is_unavailable(short_dir: Path) -> None:
+    path = short_dir / "not-a-socket"
+    path.write_text("hello\n")
+    with CRIClient(str(path), timeout=2.0) as client:
+        started = time.monotonic()
+        with pytest.raises(ProbeFailed) as failed:
+            client.list_containers()
+        assert time.monotonic() - started < 1.9
+    assert failed.value.kind is ErrorKind.UNAVAILABLE
+    assert failed.value.source == "cri:ListContainers"
+
+
+def test_socket_without_listener_is_unavailable(short_dir: Path) -> None:
+    path = str(short_dir / "dead.sock")
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(path)  # the socket file exists, nobody listens on it
+    try:
+        with CRIClient(f"unix://{path}", timeout=2.0) as client:
+            started = time.monotonic()
+            with pytest.raises(ProbeFailed) as failed:
+                client.status()
+            assert time.monotonic() - started < 1.9
+    finally:
+        dead.close()
+    assert failed.value.kind is ErrorKind.UNAVAILABLE
+    assert failed.value.source == "cri:Status"
+
+
+def test_missing_path_is_unavailable(short_dir: Path) -> None:
+    client = CRIClient(str(short_dir / "nothing.sock"), timeout=2.0)
+    with client, pytest.raises(ProbeFailed) as failed:
+        client.version()
+    assert failed.value.kind is ErrorKind.UNAVAILABLE
+
+
+def test_answers_and_status_codes_from_a_real_server(short_dir: Path) -> None:
+    path = str(short_dir / "cri.sock")
+    info = {
+        "info": json.dumps({"pid": 4242, "runtimeType": "io.containerd.runc.v2"}),
+        "golang": json.dumps("go1.19.8"),
+        "lastCNILoadStatus": "cni config load failed: no network config found",
+    }
+
+    def container_status(request: Any, context: grpc.ServicerContext) -> Any:
+        if request.container_id != "abc":
+            context.abort(grpc.StatusCode.NOT_FOUND, f"container {request.container_id} not found")
+        return api_pb2.ContainerStatusResponse(
+            status=api_pb2.ContainerStatus(
+                id="abc",
+                state=api_pb2.CONTAINER_RUNNING,
+                created_at=1795318501598010029,
+                labels={"io.kubernetes.container.name": "app"},
+            ),
+            info=info if request.verbose else {},
+        )
+
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/Version": (
+                version_handler("fake-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            ),
+            "/runtime.v1.RuntimeService/ContainerStatus": (
+                container_status,
+                api_pb2.ContainerStatusRequest,
+                api_pb2.ContainerStatusResponse,
+            ),
+            "/runtime.v1.RuntimeService/Status": (
+                abort_with(grpc.StatusCode.PERMISSION_DENIED),
+                api_pb2.StatusRequest,
+                api_pb2.StatusResponse,
+            ),
+            "/runtime.v1.RuntimeService/ListPodSandbox": (
+                abort_with(grpc.StatusCode.UNAUTHENTICATED),
+                api_pb2.ListPodSandboxRequest,
+                api_pb2.ListPodSandboxResponse,
+            ),
+            "/runtime.v1.ImageService/ListImages": (
+                abort_with(grpc.StatusCode.INTERNAL),
+                api_pb2.ListImagesRequest,
+                api_pb2.ListImagesResponse,
+            ),
+        },
+    )
+    try:
+        with CRIClient(f"unix://{path}", timeout=2.0) as client:
+            assert client.version() == {
+                "version": "0.1.0",
+                "runtimeName": "fake-runtime",
+                "runtimeVersion": "9.9.9",
+                "runtimeApiVersion": "v1",
+            }
+            assert client.api_version() == "v1"
+
+            answer = client.container_status("abc")
+            assert answer["status"]["state"] == "CONTAINER_RUNNING"
+            assert answer["status"]["createdAt"] == "1795318501598010029"
+            assert answer["info"] == {
+                "info": {"pid": 4242, "runtimeType": "io.containerd.runc.v2"},
+                "golang": "go1.19.8",
+                "lastCNILoadStatus": "cni config load failed: no network config found",
+            }
+            assert "info" not in client.container_status("abc", verbose=False)
+
+            expected = {
+                "ContainerStatus": (lambda: client.container_status("nope"), ErrorKind.MISSING),
+                "Status": (client.status, ErrorKind.PERMISSION),
+                "ListPodSandbox": (client.list_pod_sandboxes, ErrorKind.PERMISSION),
+                "ListImages": (client.list_images, ErrorKind.UNAVAILABLE),
+                "RuntimeConfig": (client.runtime_config, ErrorKind.UNAVAILABLE),
+            }
+            for method, (call, kind) in expected.items():
+                with pytest.raises(ProbeFailed) as failed:
+                    call()
+                assert (failed.value.source, failed.value.kind) == (f"cri:{method}", kind)
+            with pytest.raises(ProbeFailed) as failed:
+                client.runtime_config()
+            assert "not implemented" in failed.value.detail
+    finally:
+        server.stop(grace=None)
+
+
+def test_api_version_falls_back_to_v1alpha2(short_dir: Path) -> None:
+    path = str(short_dir / "old.sock")
+    server = serve(
+        path,
+        {
+            "/runtime.v1alpha2.RuntimeService/Version": (
+                version_handler("old-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            )
+        },
+    )
+    try:
+        with CRIClient(path, timeout=2.0) as client:
+            assert client.api_version() == "v1alpha2"
+            with pytest.raises(ProbeFailed) as failed:
+                client.version()
+            assert failed.value.kind is ErrorKind.UNAVAILABLE
+            assert "not implemented" in failed.value.detail
+    finally:
+        server.stop(grace=None)
+
+
+def test_api_version_fails_when_neither_api_answers(short_dir: Path) -> None:
+    path = str(short_dir / "none.sock")
+    server = serve(path, {})
+    try:
+        with CRIClient(path, timeout=2.0) as client, pytest.raises(ProbeFailed) as failed:
+            client.api_version()
+        assert failed.value.source == "cri:Version"
+        assert "not implemented" in failed.value.detail
+    finally:
+        server.stop(grace=None)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "path"),
+    [
+        ("unix:///run/containerd/containerd.sock", "/run/containerd/containerd.sock"),
+        ("unix:/run/crio/crio.sock", "/run/crio/crio.sock"),
+        ("/var/run/cri-dockerd.sock", "/var/run/cri-dockerd.sock"),
+    ],
+)
+def test_socket_path_of_endpoints(endpoint: str, path: str) -> None:
+    assert socket_path(endpoint) == path
+
+
+@pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:1234", "npipe:////./pipe/x", "unix://"])
+def test_endpoints_that_are_not_unix_sockets_are_malformed(endpoint: str) -> None:
+    with pytest.raises(ProbeFailed) as failed:
+        socket_path(endpoint)
+    assert failed.value.kind is ErrorKind.MALFORMED
+
+
+def test_grpc_code_table() -> None:
+    assert kind_from_grpc_code("DEADLINE_EXCEEDED") is ErrorKind.TIMEOUT
+    assert kind_from_grpc_code("NOT_FOUND") is ErrorKind.MISSING
+    assert kind_from_grpc_code("UNAUTHENTICATED") is ErrorKind.PERMISSION
+    assert kind_from_grpc_code("RESOURCE_EXHAUSTED") is ErrorKind.UNAVAILABLE
+
+
+def test_parse_info_keeps_non_json_values() -> None:
+    assert parse_info({"a": '{"x": 1}', "b": "not json", "c": '"quoted"'}) == {
+        "a": {"x": 1},
+        "b": "not json",
+        "c": "quoted",
+    }
