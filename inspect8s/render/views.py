@@ -1,0 +1,191 @@
+"""Renderers for the inspection views (`node`, `pod`, `pid`): table, JSON and YAML.
+
+JSON and YAML are the documented, versioned schema of docs/output-formats.md: the model
+serialised field by field under ``{"schemaVersion": 1, "kind": ...}``. Tables are for people.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from inspect8s.errors import ProbeError
+from inspect8s.model import CgroupLimits, Container, NodeReport
+from inspect8s.serialize import to_data
+
+SCHEMA_VERSION = 1
+
+
+def document(kind: str, body: Any) -> dict[str, Any]:
+    """The top-level JSON/YAML document for a view."""
+    data = to_data(body)
+    return {"schemaVersion": SCHEMA_VERSION, "kind": kind, **data}
+
+
+def write_json(doc: dict[str, Any], out: TextIO) -> None:
+    json.dump(doc, out, indent=2, sort_keys=False)
+    out.write("\n")
+
+
+def write_yaml(doc: dict[str, Any], out: TextIO) -> None:
+    import yaml
+
+    yaml.safe_dump(doc, out, sort_keys=False, default_flow_style=False)
+
+
+def write_structured(kind: str, body: Any, fmt: str, out: TextIO) -> None:
+    doc = document(kind, body)
+    if fmt == "yaml":
+        write_yaml(doc, out)
+    else:
+        write_json(doc, out)
+
+
+# --------------------------------------------------------------------------- table helpers
+
+
+def human_bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for unit, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if value >= size and value % size == 0:
+            return f"{value // size}{unit}"
+    if value >= 1 << 20:
+        return f"{value / (1 << 20):.1f}Mi"
+    return str(value)
+
+
+def cpu_text(limits: CgroupLimits) -> str:
+    milli = limits.cpu_limit_millicores
+    if milli is None:
+        return "-"
+    return f"{milli}m"
+
+
+def limits_cells(limits: CgroupLimits) -> list[str]:
+    return [
+        human_bytes(limits.memory_max_bytes),
+        cpu_text(limits),
+        "-" if limits.pids_max is None else str(limits.pids_max),
+    ]
+
+
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True)
+
+
+def _section(out: TextIO, title: str) -> None:
+    out.write(f"\n{title}\n")
+
+
+def write_errors(errors: Iterable[ProbeError], out: TextIO) -> None:
+    errors = list(errors)
+    if not errors:
+        return
+    _section(out, f"PROBE ERRORS ({len(errors)})")
+    for err in errors:
+        out.write(f"  could not check {err.source}: {err.kind.value}: {err.detail}\n")
+
+
+def pod_label(c: Container) -> str:
+    if c.pod_name:
+        return f"{c.pod_namespace or '?'}/{c.pod_name}"
+    return "-"
+
+
+def _short(cid: str) -> str:
+    return cid[:13]
+
+
+# --------------------------------------------------------------------------- node
+
+
+def write_node_table(report: NodeReport, out: TextIO) -> None:
+    node = report.node
+    cg = node.cgroup_version.value if node.cgroup_version else "none found"
+    driver = node.cgroup_driver or "unknown (no container cgroups)"
+    out.write(f"NODE {node.hostname}")
+    if node.root != "/":
+        out.write(f"  (root {node.root})")
+    out.write("\n")
+    out.write(f"  kernel   {node.kernel}\n")
+    out.write(f"  os       {node.os_release or 'unknown'}\n")
+    out.write(f"  cgroups  {cg}; driver implied by container paths: {driver}\n")
+    ref = report.host_reference
+    out.write(f"  host namespaces compared with {ref.reason}\n")
+
+    if report.kubelet:
+        k = report.kubelet
+        endpoint = k.flags.get("--container-runtime-endpoint", "-")
+        out.write(
+            f"  kubelet  PID {k.pid}, version {k.version or 'unknown'}, "
+            f"runtime endpoint flag {endpoint}\n"
+        )
+
+    _section(out, "RUNTIMES")
+    if report.runtimes:
+        rows = [
+            [
+                r.name,
+                r.pid if r.pid is not None else "-",
+                r.version or "-",
+                ", ".join(r.sockets) or "-",
+                r.config_file or "-",
+            ]
+            for r in report.runtimes
+        ]
+        out.write(_table(rows, ["NAME", "PID", "VERSION", "SOCKETS", "CONFIG"]) + "\n")
+    else:
+        out.write("  no runtime daemon process found\n")
+    if report.sockets:
+        rows = [[s.path, s.runtime, s.kind] for s in report.sockets]
+        _section(out, "SOCKETS")
+        out.write(_table(rows, ["PATH", "RUNTIME", "TYPE"]) + "\n")
+
+    if report.shims:
+        _section(out, "SHIMS")
+        rows = [
+            [
+                s.pid,
+                s.kind,
+                s.namespace or "-",
+                _short(s.id) if s.id else "-",
+                ", ".join(_short(c) for c in s.container_ids) or "-",
+            ]
+            for s in report.shims
+        ]
+        out.write(_table(rows, ["PID", "KIND", "NAMESPACE", "ID", "CONTAINERS"]) + "\n")
+
+    _section(out, "CONTAINERS")
+    if report.containers:
+        rows = []
+        for c in sorted(
+            report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or "")
+        ):
+            rows.append(
+                [
+                    pod_label(c),
+                    "(sandbox)" if c.is_sandbox else (c.name or "?"),
+                    c.runtime,
+                    _short(c.id),
+                    c.init_pid if c.init_pid is not None else "-",
+                    c.shim_pid if c.shim_pid is not None else "-",
+                    c.qos.value if c.qos else "-",
+                    *limits_cells(c.limits),
+                    ",".join(c.host_namespaces) or "-",
+                ]
+            )
+        headers = ["POD", "CONTAINER", "RUNTIME", "ID", "PID", "SHIM", "QOS"]
+        headers += ["MEMORY", "CPU", "PIDS", "HOST NS"]
+        out.write(_table(rows, headers) + "\n")
+    else:
+        out.write("  no container processes found\n")
+
+    if report.not_found:
+        _section(out, "NOT FOUND")
+        for item in report.not_found:
+            out.write(f"  {item}\n")
+    write_errors(report.errors, out)

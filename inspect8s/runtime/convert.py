@@ -1,0 +1,139 @@
+"""Pure converters from runtime answers (CRI and Docker, live or recorded) to metadata.
+
+CRI answers are in protobuf ``MessageToDict`` shape (camelCase keys); Docker answers are
+the Engine API's JSON. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Labels the kubelet puts on sandboxes and containers (kubelet/types/labels.go).
+POD_NAME = "io.kubernetes.pod.name"
+POD_NAMESPACE = "io.kubernetes.pod.namespace"
+POD_UID = "io.kubernetes.pod.uid"
+CONTAINER_NAME = "io.kubernetes.container.name"
+# cri-dockerd / dockershim name Docker containers k8s_<container>_<pod>_<ns>_<uid>_<attempt>.
+_DOCKER_K8S_PREFIX = "k8s_"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerMeta:
+    """What a runtime says about one container (or sandbox)."""
+
+    id: str
+    runtime: str  # "containerd" | "crio" | "docker" | ...
+    name: str | None
+    pod_name: str | None
+    pod_namespace: str | None
+    pod_uid: str | None
+    is_sandbox: bool
+    image: str | None
+    state: str | None
+    sandbox_id: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+def runtime_name_from_cri_version(version: Mapping[str, Any]) -> str:
+    """CRI ``runtimeName`` as inspect8s names runtimes ("cri-o" -> "crio")."""
+    name = str(version.get("runtimeName", "") or "unknown").lower()
+    return {"cri-o": "crio", "docker": "cri-dockerd"}.get(name, name)
+
+
+def cri_index(
+    runtime: str, sandboxes: Iterable[Mapping[str, Any]], containers: Iterable[Mapping[str, Any]]
+) -> dict[str, ContainerMeta]:
+    """Index ListPodSandbox + ListContainers answers by ID."""
+    out: dict[str, ContainerMeta] = {}
+    pods: dict[str, Mapping[str, Any]] = {}
+    for sb in sandboxes:
+        sid = str(sb.get("id", ""))
+        if not sid:
+            continue
+        meta = sb.get("metadata", {}) or {}
+        labels = dict(sb.get("labels", {}) or {})
+        pods[sid] = meta
+        out[sid] = ContainerMeta(
+            id=sid,
+            runtime=runtime,
+            name=None,
+            pod_name=meta.get("name") or labels.get(POD_NAME),
+            pod_namespace=meta.get("namespace") or labels.get(POD_NAMESPACE),
+            pod_uid=meta.get("uid") or labels.get(POD_UID),
+            is_sandbox=True,
+            image=None,
+            state=sb.get("state"),
+            sandbox_id=sid,
+            labels=labels,
+            source="cri:ListPodSandbox",
+        )
+    for ctr in containers:
+        cid = str(ctr.get("id", ""))
+        if not cid:
+            continue
+        labels = dict(ctr.get("labels", {}) or {})
+        sandbox_id = ctr.get("podSandboxId")
+        pod = pods.get(str(sandbox_id), {})
+        image = (ctr.get("image") or {}).get("image") or ctr.get("imageRef")
+        out[cid] = ContainerMeta(
+            id=cid,
+            runtime=runtime,
+            name=(ctr.get("metadata") or {}).get("name") or labels.get(CONTAINER_NAME),
+            pod_name=labels.get(POD_NAME) or pod.get("name"),
+            pod_namespace=labels.get(POD_NAMESPACE) or pod.get("namespace"),
+            pod_uid=labels.get(POD_UID) or pod.get("uid"),
+            is_sandbox=False,
+            image=image,
+            state=ctr.get("state"),
+            sandbox_id=str(sandbox_id) if sandbox_id else None,
+            labels=labels,
+            source="cri:ListContainers",
+        )
+    return out
+
+
+def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, ContainerMeta]:
+    """Index a Docker ``/containers/json?all=1`` answer by ID.
+
+    Containers made by dockershim or cri-dockerd carry the kubelet labels and the
+    ``k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`` name; the pause container is
+    ``k8s_POD_...``.
+    """
+    out: dict[str, ContainerMeta] = {}
+    for ctr in containers:
+        cid = str(ctr.get("Id", ""))
+        if not cid:
+            continue
+        labels = {str(k): str(v) for k, v in (ctr.get("Labels") or {}).items()}
+        names = [str(n).lstrip("/") for n in (ctr.get("Names") or [])]
+        name = names[0] if names else None
+        pod_name = labels.get(POD_NAME)
+        pod_ns = labels.get(POD_NAMESPACE)
+        pod_uid = labels.get(POD_UID)
+        cname = labels.get(CONTAINER_NAME)
+        is_sandbox = False
+        if name and name.startswith(_DOCKER_K8S_PREFIX):
+            parts = name.split("_")
+            if len(parts) >= 5:
+                cname = cname or parts[1]
+                pod_name = pod_name or parts[2]
+                pod_ns = pod_ns or parts[3]
+                pod_uid = pod_uid or parts[4]
+                is_sandbox = parts[1] == "POD"
+        out[cid] = ContainerMeta(
+            id=cid,
+            runtime="docker",
+            name=None if is_sandbox else (cname or name),
+            pod_name=pod_name,
+            pod_namespace=pod_ns,
+            pod_uid=pod_uid,
+            is_sandbox=is_sandbox or labels.get("io.kubernetes.docker.type") == "podsandbox",
+            image=ctr.get("Image"),
+            state=ctr.get("State"),
+            labels=labels,
+            source="docker:/containers/json",
+        )
+    return out
