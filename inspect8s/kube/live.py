@@ -1,0 +1,467 @@
+"""The live Kubernetes API: raw JSON over the official client's configuration and REST layer.
+
+Only the ``kubernetes`` package's configuration (kubeconfig, in-cluster, exec/token
+refresh, TLS) and its REST client are used; answers are read as bytes and parsed with
+``json.loads``. Turning a list into the client's typed objects costs about 0.6 s of CPU
+per 1,000 pods against 0.07 s for ``json.loads`` (issue 5), and the converters in
+``kube/convert.py`` want the kubectl-shaped dicts anyway.
+
+Every request carries a timeout. Failures raise one :class:`KubeAPIError` with a one-line
+message that says what to do:
+
+    401            KubeAPIError  kind=permission   exit 4
+    403            KubeAPIError  kind=permission   exit 4  (names verb, resource, namespace)
+    404            KubeNotFoundError kind=missing  exit 2  (a NotFoundError)
+    5xx            KubeAPIError  kind=unavailable  exit 4
+    other 4xx      KubeAPIError  kind=malformed    exit 4
+    unreachable    KubeAPIError  kind=unavailable  exit 4  (status None)
+    no answer      KubeAPIError  kind=timeout      exit 4  (status None)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from inspect8s.errors import (
+    ErrorKind,
+    Inspect8sError,
+    NotFoundError,
+    ProbeFailed,
+    kind_from_http_status,
+)
+from inspect8s.kube.config import ClusterConfig, load_cluster_config
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_PAGE_SIZE = 500
+
+
+class KubeAPIError(Inspect8sError):
+    """A request to the API server failed; ``cli.py`` exits with ``exit_code`` (4).
+
+    ``status`` is the HTTP status (None: no answer at all), ``kind`` the ErrorKind,
+    ``source`` "api:GET /api/v1/pods" for recording it as a ProbeError.
+    """
+
+    exit_code = 4
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        kind: ErrorKind,
+        method: str,
+        path: str,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.method = method
+        self.path = path
+        self.reason = reason  # the Status body's "reason" ("Forbidden", "NotFound"); None: none
+
+    @property
+    def source(self) -> str:
+        return f"api:{self.method} {self.path}"
+
+    def probe_failed(self) -> ProbeFailed:
+        """The same failure as a ProbeFailed, for code that records instead of stopping."""
+        return ProbeFailed(self.kind, self.source, str(self))
+
+
+class KubeNotFoundError(KubeAPIError, NotFoundError):
+    """The named object does not exist (HTTP 404); exit 2 like every unknown name."""
+
+    exit_code = 2
+
+
+# "pods "nope" is forbidden: User "u" cannot get resource "pods" in API group "" in the
+# namespace "shop"" / "... cannot list resource "pods" in API group "" at the cluster scope"
+# (the RBAC authorizer's reason, k8s.io/apiserver/pkg/endpoints/handlers/responsewriters).
+_FORBIDDEN_RE = re.compile(
+    r'User "(?P<user>[^"]*)" cannot (?P<verb>[\w-]+) resource "(?P<resource>[^"]+)"'
+    r'(?: in API group "(?P<group>[^"]*)")?'
+    r'(?: in the namespace "(?P<ns>[^"]+)"| at the cluster scope)?'
+)
+
+
+def forbidden_hint(message: str) -> str | None:
+    """From a 403 Status message, the permission that is missing, in words.
+
+    'User "u" cannot get resource "pods" ... in the namespace "shop"' ->
+    'user "u" may not get pods in namespace "shop"'.
+    """
+    match = _FORBIDDEN_RE.search(message)
+    if match is None:
+        return None
+    resource = match["resource"]
+    if match["group"]:
+        resource = f"{resource}.{match['group']}"
+    scope = f'in namespace "{match["ns"]}"' if match["ns"] else "cluster-wide"
+    return f'user "{match["user"]}" may not {match["verb"]} {resource} {scope}'
+
+
+def _status_fields(body: bytes) -> tuple[str | None, str | None]:
+    """(message, reason) of a Kubernetes Status body; (None, None) if it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict) or data.get("kind") != "Status":
+        return None, None
+    message = data.get("message")
+    reason = data.get("reason")
+    return (str(message) if message else None, str(reason) if reason else None)
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    *,
+    method: str,
+    path: str,
+    host: str,
+    context: str | None,
+    what: str | None = None,
+) -> KubeAPIError:
+    """The typed error, with its one-line message, for a failed answer."""
+    message, reason = _status_fields(body)
+    kind = kind_from_http_status(status)
+    where = f"the API server at {host}" + (f" (context {context})" if context else "")
+    short = f"{method} {path}"
+
+    def make(text: str, cls: type[KubeAPIError] = KubeAPIError) -> KubeAPIError:
+        return cls(text, status=status, kind=kind, method=method, path=path, reason=reason)
+
+    if status == 401:
+        return make(
+            f"{where} rejected the credentials (401 Unauthorized) for {short}: log in again "
+            "or refresh the token of this kubeconfig user"
+        )
+    if status == 403:
+        hint = forbidden_hint(message or "")
+        detail = hint or (message or "forbidden")
+        return make(
+            f"{where} refused {short} (403 Forbidden): {detail}; ask a cluster admin for "
+            "that RBAC permission (plugins/kubectl/rbac.yaml lists what inspect8s needs)"
+        )
+    if status == 404:
+        text = message or f"{what or path} not found"
+        return make(f"{text} (404 from {host})", KubeNotFoundError)
+    if status >= 500:
+        return make(
+            f"{where} failed {short} ({status}{' ' + reason if reason else ''}): "
+            f"{message or 'no details'}; the control plane may be unhealthy, try again later"
+        )
+    return make(
+        f"{where} rejected {short} ({status}{' ' + reason if reason else ''}): "
+        f"{message or 'no details'}"
+    )
+
+
+def _path(*parts: str) -> str:
+    return "/" + "/".join(quote(p, safe="") for p in parts)
+
+
+class KubeAPI:
+    """Raw JSON access to one cluster (one kubeconfig context).
+
+    Build it with :meth:`from_config`. Methods return the API's dicts untouched; turn them
+    into models with ``inspect8s.kube.convert``.
+    """
+
+    def __init__(self, cluster: ClusterConfig, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        from kubernetes.client import ApiClient
+        from urllib3.util.retry import Retry
+
+        configuration = cluster.configuration
+        # Retry refused connections briefly; never retry a read: a request that timed out
+        # must not take 4x --timeout (urllib3's default retries reads 3 times).
+        configuration.retries = Retry(total=2, connect=2, read=False, redirect=0, status=0)
+        self.cluster = cluster
+        self.timeout = timeout
+        self.namespace = cluster.namespace
+        self._client = ApiClient(configuration)
+
+    @classmethod
+    def from_config(
+        cls,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> KubeAPI:
+        """Load --kubeconfig/--context/$KUBECONFIG/in-cluster config (see kube/config.py)."""
+        return cls(load_cluster_config(kubeconfig, context, environ=environ), timeout=timeout)
+
+    @property
+    def host(self) -> str:
+        return self.cluster.host
+
+    @property
+    def context(self) -> str | None:
+        return self.cluster.context
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> KubeAPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transport
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        what: str | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """Send one request and return the body of a 2xx answer; raise KubeAPIError else."""
+        import urllib3
+
+        url = self.host.rstrip("/") + path
+        if query:
+            url += "?" + urlencode({k: str(v) for k, v in query.items()})
+        headers: dict[str, str] = {"Accept": "application/json", "User-Agent": _user_agent()}
+        payload: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode()
+        # The configuration's auth settings call its refresh hook (exec plugins, in-cluster
+        # token rotation) before giving the Authorization header.
+        auth = self.cluster.configuration.auth_settings().get("BearerToken")
+        if auth and auth.get("value"):
+            headers[str(auth["key"])] = str(auth["value"])
+        deadline = self.timeout if timeout is None else timeout
+        try:
+            response = self._client.rest_client.pool_manager.request(
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=urllib3.Timeout(total=deadline),
+                preload_content=True,
+            )
+            data = response.data
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._transport_error(exc, method, path, deadline) from exc
+        except OSError as exc:
+            raise self._transport_error(exc, method, path, deadline) from exc
+        if not 200 <= response.status <= 299:
+            raise error_for_status(
+                response.status,
+                data or b"",
+                method=method,
+                path=path,
+                host=self.host,
+                context=self.context,
+                what=what,
+            )
+        return bytes(data or b"")
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        what: str | None = None,
+    ) -> dict[str, Any]:
+        data = self.request(method, path, query=query, body=body, what=what)
+        try:
+            parsed = json.loads(data)
+        except ValueError as exc:
+            raise KubeAPIError(
+                f"the API server at {self.host} answered {method} {path} with something "
+                f"that is not JSON ({exc})",
+                status=200,
+                kind=ErrorKind.MALFORMED,
+                method=method,
+                path=path,
+            ) from exc
+        if not isinstance(parsed, dict):
+            raise KubeAPIError(
+                f"the API server at {self.host} answered {method} {path} with a JSON "
+                f"{type(parsed).__name__}, not an object",
+                status=200,
+                kind=ErrorKind.MALFORMED,
+                method=method,
+                path=path,
+            )
+        return parsed
+
+    def _transport_error(
+        self, exc: BaseException, method: str, path: str, deadline: float
+    ) -> KubeAPIError:
+        import urllib3
+
+        cause: BaseException = exc
+        if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+            cause = exc.reason
+        where = f"the API server at {self.host}" + (
+            f" (context {self.context})" if self.context else ""
+        )
+        if isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
+            return KubeAPIError(
+                f"{where} did not answer {method} {path} within {deadline:g}s; check that "
+                "the address is right and reachable, or raise --timeout",
+                status=None,
+                kind=ErrorKind.TIMEOUT,
+                method=method,
+                path=path,
+            )
+        detail = str(cause)
+        if isinstance(cause, urllib3.exceptions.NewConnectionError):
+            detail = "connection refused" if "refused" in detail.lower() else detail
+        detail = detail.split("\n", 1)[0]
+        return KubeAPIError(
+            f"cannot reach {where}: {detail}; check the cluster address in the kubeconfig "
+            "and that this machine can reach it",
+            status=None,
+            kind=ErrorKind.UNAVAILABLE,
+            method=method,
+            path=path,
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def version(self) -> dict[str, Any]:
+        """GET /version (gitVersion, major, minor)."""
+        return self.request_json("GET", "/version")
+
+    def get_pod(self, namespace: str | None, name: str) -> dict[str, Any]:
+        """One pod; namespace None means the context's namespace. 404 -> KubeNotFoundError."""
+        ns = namespace or self.namespace
+        return self.request_json(
+            "GET",
+            _path("api", "v1", "namespaces", ns, "pods", name),
+            what=f'pod "{name}" in namespace "{ns}"',
+        )
+
+    def list_pods(
+        self,
+        namespace: str | None = None,
+        *,
+        node_name: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every pod, page by page (limit/continue); namespace None lists all namespaces.
+
+        ``node_name`` asks the server for ``fieldSelector=spec.nodeName=<node>`` so a node's
+        pods are the only ones sent.
+        """
+        path = _path("api", "v1", "namespaces", namespace, "pods") if namespace else "/api/v1/pods"
+        selectors: dict[str, str] = {}
+        if node_name:
+            selectors["fieldSelector"] = f"spec.nodeName={node_name}"
+        if label_selector:
+            selectors["labelSelector"] = label_selector
+        yield from self._paginate(path, selectors, page_size)
+
+    def list_nodes(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every node, page by page."""
+        yield from self._paginate("/api/v1/nodes", {}, page_size)
+
+    def get_node(self, name: str) -> dict[str, Any]:
+        """One node. 404 -> KubeNotFoundError."""
+        return self.request_json("GET", _path("api", "v1", "nodes", name), what=f'node "{name}"')
+
+    def list_pages(
+        self, path: str, query: Mapping[str, str] | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """The raw list answers of a paginated list, one per page (for recording)."""
+        token: str | None = None
+        while True:
+            params: dict[str, str | int] = dict(query or {})
+            if page_size > 0:
+                params["limit"] = page_size
+            if token:
+                params["continue"] = token
+            page = self.request_json("GET", path, query=params)
+            yield page
+            token = (page.get("metadata") or {}).get("continue") or None
+            if not token:
+                return
+
+    def _paginate(
+        self, path: str, query: Mapping[str, str], page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        for page in self.list_pages(path, query, page_size):
+            kind = page.get("kind", "")
+            list_kind = kind[:-4] if kind.endswith("List") and kind != "List" else None
+            for item in page.get("items") or ():
+                if list_kind and "kind" not in item:
+                    # A typed list (PodList) leaves kind/apiVersion off its items; put
+                    # them back so each item is a whole object, as kubectl shows it.
+                    item["kind"] = list_kind
+                    item["apiVersion"] = page.get("apiVersion", "v1")
+                yield item
+
+    # ------------------------------------------------------------------ pod lifecycle (agent)
+
+    def create_pod(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a pod; returns the created object (with its generated name)."""
+        return self.request_json(
+            "POST", _path("api", "v1", "namespaces", namespace, "pods"), body=body
+        )
+
+    def delete_pod(
+        self, namespace: str, name: str, *, grace_period_seconds: int = 0
+    ) -> dict[str, Any] | None:
+        """DELETE a pod at once; None when it was already gone (404)."""
+        try:
+            return self.request_json(
+                "DELETE",
+                _path("api", "v1", "namespaces", namespace, "pods", name),
+                body={
+                    "kind": "DeleteOptions",
+                    "apiVersion": "v1",
+                    "gracePeriodSeconds": grace_period_seconds,
+                    "propagationPolicy": "Background",
+                },
+            )
+        except KubeNotFoundError:
+            return None
+
+    def pod_log(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        container: str | None = None,
+        limit_bytes: int | None = None,
+    ) -> str:
+        """The container's log (stdout and stderr, as the kubelet stored them)."""
+        query: dict[str, str | int] = {}
+        if container:
+            query["container"] = container
+        if limit_bytes:
+            query["limitBytes"] = limit_bytes
+        data = self.request(
+            "GET",
+            _path("api", "v1", "namespaces", namespace, "pods", name, "log"),
+            query=query,
+            what=f'log of pod "{name}" in namespace "{namespace}"',
+        )
+        return data.decode("utf-8", errors="replace")
+
+
+def _user_agent() -> str:
+    from inspect8s._version import __version__
+
+    return f"inspect8s/{__version__}"
