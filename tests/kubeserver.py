@@ -28,7 +28,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,9 @@ def _decode_token(token: str) -> str:
     return str(data["start"])
 
 
-def status_body(status: int, message: str, reason: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_body(
+    status: int, message: str, reason: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -157,7 +159,9 @@ def synthetic_pods(count: int, *, node_names: Iterable[str] = ("vm",)) -> list[d
 class KubeServer:
     """The server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, pods: list[dict[str, Any]] | None = None, *, recorded_pages: bool = True) -> None:
+    def __init__(
+        self, pods: list[dict[str, Any]] | None = None, *, recorded_pages: bool = True
+    ) -> None:
         all_pods = load_fixture("pods-all.json")["items"] if pods is None else pods
         self.pods: list[dict[str, Any]] = sorted(all_pods, key=_key)
         self.nodes: list[dict[str, Any]] = load_fixture("nodes.json")["items"]
@@ -208,7 +212,9 @@ class KubeServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail(self, prefix: str, status: int, body: bytes | None = None, *, method: str | None = None) -> None:
+    def fail(
+        self, prefix: str, status: int, body: bytes | None = None, *, method: str | None = None
+    ) -> None:
         """Answer requests whose path starts with ``prefix`` with ``status``."""
         self._failures.append(_Failure(prefix, status, body or recorded_error(status), method))
 
@@ -285,9 +291,14 @@ class KubeServer:
             metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         # A PodList's items carry no kind/apiVersion (as the real server sends them).
-        body = {"kind": "PodList", "apiVersion": "v1", "metadata": metadata, "items": [
-            {k: v for k, v in p.items() if k not in ("kind", "apiVersion")} for p in items
-        ]}
+        body = {
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": metadata,
+            "items": [
+                {k: v for k, v in p.items() if k not in ("kind", "apiVersion")} for p in items
+            ],
+        }
         data = json.dumps(body).encode()
         if len(self.pods) > 100:
             self._page_cache[cache_key] = data
@@ -409,19 +420,38 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, (FIXTURES_API / "version.json").read_bytes())
             return
         if seg[:2] != ["api", "v1"]:
-            self._json(404, status_body(404, "the server could not find the requested resource", "NotFound"))
+            self._json(
+                404,
+                status_body(404, "the server could not find the requested resource", "NotFound"),
+            )
             return
         rest = seg[2:]
         if method == "GET" and rest == ["pods"]:
             self._send(200, kube._list_pods(None, query))
             return
         if method == "GET" and rest == ["nodes"]:
-            self._json(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "476"}, "items": kube.nodes})
+            self._json(
+                200,
+                {
+                    "kind": "NodeList",
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "476"},
+                    "items": kube.nodes,
+                },
+            )
             return
         if method == "GET" and len(rest) == 2 and rest[0] == "nodes":
             node = next((n for n in kube.nodes if n["metadata"]["name"] == rest[1]), None)
             if node is None:
-                self._json(404, status_body(404, f'nodes "{rest[1]}" not found', "NotFound", {"name": rest[1], "kind": "nodes"}))
+                self._json(
+                    404,
+                    status_body(
+                        404,
+                        f'nodes "{rest[1]}" not found',
+                        "NotFound",
+                        {"name": rest[1], "kind": "nodes"},
+                    ),
+                )
             else:
                 self._json(200, node)
             return
@@ -435,7 +465,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(status, data)
                 return
             name = rest[3] if len(rest) > 3 else ""
-            not_found = status_body(404, f'pods "{name}" not found', "NotFound", {"name": name, "kind": "pods"})
+            not_found = status_body(
+                404, f'pods "{name}" not found', "NotFound", {"name": name, "kind": "pods"}
+            )
             if len(rest) == 4 and method == "GET":
                 view = kube._agent_view(ns, name)
                 pod = view if view is not None else kube._find_pod(ns, name)
@@ -462,7 +494,9 @@ class _Handler(BaseHTTPRequestHandler):
                     pod["metadata"]["deletionTimestamp"] = "2026-11-22T03:41:00Z"
                     self._json(200, pod)
                 return
-        self._json(404, status_body(404, "the server could not find the requested resource", "NotFound"))
+        self._json(
+            404, status_body(404, "the server could not find the requested resource", "NotFound")
+        )
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -97,7 +97,7 @@ def _from_kubeconfig(paths: list[str], context: str | None) -> ClusterConfig:
 
     where = os.pathsep.join(paths)
     try:
-        merged = KubeConfigMerger(where)
+        merged = KubeConfigMerger(where)  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as exc:  # unreadable file, YAML error
         raise UsageError(f"cannot read kubeconfig {where}: {exc}") from exc
     except ConfigException as exc:
@@ -121,10 +121,10 @@ def _from_kubeconfig(paths: list[str], context: str | None) -> ClusterConfig:
         )
     configuration = type.__call__(Configuration)
     try:
-        loader = KubeConfigLoader(
+        loader = KubeConfigLoader(  # type: ignore[no-untyped-call]
             config_dict=merged.config, active_context=chosen, config_base_path=None
         )
-        loader.load_and_set(configuration)
+        loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
     except ConfigException as exc:
         raise UsageError(f"kubeconfig {where}, context {chosen!r}: {exc}") from exc
     namespace = contexts[chosen].get("namespace") or DEFAULT_NAMESPACE
@@ -144,7 +144,7 @@ def _in_cluster(env: Mapping[str, str], service_account_dir: str) -> ClusterConf
     sa = Path(service_account_dir)
     configuration = type.__call__(Configuration)
     try:
-        InClusterConfigLoader(
+        InClusterConfigLoader(  # type: ignore[no-untyped-call]
             token_filename=str(sa / "token"),
             cert_filename=str(sa / "ca.crt"),
             environ=dict(env),

@@ -154,9 +154,12 @@ def compute_qos(spec: Mapping[str, Any]) -> QoS:
             guaranteed = False
     if not requests and not limits:
         return QoS.BESTEFFORT
-    if guaranteed and len(requests) == len(limits):
-        if all(name in limits and limits[name] == value for name, value in requests.items()):
-            return QoS.GUARANTEED
+    if (
+        guaranteed
+        and len(requests) == len(limits)
+        and all(name in limits and limits[name] == value for name, value in requests.items())
+    ):
+        return QoS.GUARANTEED
     return QoS.BURSTABLE
 
 

@@ -209,7 +209,7 @@ class KubeAPI:
         return self.cluster.context
 
     def close(self) -> None:
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> KubeAPI:
         return self
