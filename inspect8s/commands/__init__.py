@@ -11,7 +11,7 @@ import importlib
 import typer
 
 # (module, function, command name); order is the order of `inspect8s --help`.
-COMMANDS: tuple[tuple[str, str, str], ...] = ()
+COMMANDS: tuple[tuple[str, str, str], ...] = (("node", "node", "node"),)
 
 _registered = False
 

@@ -35,6 +35,7 @@ class ContainerMeta:
     sandbox_id: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    endpoint: str | None = None  # the socket (host path) that answered; None: recorded
 
 
 def runtime_name_from_cri_version(version: Mapping[str, Any]) -> str:

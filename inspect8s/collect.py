@@ -1,0 +1,414 @@
+"""Join host truth, runtime answers and API views into models; the only catch site.
+
+Sources raise ``ProbeFailed``; here each failure becomes a ``ProbeError`` in the report,
+and the rest of the report is still built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed
+from inspect8s.host import cgroups, identify, scan
+from inspect8s.host.fs import HostFS
+from inspect8s.model import (
+    CgroupLimits,
+    Container,
+    ContainerIdentity,
+    NamespaceReference,
+    NodeInfo,
+    NodeReport,
+    ProcessInfo,
+    RuntimeDaemon,
+    Shim,
+    SocketInfo,
+)
+from inspect8s.runtime import detect
+from inspect8s.runtime.convert import ContainerMeta, cri_index, docker_index
+
+T = TypeVar("T")
+
+# The namespaces a pod spec can share with the host (hostNetwork also shares UTS; hostPID,
+# hostIPC); mnt is listed because sharing it means seeing the host's whole filesystem.
+# user, cgroup and time are kept in the inodes but not flagged: every pod shares them with
+# the host unless hostUsers: false or (cgroup) the runtime unshares it on cgroup v2.
+FLAGGED_NAMESPACES: tuple[str, ...] = ("ipc", "mnt", "net", "pid", "uts")
+
+
+@dataclass
+class Errors:
+    """Collects ProbeErrors, dropping exact repeats."""
+
+    items: list[ProbeError] = field(default_factory=list)
+    _seen: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def add(self, exc: ProbeFailed) -> None:
+        key = (exc.kind.value, exc.source, exc.detail)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(exc.record())
+
+    def attempt(self, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except ProbeFailed as exc:
+            self.add(exc)
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeOptions:
+    """Where to find runtimes beyond the default socket paths, and how long to wait."""
+
+    cri_endpoints: tuple[str, ...] = ()  # extra CRI sockets (unix:// or path)
+    docker_hosts: tuple[str, ...] = ()  # extra Docker Engine sockets
+    timeout: float = 3.0
+    query_runtimes: bool = True  # False: host files only (fixture trees, --no-runtime)
+
+
+# --------------------------------------------------------------------------- node facts
+
+
+def _node_info(fs: HostFS, layout_version: Any, driver: str | None, errors: Errors) -> NodeInfo:
+    hostname = (
+        errors.attempt(lambda: fs.read_text("/proc/sys/kernel/hostname").strip())
+        or errors.attempt(lambda: fs.read_text("/etc/hostname").strip())
+        or "unknown"
+    )
+    kernel = errors.attempt(lambda: fs.read_text("/proc/sys/kernel/osrelease").strip())
+    os_release = None
+    text = fs.read_text_or_none("/etc/os-release") if fs.exists("/etc/os-release") else None
+    if text is None and fs.exists("/usr/lib/os-release"):
+        text = errors.attempt(lambda: fs.read_text("/usr/lib/os-release"))
+    if text:
+        for line in text.splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_release = line.split("=", 1)[1].strip().strip('"')
+    return NodeInfo(
+        hostname=hostname,
+        kernel=kernel or "unknown",
+        os_release=os_release,
+        cgroup_version=layout_version,
+        cgroup_driver=driver,
+        root=fs.root,
+    )
+
+
+def host_reference(
+    processes: Mapping[int, ProcessInfo],
+    kubelet_pid: int | None,
+    daemons: Sequence[RuntimeDaemon],
+    container_pids: set[int],
+    self_pid: int | None,
+) -> NamespaceReference:
+    """Choose the process whose namespaces stand for the host's.
+
+    PID 1 when its links are readable. Otherwise (PID 1's ns links are EACCES on some
+    machines, even for root) the kubelet, then a runtime daemon: both must run in the host's
+    namespaces to do their job. Last, inspect8s itself when it runs on the host outside any
+    container. The reason names the choice.
+    """
+    wanted = set(FLAGGED_NAMESPACES)
+    init = processes.get(1)
+    if init is not None and wanted <= set(init.namespaces):
+        return NamespaceReference(pid=1, reason="PID 1", namespaces=dict(init.namespaces))
+    why = "PID 1 not visible" if init is None else "PID 1's namespace links unreadable"
+    candidates: list[tuple[int, str]] = []
+    if kubelet_pid is not None:
+        candidates.append((kubelet_pid, "kubelet"))
+    candidates += [(d.pid, d.name) for d in daemons if d.pid is not None]
+    if self_pid is not None:
+        candidates.append((self_pid, "inspect8s itself"))
+    for pid, what in candidates:
+        proc = processes.get(pid)
+        if proc is None or pid in container_pids or not wanted <= set(proc.namespaces):
+            continue
+        return NamespaceReference(
+            pid=pid, reason=f"{what} (PID {pid}); {why}", namespaces=dict(proc.namespaces)
+        )
+    return NamespaceReference(pid=None, reason=f"nothing readable; {why}")
+
+
+def _init_pid(pids: Sequence[int], processes: Mapping[int, ProcessInfo]) -> int | None:
+    """The container's first process: the one whose parent is outside the container."""
+    members = set(pids)
+    tops = [p for p in pids if processes[p].ppid not in members]
+    if not tops:
+        return min(pids) if pids else None
+    return min(tops, key=lambda p: (processes[p].start_time_ticks, p))
+
+
+# --------------------------------------------------------------------------- runtimes
+
+
+@dataclass
+class RuntimeAnswers:
+    daemons: list[RuntimeDaemon]
+    metadata: dict[str, ContainerMeta]
+
+
+def _endpoint_socket(fs: HostFS, endpoint: str) -> str:
+    """The path on this machine for a runtime endpoint given as the host sees it."""
+    return fs.real(detect.strip_unix(endpoint))
+
+
+def query_runtimes(
+    fs: HostFS,
+    daemons: list[RuntimeDaemon],
+    sockets: Sequence[SocketInfo],
+    options: RuntimeOptions,
+    errors: Errors,
+) -> RuntimeAnswers:
+    """Ask each reachable runtime for its version and container list (a few calls per
+    runtime, none per container)."""
+    metadata: dict[str, ContainerMeta] = {}
+    versions: dict[str, tuple[str, str]] = {}  # daemon name -> (version, source)
+    if not options.query_runtimes:
+        return RuntimeAnswers(daemons=daemons, metadata=metadata)
+
+    cri_paths: list[str] = [detect.strip_unix(e) for e in options.cri_endpoints]
+    docker_paths: list[str] = [detect.strip_unix(e) for e in options.docker_hosts]
+    for s in sockets:
+        if s.kind != "socket":
+            continue
+        if s.runtime in ("containerd", "crio", "cri-dockerd", "dockershim"):
+            cri_paths.append(s.path)
+        elif s.runtime == "dockerd":
+            docker_paths.append(s.path)
+    for d in daemons:
+        for sock in d.sockets:
+            if d.name == "dockerd":
+                docker_paths.append(sock)
+            elif d.name in ("containerd", "crio", "cri-dockerd"):
+                cri_paths.append(sock)
+
+    from inspect8s.runtime.convert import runtime_name_from_cri_version
+
+    for path in dict.fromkeys(cri_paths):
+        if fs.socket_kind(path) != "socket":
+            continue
+        from inspect8s.runtime.cri import CRIClient
+
+        with CRIClient(_endpoint_socket(fs, path), timeout=options.timeout) as client:
+            version = errors.attempt(client.version)
+            if version is None:
+                continue
+            runtime = runtime_name_from_cri_version(version)
+            versions.setdefault(runtime, (str(version.get("runtimeVersion", "")), "cri:Version"))
+            sandboxes = (errors.attempt(client.list_pod_sandboxes) or {}).get("items", [])
+            ctrs = (errors.attempt(client.list_containers) or {}).get("containers", [])
+            for cid, meta in cri_index(runtime, sandboxes, ctrs).items():
+                metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
+
+    for path in dict.fromkeys(docker_paths):
+        if fs.socket_kind(path) != "socket":
+            continue
+        from inspect8s.runtime.docker import DockerEngine
+
+        with DockerEngine(_endpoint_socket(fs, path), timeout=options.timeout) as engine:
+            info = errors.attempt(engine.version)
+            if info is None:
+                continue
+            versions.setdefault("dockerd", (str(info.get("Version", "")), "docker:/version"))
+            for cid, meta in docker_index(errors.attempt(engine.containers) or []).items():
+                metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
+
+    updated = []
+    for d in daemons:
+        found = versions.get(d.name)
+        if found:
+            d = _replace_daemon(d, version=found[0], version_source=found[1])
+        updated.append(d)
+    # Runtimes that answered on a socket but whose process was not seen (another PID ns).
+    seen = {d.name for d in updated}
+    for name, (ver, src) in versions.items():
+        if name not in seen:
+            updated.append(RuntimeDaemon(name=name, pid=None, version=ver, version_source=src))
+    return RuntimeAnswers(daemons=updated, metadata=metadata)
+
+
+def _replace_daemon(d: RuntimeDaemon, **changes: Any) -> RuntimeDaemon:
+    return dataclasses.replace(d, **changes)
+
+
+# --------------------------------------------------------------------------- node report
+
+
+def _runtime_of(ident: ContainerIdentity, shim: Shim | None, meta: ContainerMeta | None) -> str:
+    if meta is not None:
+        return meta.runtime
+    if ident.runtime != "unknown":
+        return ident.runtime
+    if shim is not None:
+        if shim.kind == "conmon":
+            return "crio"
+        if shim.namespace == "moby" or shim.kind.startswith("docker-"):
+            return "docker"
+        return "containerd"
+    return "unknown"
+
+
+@dataclass
+class NodeCollection:
+    """A node report plus what it was built from, for commands that go further (trace)."""
+
+    report: NodeReport
+    processes: Mapping[int, ProcessInfo]
+    metadata: dict[str, ContainerMeta]
+    layout: cgroups.CgroupLayout | None
+
+
+def collect_node(
+    fs: HostFS,
+    options: RuntimeOptions | None = None,
+    *,
+    self_pid: int | None = None,
+) -> NodeReport:
+    """The whole node picture from one pass over /proc plus a few runtime calls."""
+    return gather_node(fs, options, self_pid=self_pid).report
+
+
+def gather_node(
+    fs: HostFS,
+    options: RuntimeOptions | None = None,
+    *,
+    self_pid: int | None = None,
+) -> NodeCollection:
+    """:func:`collect_node`, keeping the process table and runtime metadata."""
+    options = options or RuntimeOptions()
+    errors = Errors()
+    not_found: list[str] = []
+
+    host = scan.scan_host(fs)
+    for failure in host.failures:
+        errors.add(failure)
+    processes = host.processes
+
+    layout = errors.attempt(lambda: cgroups.read_layout(fs))
+
+    daemons = detect.find_daemons(processes)
+    extra = [(detect.strip_unix(e), "cri") for e in options.cri_endpoints]
+    extra += [(detect.strip_unix(e), "dockerd") for e in options.docker_hosts]
+    sockets = detect.find_sockets(fs, extra)
+    shims = detect.find_shims(processes)
+    kubelet = detect.find_kubelet(processes)
+
+    answers = query_runtimes(fs, daemons, sockets, options, errors)
+    daemons = answers.daemons
+
+    # Group processes by container.
+    by_container: dict[str, list[int]] = {}
+    idents: dict[str, ContainerIdentity] = {}
+    for pid, ident in host.identities.items():
+        by_container.setdefault(ident.container_id, []).append(pid)
+        idents.setdefault(ident.container_id, ident)
+    container_pids = {p for pids in by_container.values() for p in pids}
+
+    if self_pid is None and fs.is_live:
+        self_pid = os.getpid()
+    reference = host_reference(
+        processes, kubelet.pid if kubelet else None, daemons, container_pids, self_pid
+    )
+
+    shim_by_pid = {s.pid: s for s in shims}
+    shim_containers: dict[int, list[str]] = {}
+    containers: list[Container] = []
+    drivers: set[str] = set()
+    for cid, pids in by_container.items():
+        pids.sort()
+        ident = idents[cid]
+        drivers.add(ident.driver)
+        init = _init_pid(pids, processes)
+        init_proc = processes.get(init) if init is not None else None
+        shim = shim_by_pid.get(init_proc.ppid) if init_proc else None
+        if shim is not None:
+            shim_containers.setdefault(shim.pid, []).append(cid)
+        meta = answers.metadata.get(cid)
+        limits = CgroupLimits()
+        if layout is not None and init_proc is not None:
+            read, failures = cgroups.read_limits(fs, layout, init_proc.cgroups)
+            limits = read
+            for failure in failures:
+                errors.add(failure)
+        namespaces = dict(init_proc.namespaces) if init_proc else {}
+        shared = tuple(
+            t
+            for t in FLAGGED_NAMESPACES
+            if t in namespaces and reference.namespaces.get(t) == namespaces[t]
+        )
+        is_sandbox = meta.is_sandbox if meta else _looks_like_pause(init_proc)
+        containers.append(
+            Container(
+                id=cid,
+                runtime=_runtime_of(ident, shim, meta),
+                name=meta.name if meta else None,
+                pod_name=meta.pod_name if meta else None,
+                pod_namespace=meta.pod_namespace if meta else None,
+                pod_uid=(meta.pod_uid if meta and meta.pod_uid else ident.pod_uid),
+                qos=ident.qos,
+                init_pid=init,
+                shim_pid=shim.pid if shim else None,
+                pids=tuple(pids),
+                cgroup_path=ident.cgroup_path,
+                cgroup_driver=ident.driver,
+                limits=limits,
+                namespaces=namespaces,
+                host_namespaces=shared,
+                is_sandbox=is_sandbox,
+                image=meta.image if meta else None,
+                labels=dict(meta.labels) if meta else {},
+                name_source=meta.source if meta else "cgroup",
+            )
+        )
+
+    shims = [
+        dataclasses.replace(s, container_ids=tuple(sorted(shim_containers.get(s.pid, ()))))
+        for s in shims
+    ]
+    containers.sort(key=lambda c: (c.pod_namespace or "", c.pod_name or "", c.id))
+
+    if not daemons:
+        not_found.append("no container runtime daemon process (containerd, CRI-O, dockerd)")
+    if kubelet is None:
+        not_found.append("no kubelet process")
+    if not sockets:
+        not_found.append("no runtime socket at the default paths")
+    if not containers:
+        not_found.append("no container processes")
+
+    driver = None
+    if drivers:
+        driver = "/".join(sorted(drivers))
+    node = _node_info(fs, layout.version if layout else None, driver, errors)
+    report = NodeReport(
+        node=node,
+        runtimes=tuple(daemons),
+        sockets=tuple(sockets),
+        shims=tuple(shims),
+        kubelet=kubelet,
+        host_reference=reference,
+        containers=tuple(containers),
+        errors=tuple(errors.items),
+        not_found=tuple(not_found),
+    )
+    return NodeCollection(
+        report=report, processes=processes, metadata=answers.metadata, layout=layout
+    )
+
+
+def _looks_like_pause(proc: ProcessInfo | None) -> bool:
+    return proc is not None and proc.exe_name == "pause"
+
+
+__all__ = [
+    "ErrorKind",
+    "Errors",
+    "RuntimeOptions",
+    "collect_node",
+    "host_reference",
+    "identify",
+]

@@ -1,0 +1,495 @@
+"""The runtime chain of one pod or one process, link by link, each with its source.
+
+kubelet -> CRI endpoint -> runtime daemon -> handler/runtimeType -> shim -> OCI runtime ->
+sandbox and container PIDs -> namespaces -> cgroup -> effective limits
+(docs/architecture.md "The runtime chain"). Docker containers trace dockerd -> containerd
+(namespace ``moby``) -> shim -> runc. Every link may be missing; it then says why.
+
+This module is a collector: it asks the runtime per container (ContainerStatus and
+PodSandboxStatus, verbose) and reads OCI state files; failures become ProbeErrors.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from inspect8s.collect import FLAGGED_NAMESPACES, Errors, NodeCollection
+from inspect8s.errors import ErrorKind, NotFoundError, ProbeFailed, UsageError
+from inspect8s.host.fs import HostFS
+from inspect8s.model import (
+    Container,
+    ContainerTrace,
+    KubeletProcess,
+    Link,
+    NodeReport,
+    RuntimeChain,
+    RuntimeDaemon,
+)
+from inspect8s.runtime import detect, ocistate
+from inspect8s.runtime.convert import ContainerMeta
+from inspect8s.serialize import to_data
+
+DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"  # kubelet >= 1.27 default
+
+
+@dataclass(frozen=True, slots=True)
+class PodRef:
+    name: str
+    namespace: str | None
+    uid: str | None
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def pods_on_node(report: NodeReport) -> dict[tuple[str, str], list[Container]]:
+    pods: dict[tuple[str, str], list[Container]] = {}
+    for c in report.containers:
+        if c.pod_name:
+            pods.setdefault((c.pod_namespace or "", c.pod_name), []).append(c)
+    return pods
+
+
+def find_pod(report: NodeReport, name: str, namespace: str | None) -> list[Container]:
+    """The containers (sandbox included) of pod ``name``; errors list close matches."""
+    pods = pods_on_node(report)
+    matches = [k for k in pods if k[1] == name and (namespace is None or k[0] == namespace)]
+    if len(matches) == 1:
+        return pods[matches[0]]
+    if len(matches) > 1:
+        listed = ", ".join(f"{ns}/{n}" for ns, n in sorted(matches))
+        raise UsageError(f"pod {name!r} exists in several namespaces ({listed}); pass -n")
+    names = sorted({f"{ns}/{n}" for ns, n in pods})
+    close = difflib.get_close_matches(
+        name if namespace is None else f"{namespace}/{name}",
+        names if namespace is not None else [n.split("/", 1)[1] for n in names],
+        n=5,
+        cutoff=0.5,
+    )
+    where = f" in namespace {namespace!r}" if namespace else ""
+    hint = f"; did you mean: {', '.join(close)}" if close else ""
+    if not pods:
+        hint = "; no pod containers were found on this node (is a runtime reachable?)"
+    raise NotFoundError(f"no pod {name!r}{where} on this node{hint}")
+
+
+def container_of_pid(
+    collection: NodeCollection, fs: HostFS, pid: int
+) -> tuple[int, Container | None]:
+    """``(process pid, container)`` for a host PID or a thread ID; container None when the
+    process is in no container. Raises NotFoundError for a PID that does not exist."""
+    processes = collection.processes
+    tgid = pid
+    if pid not in processes:
+        # A thread ID is not listed in /proc but /proc/<tid>/status names its process.
+        try:
+            status = fs.read_text(f"/proc/{pid}/status")
+        except ProbeFailed:
+            raise NotFoundError(f"no process with PID {pid} on this node") from None
+        for line in status.splitlines():
+            if line.startswith("Tgid:"):
+                tgid = int(line.split()[1])
+        if tgid not in processes:
+            raise NotFoundError(f"no process with PID {pid} on this node (it may have exited)")
+    for c in collection.report.containers:
+        if tgid in c.pids:
+            return tgid, c
+    return tgid, None
+
+
+# --------------------------------------------------------------------------- node links
+
+
+def kubelet_links(report: NodeReport, endpoint_used: str | None) -> list[Link]:
+    """The kubelet link and the CRI endpoint link (with who set it)."""
+    kubelet: KubeletProcess | None = report.kubelet
+    links: list[Link] = []
+    if kubelet is None:
+        links.append(
+            Link("kubelet", {}, None, missing="no kubelet process on this node (or not visible)")
+        )
+        if endpoint_used:
+            links.append(
+                Link(
+                    "cri-endpoint",
+                    {"endpoint": endpoint_used, "set_by": "inspect8s (found socket)"},
+                    "host:socket",
+                )
+            )
+        return links
+    links.append(
+        Link(
+            "kubelet",
+            {"pid": kubelet.pid, "version": kubelet.version, "cmdline": list(kubelet.cmdline)},
+            f"host:/proc/{kubelet.pid}/cmdline",
+        )
+    )
+    flag = kubelet.flags.get("--container-runtime-endpoint")
+    if flag:
+        links.append(
+            Link(
+                "cri-endpoint",
+                {"endpoint": flag, "set_by": "flag --container-runtime-endpoint"},
+                f"host:/proc/{kubelet.pid}/cmdline",
+            )
+        )
+    else:
+        links.append(
+            Link(
+                "cri-endpoint",
+                {
+                    "endpoint": endpoint_used or DEFAULT_CRI_ENDPOINT,
+                    "set_by": "config file or default (no flag on the command line)",
+                },
+                "kubelet default" if endpoint_used is None else "host:socket",
+            )
+        )
+    return links
+
+
+def runtime_link(daemon: RuntimeDaemon | None, name: str, api_version: str | None) -> Link:
+    if daemon is None:
+        return Link("runtime", {"name": name}, None, missing=f"no {name} daemon process found")
+    return Link(
+        "runtime",
+        {
+            "name": daemon.name,
+            "pid": daemon.pid,
+            "version": daemon.version,
+            "config_file": daemon.config_file,
+            "cri_api_version": api_version,
+        },
+        daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
+    )
+
+
+def _daemon(report: NodeReport, name: str) -> RuntimeDaemon | None:
+    for d in report.runtimes:
+        if d.name == name:
+            return d
+    return None
+
+
+# --------------------------------------------------------------------------- container links
+
+
+def _info(status: Mapping[str, Any]) -> dict[str, Any]:
+    info = status.get("info") or {}
+    inner = info.get("info")
+    return inner if isinstance(inner, dict) else {}
+
+
+def _ns_links(c: Container, report: NodeReport, sandbox: Container | None) -> Link:
+    if not c.namespaces:
+        return Link("namespaces", {}, None, missing="namespace links unreadable or no process")
+    shared_sandbox = []
+    if sandbox is not None and sandbox is not c:
+        shared_sandbox = [
+            t for t in FLAGGED_NAMESPACES if sandbox.namespaces.get(t) == c.namespaces.get(t)
+        ]
+    return Link(
+        "namespaces",
+        {
+            "inodes": dict(sorted(c.namespaces.items())),
+            "shared_with_host": list(c.host_namespaces),
+            "shared_with_sandbox": shared_sandbox,
+            "host_reference": report.host_reference.reason,
+        },
+        f"host:/proc/{c.init_pid}/ns",
+    )
+
+
+def _cgroup_links(c: Container) -> list[Link]:
+    return [
+        Link(
+            "cgroup",
+            {
+                "path": c.cgroup_path,
+                "driver": c.cgroup_driver,
+                "qos": c.qos.value if c.qos else None,
+            },
+            f"host:/proc/{c.init_pid}/cgroup",
+        ),
+        Link(
+            "limits",
+            {
+                **to_data(c.limits),
+                "cpu_limit_millicores": c.limits.cpu_limit_millicores,
+            },
+            "host:cgroup files of the container's cgroup",
+        ),
+    ]
+
+
+def _oci_link(
+    fs: HostFS,
+    c: Container,
+    namespace: str | None,
+    binary_name: str,
+    roots: Sequence[str],
+    errors: Errors,
+    timeout: float,
+) -> Link:
+    path = ocistate.find_binary(fs, binary_name)
+    values: dict[str, Any] = {"binary": path or binary_name}
+    sources: list[str] = []
+    if path:
+        version, vsource = ocistate.binary_version(fs, path, timeout)
+        values["version"] = version
+        sources.append(vsource)
+    try:
+        state = ocistate.find_state(fs, c.id, namespace, roots)
+    except ProbeFailed as exc:
+        errors.add(exc)
+        values["state"] = None
+        return Link("oci-runtime", values, "; ".join(sources) or None)
+    values.update(
+        {
+            "state_file": state.state_path,
+            "state_init_pid": state.init_pid,
+            "bundle": state.bundle,
+            "state_cgroup_path": state.cgroup_path,
+            "state_namespaces": state.namespaces,
+        }
+    )
+    sources.insert(0, f"{state.runtime} state:{state.state_path}")
+    return Link("oci-runtime", values, "; ".join(sources))
+
+
+def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> Link:
+    if c.shim_pid is None:
+        return Link("shim", {}, None, missing="the container's parent process is not a shim")
+    shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
+    values: dict[str, Any] = {
+        "pid": c.shim_pid,
+        "binary": shim.kind if shim else None,
+        "namespace": shim.namespace if shim else None,
+        "started_for": shim.id if shim else None,
+        "parent_of_container": True,
+    }
+    if sandbox is not None and sandbox is not c:
+        values["parent_of_sandbox"] = sandbox.shim_pid == c.shim_pid
+    return Link("shim", values, f"host:/proc/{c.init_pid}/stat (ppid)")
+
+
+def trace_cri_container(
+    fs: HostFS,
+    report: NodeReport,
+    c: Container,
+    meta: ContainerMeta | None,
+    sandbox: Container | None,
+    errors: Errors,
+    timeout: float,
+) -> ContainerTrace:
+    links: list[Link] = []
+    info: dict[str, Any] = {}
+    sandbox_info: dict[str, Any] = {}
+    if meta is not None and meta.endpoint:
+        from inspect8s.runtime.cri import CRIClient
+
+        with CRIClient(fs.real(meta.endpoint), timeout=timeout) as client:
+            if c.is_sandbox:
+                status = errors.attempt(lambda: client.pod_sandbox_status(c.id))
+                info = _info(status or {})
+                sandbox_info = info
+            else:
+                status = errors.attempt(lambda: client.container_status(c.id))
+                info = _info(status or {})
+                if sandbox is not None:
+                    sb = errors.attempt(lambda: client.pod_sandbox_status(sandbox.id))
+                    sandbox_info = _info(sb or {})
+    runtime_options = info.get("runtimeOptions") or sandbox_info.get("runtimeOptions") or {}
+    runtime_type = info.get("runtimeType") or sandbox_info.get("runtimeType")
+    if info or sandbox_info:
+        links.append(
+            Link(
+                "handler",
+                {
+                    "runtime_handler": sandbox_info.get("runtimeHandler") or "",
+                    "runtime_type": runtime_type,
+                    "runtime_options": runtime_options,
+                    "snapshotter": info.get("snapshotter"),
+                },
+                "cri:ContainerStatus(verbose)" if not c.is_sandbox else "cri:PodSandboxStatus",
+            )
+        )
+    else:
+        links.append(
+            Link("handler", {}, None, missing="the runtime gave no verbose status (see errors)")
+        )
+    links.append(_shim_link(report, c, sandbox))
+    binary = str(runtime_options.get("binary_name") or runtime_options.get("BinaryName") or "")
+    root = str(runtime_options.get("root") or runtime_options.get("Root") or "")
+    ns = "k8s.io"
+    shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
+    if shim and shim.namespace:
+        ns = shim.namespace
+    # The runc.v2 shim runs runc with --root <options.Root or /run/containerd/runc>/<ns>.
+    roots = [f"{root.rstrip('/')}/{ns}"] if root else []
+    links.append(_oci_link(fs, c, ns, binary or "runc", roots, errors, timeout))
+    pid_from_runtime = info.get("pid")
+    links.append(
+        Link(
+            "processes",
+            {
+                "sandbox_pid": sandbox.init_pid if sandbox else None,
+                "init_pid": c.init_pid,
+                "runtime_reported_pid": pid_from_runtime,
+                "pids": list(c.pids),
+            },
+            "cri:ContainerStatus(verbose).info.pid; host:/proc" if info else "host:/proc",
+        )
+    )
+    links.append(_ns_links(c, report, sandbox))
+    links.extend(_cgroup_links(c))
+    spec = info.get("runtimeSpec") or {}
+    resources = ((spec.get("linux") or {}).get("resources")) or {}
+    if resources:
+        links.append(
+            Link(
+                "requested",
+                {
+                    "memory_limit_bytes": (resources.get("memory") or {}).get("limit"),
+                    "cpu_quota": (resources.get("cpu") or {}).get("quota"),
+                    "cpu_period": (resources.get("cpu") or {}).get("period"),
+                    "cpu_shares": (resources.get("cpu") or {}).get("shares"),
+                    "pids_limit": (resources.get("pids") or {}).get("limit"),
+                },
+                "cri:ContainerStatus(verbose).info.runtimeSpec.linux.resources",
+            )
+        )
+    return ContainerTrace(
+        container_id=c.id,
+        name=c.name if not c.is_sandbox else "(sandbox)",
+        pod_name=c.pod_name,
+        pod_namespace=c.pod_namespace,
+        links=tuple(links),
+    )
+
+
+def trace_docker_container(
+    fs: HostFS, report: NodeReport, c: Container, errors: Errors, timeout: float
+) -> ContainerTrace:
+    links: list[Link] = []
+    dockerd = _daemon(report, "dockerd")
+    links.append(runtime_link(dockerd, "dockerd", None))
+    containerd = None
+    if dockerd is not None:
+        wanted = set(detect.flag_values(dockerd.cmdline[1:], ("--containerd",)))
+        for d in report.runtimes:
+            if d.name == "containerd" and (not wanted or wanted & set(d.sockets)):
+                containerd = d
+                break
+    link = runtime_link(containerd, "containerd", None)
+    links.append(
+        Link("containerd", {**link.values, "namespace": "moby"}, link.source, link.missing)
+    )
+    links.append(_shim_link(report, c, None))
+    roots: list[str] = []
+    if dockerd is not None:
+        for exec_root in detect.flag_values(dockerd.cmdline[1:], ("--exec-root",)):
+            roots.append(f"{exec_root.rstrip('/')}/runtime-runc/moby")
+    links.append(_oci_link(fs, c, "moby", "runc", roots, errors, timeout))
+    links.append(
+        Link(
+            "processes",
+            {"init_pid": c.init_pid, "pids": list(c.pids)},
+            "host:/proc",
+        )
+    )
+    links.append(_ns_links(c, report, None))
+    links.extend(_cgroup_links(c))
+    return ContainerTrace(
+        container_id=c.id,
+        name=c.name,
+        pod_name=c.pod_name,
+        pod_namespace=c.pod_namespace,
+        links=tuple(links),
+    )
+
+
+# --------------------------------------------------------------------------- chains
+
+
+def _cri_node_links(
+    fs: HostFS, report: NodeReport, meta: ContainerMeta | None, errors: Errors, timeout: float
+) -> list[Link]:
+    endpoint = meta.endpoint if meta else None
+    links = kubelet_links(report, f"unix://{endpoint}" if endpoint else None)
+    api_version = None
+    if endpoint:
+        from inspect8s.runtime.cri import CRIClient
+
+        with CRIClient(fs.real(endpoint), timeout=timeout) as client:
+            api_version = errors.attempt(client.api_version)
+    name = meta.runtime if meta else "containerd"
+    daemon = _daemon(report, name)
+    links.append(runtime_link(daemon, name, api_version))
+    return links
+
+
+def trace_pod(
+    fs: HostFS,
+    collection: NodeCollection,
+    containers: Sequence[Container],
+    *,
+    timeout: float = 3.0,
+) -> RuntimeChain:
+    """The chain of one pod from its containers on this node."""
+    errors = Errors()
+    report = collection.report
+    sandbox = next((c for c in containers if c.is_sandbox), None)
+    first = sandbox or containers[0]
+    meta = collection.metadata.get(first.id)
+    if first.runtime == "docker" and (meta is None or meta.runtime == "docker"):
+        node_links: list[Link] = kubelet_links(report, None)
+        traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
+        sandbox_trace = None
+    else:
+        node_links = _cri_node_links(fs, report, meta, errors, timeout)
+        sandbox_trace = (
+            trace_cri_container(fs, report, sandbox, meta, sandbox, errors, timeout)
+            if sandbox
+            else None
+        )
+        traces = [
+            trace_cri_container(
+                fs, report, c, collection.metadata.get(c.id), sandbox, errors, timeout
+            )
+            for c in containers
+            if not c.is_sandbox
+        ]
+    return RuntimeChain(
+        pod_name=first.pod_name,
+        pod_namespace=first.pod_namespace,
+        pod_uid=first.pod_uid,
+        node_links=tuple(node_links),
+        sandbox=sandbox_trace,
+        containers=tuple(traces),
+        errors=tuple(errors.items),
+    )
+
+
+def pod_containers(collection: NodeCollection, c: Container) -> list[Container]:
+    """All containers of ``c``'s pod (``[c]`` when it belongs to no pod)."""
+    if c.pod_uid is None and c.pod_name is None:
+        return [c]
+    return [
+        x
+        for x in collection.report.containers
+        if (c.pod_uid and x.pod_uid == c.pod_uid)
+        or (not c.pod_uid and x.pod_name == c.pod_name and x.pod_namespace == c.pod_namespace)
+    ]
+
+
+__all__ = [
+    "ErrorKind",
+    "PodRef",
+    "container_of_pid",
+    "find_pod",
+    "pod_containers",
+    "trace_pod",
+]
