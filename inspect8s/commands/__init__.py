@@ -11,7 +11,11 @@ import importlib
 import typer
 
 # (module, function, command name); order is the order of `inspect8s --help`.
-COMMANDS: tuple[tuple[str, str, str], ...] = (("node", "node", "node"),)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("node", "node", "node"),
+    ("trace", "pod", "pod"),
+    ("trace", "pid", "pid"),
+)
 
 _registered = False
 

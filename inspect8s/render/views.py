@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from inspect8s.errors import ProbeError
-from inspect8s.model import CgroupLimits, Container, NodeReport
+from inspect8s.model import CgroupLimits, Container, Link, NodeReport, RuntimeChain
 from inspect8s.serialize import to_data
 
 SCHEMA_VERSION = 1
@@ -189,3 +189,98 @@ def write_node_table(report: NodeReport, out: TextIO) -> None:
         for item in report.not_found:
             out.write(f"  {item}\n")
     write_errors(report.errors, out)
+
+
+# --------------------------------------------------------------------------- trace
+
+
+def _link_summary(link: Link) -> str:
+    if link.missing:
+        return f"MISSING: {link.missing}"
+    v = link.values
+    name = link.name
+    if name == "kubelet":
+        return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
+    if name == "cri-endpoint":
+        return f"{v.get('endpoint')} (set by {v.get('set_by')})"
+    if name in ("runtime", "containerd"):
+        parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
+        if v.get("pid"):
+            parts.append(f"PID {v['pid']}")
+        if v.get("cri_api_version"):
+            parts.append(f"CRI {v['cri_api_version']}")
+        if v.get("namespace"):
+            parts.append(f"namespace {v['namespace']}")
+        if v.get("config_file"):
+            parts.append(f"config {v['config_file']}")
+        return ", ".join(parts)
+    if name == "handler":
+        handler = v.get("runtime_handler") or "(default)"
+        return f"handler {handler} -> {v.get('runtime_type')}"
+    if name == "shim":
+        return f"{v.get('binary')} PID {v.get('pid')} (namespace {v.get('namespace')})"
+    if name == "oci-runtime":
+        state = v.get("state_file") or "no state file found"
+        return f"{v.get('binary')} {v.get('version') or ''}; state {state}".replace("  ", " ")
+    if name == "processes":
+        text = f"init PID {v.get('init_pid')}"
+        if v.get("sandbox_pid"):
+            text += f", sandbox PID {v['sandbox_pid']}"
+        if v.get("runtime_reported_pid") is not None:
+            text += f" (runtime says {v['runtime_reported_pid']})"
+        return text
+    if name == "namespaces":
+        host = ",".join(v.get("shared_with_host") or []) or "none"  # type: ignore[arg-type]
+        sandbox = ",".join(v.get("shared_with_sandbox") or []) or "none"  # type: ignore[arg-type]
+        return f"shared with host: {host}; with sandbox: {sandbox}"
+    if name == "cgroup":
+        return f"{v.get('path')} ({v.get('driver')}, {v.get('qos') or 'no QoS'})"
+    if name == "limits":
+        mem = human_bytes(v.get("memory_max_bytes"))  # type: ignore[arg-type]
+        cpu = v.get("cpu_limit_millicores")
+        pids = v.get("pids_max")
+        return (
+            f"memory {mem}, cpu {f'{cpu}m' if cpu is not None else '-'}, "
+            f"pids {pids if pids is not None else '-'}"
+        )
+    return ", ".join(f"{k}={val}" for k, val in v.items() if val not in (None, "", [], {}))
+
+
+def _write_links(links: Iterable[Link], out: TextIO) -> None:
+    rows = [[f"  {link.name}", _link_summary(link), link.source or "-"] for link in links]
+    out.write(_table(rows, ["  LINK", "VALUE", "SOURCE"]) + "\n")
+
+
+def write_trace_table(chain: RuntimeChain, out: TextIO) -> None:
+    pod = f"{chain.pod_namespace}/{chain.pod_name}" if chain.pod_name else "(no pod)"
+    out.write(f"POD {pod}")
+    if chain.pod_uid:
+        out.write(f"  uid {chain.pod_uid}")
+    out.write("\n")
+    _write_links(chain.node_links, out)
+    if chain.sandbox is not None:
+        out.write(f"\nSANDBOX {chain.sandbox.container_id[:13]}\n")
+        _write_links(chain.sandbox.links, out)
+    for trace in chain.containers:
+        out.write(f"\nCONTAINER {trace.name or '?'}  {trace.container_id[:13]}\n")
+        _write_links(trace.links, out)
+    write_errors(chain.errors, out)
+
+
+def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:
+    rows = [
+        [
+            "(sandbox)" if c.is_sandbox else (c.name or "?"),
+            c.runtime,
+            _short(c.id),
+            c.init_pid if c.init_pid is not None else "-",
+            c.qos.value if c.qos else "-",
+            *limits_cells(c.limits),
+            ",".join(c.host_namespaces) or "-",
+        ]
+        for c in containers
+    ]
+    first = containers[0]
+    out.write(f"POD {pod_label(first)}  uid {first.pod_uid or '?'}\n")
+    headers = ["CONTAINER", "RUNTIME", "ID", "PID", "QOS", "MEMORY", "CPU", "PIDS", "HOST NS"]
+    out.write(_table(rows, headers) + "\n")
