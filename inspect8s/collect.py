@@ -73,23 +73,30 @@ class RuntimeOptions:
 # --------------------------------------------------------------------------- node facts
 
 
+def _first_text(fs: HostFS, paths: Sequence[str], errors: Errors) -> str | None:
+    """The stripped text of the first of ``paths`` that exists; absence is not an error
+    (a replay tree may not hold it), a failure to read one that exists is."""
+    for path in paths:
+        try:
+            text = fs.read_text_or_none(path)
+        except ProbeFailed as exc:
+            errors.add(exc)
+            continue
+        if text is not None and text.strip():
+            return text.strip()
+    return None
+
+
 def _node_info(fs: HostFS, layout_version: Any, driver: str | None, errors: Errors) -> NodeInfo:
-    hostname = (
-        errors.attempt(lambda: fs.read_text("/proc/sys/kernel/hostname").strip())
-        or errors.attempt(lambda: fs.read_text("/etc/hostname").strip())
-        or "unknown"
-    )
-    kernel = errors.attempt(lambda: fs.read_text("/proc/sys/kernel/osrelease").strip())
+    hostname = _first_text(fs, ("/proc/sys/kernel/hostname", "/etc/hostname"), errors)
+    kernel = _first_text(fs, ("/proc/sys/kernel/osrelease",), errors)
     os_release = None
-    text = fs.read_text_or_none("/etc/os-release") if fs.exists("/etc/os-release") else None
-    if text is None and fs.exists("/usr/lib/os-release"):
-        text = errors.attempt(lambda: fs.read_text("/usr/lib/os-release"))
-    if text:
-        for line in text.splitlines():
-            if line.startswith("PRETTY_NAME="):
-                os_release = line.split("=", 1)[1].strip().strip('"')
+    text = _first_text(fs, ("/etc/os-release", "/usr/lib/os-release"), errors)
+    for line in (text or "").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            os_release = line.split("=", 1)[1].strip().strip('"')
     return NodeInfo(
-        hostname=hostname,
+        hostname=hostname or "unknown",
         kernel=kernel or "unknown",
         os_release=os_release,
         cgroup_version=layout_version,
@@ -328,6 +335,8 @@ def gather_node(
         if shim is not None:
             shim_containers.setdefault(shim.pid, []).append(cid)
         meta = answers.metadata.get(cid)
+        if meta is None and ident.runtime != "docker":
+            meta = bundle_meta(fs, cid, shim, errors)
         limits = CgroupLimits()
         if layout is not None and init_proc is not None:
             read, failures = cgroups.read_limits(fs, layout, init_proc.cgroups)
@@ -340,7 +349,11 @@ def gather_node(
             for t in FLAGGED_NAMESPACES
             if t in namespaces and reference.namespaces.get(t) == namespaces[t]
         )
-        is_sandbox = meta.is_sandbox if meta else _looks_like_pause(init_proc)
+        is_sandbox = (
+            meta.is_sandbox
+            if meta
+            else _looks_like_pause(init_proc) or (shim is not None and shim.id == cid)
+        )
         containers.append(
             Container(
                 id=cid,
@@ -402,6 +415,85 @@ def gather_node(
 
 def _looks_like_pause(proc: ProcessInfo | None) -> bool:
     return proc is not None and proc.exe_name == "pause"
+
+
+# OCI bundle annotations set by containerd's CRI plugin and by CRI-O (runtime-facts.md
+# "OCI bundle / config.json locations").
+_BUNDLE_KEYS = {
+    "containerd": (
+        "io.kubernetes.cri.container-type",
+        "io.kubernetes.cri.sandbox-name",
+        "io.kubernetes.cri.sandbox-namespace",
+        "io.kubernetes.cri.sandbox-uid",
+        "io.kubernetes.cri.container-name",
+        "io.kubernetes.cri.image-name",
+    ),
+    "crio": (
+        "io.kubernetes.cri-o.ContainerType",
+        "io.kubernetes.pod.name",
+        "io.kubernetes.pod.namespace",
+        "io.kubernetes.pod.uid",
+        "io.kubernetes.container.name",
+        "io.kubernetes.cri-o.ImageName",
+    ),
+}
+
+
+def bundle_dirs(fs: HostFS, cid: str, shim: Shim | None) -> list[str]:
+    """Where the OCI bundle of ``cid`` may be: next to the shim's working directory (the
+    shim runs in its sandbox's bundle), then the default containerd and CRI-O paths."""
+    ns = (shim.namespace if shim else None) or "k8s.io"
+    dirs: list[str] = []
+    if shim is not None and shim.kind != "conmon":
+        try:
+            cwd = fs.readlink(f"/proc/{shim.pid}/cwd")
+        except ProbeFailed:
+            cwd = ""
+        if cwd.startswith("/") and "/" in cwd.rstrip("/"):
+            dirs.append(f"{cwd.rstrip('/').rsplit('/', 1)[0]}/{cid}")
+    dirs += [
+        f"/run/containerd/io.containerd.runtime.v2.task/{ns}/{cid}",
+        f"/run/containers/storage/overlay-containers/{cid}/userdata",
+    ]
+    return dirs
+
+
+def bundle_meta(fs: HostFS, cid: str, shim: Shim | None, errors: Errors) -> ContainerMeta | None:
+    """Pod and container names from the OCI bundle's annotations, when no runtime answered."""
+    import json
+
+    for d in bundle_dirs(fs, cid, shim):
+        path = f"{d}/config.json"
+        if not fs.is_file(path):
+            continue
+        try:
+            text = fs.read_text(path)
+        except ProbeFailed as exc:
+            errors.add(exc)
+            return None
+        try:
+            annotations = json.loads(text).get("annotations") or {}
+        except (ValueError, AttributeError):
+            errors.add(ProbeFailed(ErrorKind.MALFORMED, f"host:{path}", "not a JSON object"))
+            return None
+        for runtime, keys in _BUNDLE_KEYS.items():
+            kind, pod, namespace, uid, name, image = (annotations.get(k) for k in keys)
+            if kind is None:
+                continue
+            is_sandbox = kind == "sandbox"
+            return ContainerMeta(
+                id=cid,
+                runtime=runtime,
+                name=None if is_sandbox else name,
+                pod_name=pod,
+                pod_namespace=namespace,
+                pod_uid=uid,
+                is_sandbox=is_sandbox,
+                image=image,
+                state=None,
+                source=f"host:{path}",
+            )
+    return None
 
 
 __all__ = [
