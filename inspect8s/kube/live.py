@@ -180,9 +180,9 @@ class KubeAPI:
         from urllib3.util.retry import Retry
 
         configuration = cluster.configuration
-        # Retry refused connections briefly; never retry a read: a request that timed out
-        # must not take 4x --timeout (urllib3's default retries reads 3 times).
-        configuration.retries = Retry(total=2, connect=2, read=False, redirect=0, status=0)
+        # No retries: a request that timed out must not take 4x --timeout (urllib3 retries
+        # 3 times by default), and each retry would log a warning on stderr.
+        configuration.retries = Retry(total=0, read=False)
         self.cluster = cluster
         self.timeout = timeout
         self.namespace = cluster.namespace
@@ -315,7 +315,9 @@ class KubeAPI:
         where = f"the API server at {self.host}" + (
             f" (context {self.context})" if self.context else ""
         )
-        if isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
+        # NewConnectionError subclasses ConnectTimeoutError in urllib3: test it first.
+        refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
+        if not refused and isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
             return KubeAPIError(
                 f"{where} did not answer {method} {path} within {deadline:g}s; check that "
                 "the address is right and reachable, or raise --timeout",
@@ -325,8 +327,10 @@ class KubeAPI:
                 path=path,
             )
         detail = str(cause)
-        if isinstance(cause, urllib3.exceptions.NewConnectionError):
-            detail = "connection refused" if "refused" in detail.lower() else detail
+        if refused and "refused" in detail.lower():
+            detail = "connection refused"
+        elif refused and "resolve" in detail.lower():
+            detail = "its host name does not resolve"
         detail = detail.split("\n", 1)[0]
         return KubeAPIError(
             f"cannot reach {where}: {detail}; check the cluster address in the kubeconfig "
