@@ -15,6 +15,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("node", "node", "node"),
     ("trace", "pod", "pod"),
     ("trace", "pid", "pid"),
+    ("audit", "audit", "audit"),
+    ("checks", "checks", "checks"),
 )
 
 _registered = False

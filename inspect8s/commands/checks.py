@@ -1,0 +1,81 @@
+"""`inspect8s checks`: list the checks that `inspect8s audit` runs, with their rationale."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from inspect8s.commands.audit import ChecksPathOpt, IgnoreOpt, SelectOpt
+
+ListOutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")
+]
+CheckIdArg = Annotated[
+    str | None,
+    typer.Argument(help="Show the full rationale of the checks whose ID starts with this."),
+]
+
+
+def checks(
+    check_id: CheckIdArg = None,
+    output: ListOutputOpt = "table",
+    checks_path: ChecksPathOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> int:
+    """List every check (built-in and plugins): ID, severity, scope, title, rationale."""
+    from inspect8s.checks.registry import filter_checks, load_checks
+    from inspect8s.errors import UsageError
+
+    fmt = output.lower()
+    if fmt not in ("table", "json", "yaml"):
+        raise UsageError(f"`checks` prints table, json or yaml, not {output}")
+    found = filter_checks(
+        load_checks(checks_path or ()),
+        select=[*(select or ()), *([check_id] if check_id else [])],
+        ignore=ignore or (),
+    )
+    if check_id and not found:
+        raise UsageError(f"no check ID starts with {check_id!r}")
+    data: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "title": c.info.title,
+            "severity": c.severity.value,
+            "scope": c.scope.value,
+            "origin": c.info.origin,
+            "rationale": c.info.rationale,
+        }
+        for c in found
+    ]
+    if fmt == "json":
+        json.dump({"schemaVersion": 1, "kind": "CheckList", "checks": data}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif fmt == "yaml":
+        import yaml
+
+        yaml.safe_dump(
+            {"schemaVersion": 1, "kind": "CheckList", "checks": data},
+            sys.stdout,
+            sort_keys=False,
+            width=100,
+        )
+    elif check_id:
+        for item in data:
+            sys.stdout.write(
+                f"{item['id']}  {item['title']}\n"
+                f"severity: {item['severity']}  scope: {item['scope']}  "
+                f"origin: {item['origin']}\n\n{item['rationale']}\n\n"
+            )
+    else:
+        from tabulate import tabulate
+
+        rows = [[d["id"], d["severity"], d["scope"], d["title"]] for d in data]
+        sys.stdout.write(
+            tabulate(rows, headers=["ID", "SEVERITY", "SCOPE", "TITLE"], tablefmt="simple")
+        )
+        sys.stdout.write(f"\n\n{len(rows)} checks. `inspect8s checks ID` shows the rationale.\n")
+    return 0
