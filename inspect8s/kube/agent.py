@@ -196,7 +196,7 @@ def run_agent(
         if exc.status == 403:
             raise AgentError(
                 f"cannot start the agent pod on node {node_name}: not allowed to create pods "
-                f"in namespace {namespace} ({forbidden_hint(str(exc)) or 'forbidden'}); grant "
+                f"in namespace {namespace} ({forbidden_hint(exc.api_message or '') or 'forbidden'}); grant "
                 f"create/get/delete on pods and get on pods/log in {namespace} "
                 "(plugins/kubectl/rbac.yaml), pick another --agent-namespace, or run "
                 "inspect8s on the node itself with --local",
@@ -205,6 +205,7 @@ def run_agent(
                 method="POST",
                 path=create_path,
                 reason=exc.reason,
+                api_message=exc.api_message,
             ) from exc
         raise
     pod_name = str((created.get("metadata") or {}).get("name") or "")

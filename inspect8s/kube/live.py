@@ -57,8 +57,10 @@ class KubeAPIError(Inspect8sError):
         method: str,
         path: str,
         reason: str | None = None,
+        api_message: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.api_message = api_message  # the Status body's "message"; None: no Status body
         self.status = status
         self.kind = kind
         self.method = method
@@ -136,7 +138,15 @@ def error_for_status(
     short = f"{method} {path}"
 
     def make(text: str, cls: type[KubeAPIError] = KubeAPIError) -> KubeAPIError:
-        return cls(text, status=status, kind=kind, method=method, path=path, reason=reason)
+        return cls(
+            text,
+            status=status,
+            kind=kind,
+            method=method,
+            path=path,
+            reason=reason,
+            api_message=message,
+        )
 
     if status == 401:
         return make(
