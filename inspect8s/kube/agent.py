@@ -194,9 +194,10 @@ def run_agent(
         created = api.create_pod(namespace, body)
     except KubeAPIError as exc:
         if exc.status == 403:
+            hint = forbidden_hint(exc.api_message or "") or "forbidden"
             raise AgentError(
                 f"cannot start the agent pod on node {node_name}: not allowed to create pods "
-                f"in namespace {namespace} ({forbidden_hint(exc.api_message or '') or 'forbidden'}); grant "
+                f"in namespace {namespace} ({hint}); grant "
                 f"create/get/delete on pods and get on pods/log in {namespace} "
                 "(plugins/kubectl/rbac.yaml), pick another --agent-namespace, or run "
                 "inspect8s on the node itself with --local",

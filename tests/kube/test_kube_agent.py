@@ -46,7 +46,7 @@ def _run(api: KubeAPI, **kwargs: object) -> object:
 
 
 def _assert_deleted_once(server: KubeServer) -> str:
-    (post,) = server.requests_for("POST")
+    assert len(server.requests_for("POST")) == 1
     (delete,) = server.requests_for("DELETE")
     name = delete.path.rsplit("/", 1)[-1]
     assert delete.path == f"/api/v1/namespaces/kube-system/pods/{name}"
@@ -111,7 +111,7 @@ def test_success_reads_the_logs_and_deletes(server: KubeServer, api: KubeAPI) ->
     (log_request,) = [r for r in server.requests_for("GET") if r.path.endswith("/log")]
     assert log_request.q("container") == "inspect8s"
     # Order: create, polls, log, delete.
-    assert [r.method for r in server.requests][0] == "POST"
+    assert server.requests[0].method == "POST"
     assert server.requests[-1].method == "DELETE"
 
 
