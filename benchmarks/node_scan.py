@@ -1,0 +1,210 @@
+"""Node scan performance: the host scan and `inspect8s node -o json` against references.
+
+    python benchmarks/node_scan.py [--procs 5000] [--runs 5] [--scale 10000]
+
+Creates the load itself (N idle processes forked from one parent, no exec), then runs,
+alternately and several times each:
+
+* a minimal Python loop making 8 ``os.readlink`` calls per process (the floor),
+* the host scan alone (``inspect8s.host.scan.scan_host``: process -> namespaces, cgroup,
+  container identity),
+* the whole ``inspect8s node -o json`` (subprocess; peak RSS from ``wait4``),
+* ``lsns -J`` (util-linux) as the tool people use today,
+
+prints the medians and the ratios of issue 3's goals, then repeats the scan at ``--scale``
+processes for the linearity ratio, and times ``inspect8s node`` with the load gone (idle).
+Everything it started is killed at the end, also on Ctrl-C.
+
+Goals: scan <= 2x the minimal loop; node -o json <= 0.4x lsns -J and < 150 MB peak RSS;
+scan(10k)/scan(5k) <= 2.1; idle `inspect8s node` < 400 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+
+
+class Load:
+    """N idle processes: children of one holder process, so one kill removes them all."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.holder: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Load:
+        code = (
+            "import os, signal, sys, time\n"
+            "n = int(sys.argv[1]); kids = []\n"
+            "for _ in range(n):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+            "        while True: signal.pause()\n"
+            "    kids.append(pid)\n"
+            "def stop(*_):\n"
+            "    for k in kids:\n"
+            "        try: os.kill(k, signal.SIGKILL)\n"
+            "        except OSError: pass\n"
+            "    for k in kids:\n"
+            "        try: os.waitpid(k, 0)\n"
+            "        except OSError: pass\n"
+            "    os._exit(0)\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+            "while True: signal.pause()\n"
+        )
+        self.holder = subprocess.Popen(
+            [sys.executable, "-c", code, str(self.count)], stdout=subprocess.PIPE
+        )
+        assert self.holder.stdout is not None
+        self.holder.stdout.readline()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.holder is not None:
+            self.holder.terminate()
+            try:
+                self.holder.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.holder.kill()
+                self.holder.wait()
+            self.holder = None
+
+
+def minimal_loop() -> int:
+    n = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        base = f"/proc/{name}/ns/"
+        for ns in NS_TYPES:
+            try:
+                os.readlink(base + ns)
+            except OSError:
+                pass
+        n += 1
+    return n
+
+
+def host_scan() -> int:
+    from inspect8s.host.fs import HostFS
+    from inspect8s.host.scan import scan_host
+
+    return len(scan_host(HostFS("/")).processes)
+
+
+def _inspect8s() -> list[str]:
+    exe = shutil.which("inspect8s", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "inspect8s"]
+
+
+def run_child(cmd: list[str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB) of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def measure(runs: int, with_lsns: bool) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {"loop": [], "scan": [], "node": [], "lsns": [], "rss": []}
+    node_cmd = [*_inspect8s(), "node", "-o", "json", "--no-runtime-calls"]
+    for _ in range(runs):
+        results["loop"].append(timed(minimal_loop))
+        results["scan"].append(timed(host_scan))
+        wall, rss = run_child(node_cmd)
+        results["node"].append(wall)
+        results["rss"].append(rss / 1024)
+        if with_lsns:
+            results["lsns"].append(run_child(["lsns", "-J"])[0])
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--procs", type=int, default=5000)
+    parser.add_argument("--scale", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=5)
+    opts = parser.parse_args()
+
+    import inspect8s
+
+    compileall.compile_dir(str(Path(inspect8s.__file__).parent), quiet=1)
+    have_lsns = shutil.which("lsns") is not None
+    ok = True
+
+    idle = [run_child([*_inspect8s(), "node"])[0] for _ in range(opts.runs)]
+
+    with Load(opts.procs):
+        base = len([p for p in os.listdir("/proc") if p.isdigit()])
+        res = measure(opts.runs, have_lsns)
+    print(f"processes visible: {base} (load {opts.procs}); runs: {opts.runs}")
+    loop, scan, node = median_ms(res["loop"]), median_ms(res["scan"]), median_ms(res["node"])
+    print(f"minimal loop (8 readlinks/process)  median {loop:8.1f} ms")
+    print(f"host scan (library call)            median {scan:8.1f} ms  ratio {scan / loop:.2f}x")
+    verdict = scan / loop <= 2.0
+    ok &= verdict
+    print(f"  goal scan <= 2x loop: {'ok' if verdict else 'MISSED'}")
+    rss = max(res["rss"])
+    print(f"inspect8s node -o json              median {node:8.1f} ms  peak RSS {rss:.0f} MB")
+    ok &= rss < 150
+    print(f"  goal peak RSS < 150 MB: {'ok' if rss < 150 else 'MISSED'}")
+    if have_lsns:
+        lsns = median_ms(res["lsns"])
+        ratio = node / lsns
+        print(f"lsns -J                             median {lsns:8.1f} ms")
+        print(f"  node/lsns {ratio:.2f}  goal <= 0.4: {'ok' if ratio <= 0.4 else 'MISSED'}")
+        ok &= ratio <= 0.4
+    else:
+        print("lsns not installed (util-linux): node/lsns ratio not measured")
+
+    big: list[float] = []
+    big_loop: list[float] = []
+    with Load(opts.scale):
+        for _ in range(opts.runs):
+            big_loop.append(timed(minimal_loop))
+            big.append(timed(host_scan))
+    scale = median_ms(big) / scan
+    loop_scale = median_ms(big_loop) / loop
+    print(
+        f"host scan at {opts.scale} load processes  median {median_ms(big):8.1f} ms  "
+        f"ratio to {opts.procs}: {scale:.2f}  goal <= 2.1: {'ok' if scale <= 2.1 else 'MISSED'}"
+    )
+    print(f"  (minimal loop at {opts.scale}: {median_ms(big_loop):.1f} ms, ratio {loop_scale:.2f})")
+    ok &= scale <= 2.1
+    idle_ms = median_ms(idle)
+    print(
+        f"idle `inspect8s node`               median {idle_ms:8.1f} ms  goal < 400 ms: "
+        f"{'ok' if idle_ms < 400 else 'MISSED'}"
+    )
+    ok &= idle_ms < 400
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main())
