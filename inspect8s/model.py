@@ -58,6 +58,7 @@ class ProcessInfo:
     no_new_privs: bool | None = None  # None: unknown (kernel too old or status unreadable)
     threads: int | None = None
     nspid: tuple[int, ...] = ()  # status "NSpid:", host PID first; (): status not read
+    cmdline_read: bool = True  # False: the host scan skipped cmdline (host/scan.py, "needed")
 
     @property
     def exe_name(self) -> str:

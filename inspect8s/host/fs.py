@@ -121,6 +121,61 @@ class HostFS:
             os.close(dfd)
         return targets, failures
 
+    def read_proc_dir(
+        self,
+        dir_path: str,
+        files: Sequence[str],
+        link_dir: str,
+        links: Sequence[str],
+    ) -> tuple[dict[str, bytes], dict[str, str], dict[str, ProbeFailed]]:
+        """Read files of ``dir_path`` and the symlinks of its subdirectory ``link_dir``
+        (``/proc/<pid>`` with ``ns``) with one lookup of the directory: the per-process
+        step of the host scan, where syscalls are most of the time.
+
+        Files are read as with ``read_many(single_read=True)``. Returns ``(contents,
+        targets, failures)``; failure keys are ``name`` for files and ``link_dir/name`` for
+        links (``"ns"`` itself when that directory cannot be opened). Failing to open
+        ``dir_path`` raises ProbeFailed.
+        """
+        dfd = self._open_dir(dir_path)
+        contents: dict[str, bytes] = {}
+        targets: dict[str, str] = {}
+        failures: dict[str, ProbeFailed] = {}
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        try:
+            for name in files:
+                try:
+                    fd = os.open(name, flags, dir_fd=dfd)
+                    try:
+                        data = os.read(fd, _SMALL_READ)
+                        if len(data) == _SMALL_READ:
+                            chunks = [data]
+                            while chunk := os.read(fd, _READ_CHUNK):
+                                chunks.append(chunk)
+                            data = b"".join(chunks)
+                    finally:
+                        os.close(fd)
+                    contents[name] = data
+                except OSError as exc:
+                    failures[name] = self._fail(f"{dir_path}/{name}", exc)
+            try:
+                lfd = os.open(link_dir, flags | os.O_DIRECTORY, dir_fd=dfd)
+            except OSError as exc:
+                failures[link_dir] = self._fail(f"{dir_path}/{link_dir}", exc)
+                return contents, targets, failures
+            try:
+                for name in links:
+                    try:
+                        targets[name] = os.readlink(name, dir_fd=lfd)
+                    except OSError as exc:
+                        path = f"{link_dir}/{name}"
+                        failures[path] = self._fail(f"{dir_path}/{path}", exc)
+            finally:
+                os.close(lfd)
+        finally:
+            os.close(dfd)
+        return contents, targets, failures
+
     def read_many(
         self, dir_path: str, names: Sequence[str], *, single_read: bool = False
     ) -> tuple[dict[str, bytes], dict[str, ProbeFailed]]:

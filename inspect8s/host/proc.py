@@ -53,28 +53,34 @@ def _malformed(source: str, detail: str) -> ProbeFailed:
     return ProbeFailed(ErrorKind.MALFORMED, source, detail)
 
 
-def parse_stat(text: str, source: str) -> StatFields:
-    """``/proc/<pid>/stat``. ``comm`` is in parentheses and may itself hold spaces and
-    parentheses ("(sd-pam)", "(a) b)"), so split at the *last* ')'."""
+def stat_tuple(text: str, source: str) -> tuple[int, str, str, int, int, int, int]:
+    """``/proc/<pid>/stat`` -> ``(pid, comm, state, ppid, flags, num_threads, starttime)``;
+    the allocation-light form the host scan uses. See :func:`parse_stat`."""
     open_at = text.find("(")
     close_at = text.rfind(")")
     if open_at < 0 or close_at < open_at:
         raise _malformed(source, "no '(comm)' in stat")
-    rest = text[close_at + 2 :].split()
+    rest = text[close_at + 2 :].split(" ", 20)
     if len(rest) < 20:
         raise _malformed(source, f"stat has {len(rest) + 2} fields, expected at least 22")
     try:
-        return StatFields(
-            pid=int(text[:open_at]),
-            comm=text[open_at + 1 : close_at],
-            state=rest[0],
-            ppid=int(rest[1]),
-            flags=int(rest[6]),
-            num_threads=int(rest[17]),
-            start_time_ticks=int(rest[19]),
+        return (
+            int(text[:open_at]),
+            text[open_at + 1 : close_at],
+            rest[0],
+            int(rest[1]),
+            int(rest[6]),
+            int(rest[17]),
+            int(rest[19]),
         )
     except ValueError as exc:
         raise _malformed(source, f"non-numeric stat field: {exc}") from None
+
+
+def parse_stat(text: str, source: str) -> StatFields:
+    """``/proc/<pid>/stat``. ``comm`` is in parentheses and may itself hold spaces and
+    parentheses ("(sd-pam)", "(a) b)"), so split at the *last* ')'."""
+    return StatFields(*stat_tuple(text, source))
 
 
 def _int_field(key: str, value: str, source: str, base: int = 10) -> int:
@@ -192,6 +198,8 @@ def process_info(
     namespaces: dict[str, int],
     cgroups: tuple[CgroupEntry, ...],
     status: StatusFields | None,
+    *,
+    cmdline_read: bool = True,
 ) -> ProcessInfo:
     """Join parsed parts into the model (pure)."""
     if status is None:
@@ -205,6 +213,7 @@ def process_info(
             namespaces=namespaces,
             cgroups=cgroups,
             threads=stat.num_threads,
+            cmdline_read=cmdline_read,
         )
     return ProcessInfo(
         pid=stat.pid,
@@ -221,4 +230,5 @@ def process_info(
         no_new_privs=status.no_new_privs,
         threads=status.threads if status.threads is not None else stat.num_threads,
         nspid=status.nspid,
+        cmdline_read=cmdline_read,
     )

@@ -29,7 +29,7 @@ Failures:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,7 +38,7 @@ from inspect8s.host.cgroups import parse_proc_cgroup
 from inspect8s.host.fs import HostFS
 from inspect8s.host.identify import identify_entries
 from inspect8s.host.mounts import parse_mountinfo
-from inspect8s.host.proc import parse_cmdline, parse_stat, parse_status, process_info
+from inspect8s.host.proc import parse_cmdline, parse_status, stat_tuple
 from inspect8s.model import (
     NAMESPACE_TYPES,
     CgroupEntry,
@@ -48,7 +48,30 @@ from inspect8s.model import (
 )
 
 _MISSING = ErrorKind.MISSING
-_PROC_FILES = ("stat", "cmdline", "cgroup")
+_PROC_FILES = ("stat", "cgroup")
+_PROC_FILES_ALL = ("stat", "cgroup", "cmdline")
+
+# comm (15 characters at most, TASK_COMM_LEN) of the processes whose command line the node
+# picture needs: kubelet, runtime daemons, shims and monitors, OCI runtimes.
+CMDLINE_COMMS: frozenset[str] = frozenset(
+    {
+        "kubelet",
+        "containerd",
+        "containerd-shim",  # containerd-shim, containerd-shim-runc-v2, -runsc-v1, -kata-v2
+        "dockerd",
+        "docker-containe",  # docker-containerd, docker-containerd-shim (Docker < 18.09)
+        "docker-proxy",
+        "cri-dockerd",
+        "crio",
+        "conmon",
+        "podman",
+        "runc",
+        "crun",
+        "k3s-server",
+        "k3s-agent",
+        "kubelite",
+    }
+)
 _PIDS_SHOWN = 5
 
 
@@ -100,11 +123,16 @@ def scan_host(
     *,
     pids: Iterable[int] | None = None,
     status: Literal["containers", "all", "none"] = "containers",
+    cmdline: Literal["needed", "all"] = "needed",
+    cmdline_comms: Collection[str] = CMDLINE_COMMS,
     mountinfo: Literal["containers", "none"] = "containers",
 ) -> HostScan:
     """Scan every process under ``fs`` (or only ``pids``) in one pass; see the module doc.
 
-    Raises ProbeFailed only if ``/proc`` itself cannot be listed.
+    ``cmdline="needed"`` reads ``cmdline`` for container processes and for processes whose
+    ``comm`` is in ``cmdline_comms`` (runtime daemons, shims, kubelet); the others get
+    ``cmdline=()`` and ``cmdline_read=False``. Raises ProbeFailed only if ``/proc`` itself
+    cannot be listed.
     """
     pid_list = list(fs.iter_pids()) if pids is None else list(pids)
     processes: dict[int, ProcessInfo] = {}
@@ -113,30 +141,41 @@ def scan_host(
     ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]] = {}
     # raw cgroup file -> (entries, identity); shared by every process in the same cgroups
     cgroup_cache: dict[bytes, tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]] = {}
-    read_many = fs.read_many
-    readlinks = fs.readlinks
+    read_proc_dir = fs.read_proc_dir
     ns_types = NAMESPACE_TYPES
+    files_wanted = _PROC_FILES_ALL if cmdline == "all" else _PROC_FILES
+    comms = frozenset(cmdline_comms)
     want_status_all = status == "all"
     want_status_containers = status == "containers"
 
     for pid in pid_list:
         base = f"/proc/{pid}"
         try:
-            files, failed = read_many(base, _PROC_FILES, single_read=True)
-            links, link_failed = readlinks(base + "/ns", ns_types)
+            files, links, failed = read_proc_dir(base, files_wanted, "ns", ns_types)
         except ProbeFailed as exc:
             if exc.kind is not _MISSING:
                 failures.append(exc)
             continue
+        link_failed: dict[str, ProbeFailed] = {}
         if failed:
-            if any(f.kind is _MISSING for f in failed.values()):
+            file_failed: dict[str, ProbeFailed] = {}
+            for key, one in failed.items():
+                if key.startswith("ns/"):
+                    link_failed[key[3:]] = one
+                elif key == "ns":
+                    link_failed = dict.fromkeys(ns_types, one)
+                else:
+                    file_failed[key] = one
+            if any(f.kind is _MISSING for f in file_failed.values()):
                 continue  # gone mid-scan
-            if "stat" in failed:
-                failures.append(failed["stat"])
+            if "stat" in file_failed:
+                failures.append(file_failed["stat"])
                 continue
-            failures.extend(failed.values())
+            failures.extend(file_failed.values())
         try:
-            stat = parse_stat(files["stat"].decode("utf-8", "replace"), f"host:{base}/stat")
+            _, comm, state, ppid, _, threads, start = stat_tuple(
+                files["stat"].decode("utf-8", "replace"), f"host:{base}/stat"
+            )
         except ProbeFailed as exc:
             failures.append(exc)
             continue
@@ -154,8 +193,8 @@ def scan_host(
                 )
         if link_failed:
             if (
-                not links
-                and stat.state != "Z"
+                not namespaces
+                and state != "Z"
                 and all(f.kind is _MISSING for f in link_failed.values())
             ):
                 continue  # every link gone: exited between stat and ns
@@ -184,10 +223,22 @@ def scan_host(
             else:
                 entries, ident = cached
 
-        raw_cmd = files.get("cmdline")
-        cmdline = parse_cmdline(raw_cmd) if raw_cmd else ()
+        argv: tuple[str, ...] = ()
+        argv_read = True
+        if "cmdline" in files:
+            argv = parse_cmdline(files["cmdline"])
+        elif "cmdline" in failed:
+            pass  # recorded above
+        elif ident is not None or comm in comms:
+            try:
+                argv = parse_cmdline(fs.read_bytes(f"{base}/cmdline"))
+            except ProbeFailed as exc:
+                if exc.kind is _MISSING:
+                    continue
+                failures.append(exc)
+        else:
+            argv_read = False
 
-        st = None
         if want_status_all or (want_status_containers and ident is not None):
             path = f"{base}/status"
             try:
@@ -196,7 +247,39 @@ def scan_host(
                 if exc.kind is _MISSING:
                     continue
                 failures.append(exc)
-        processes[pid] = process_info(stat, cmdline, namespaces, entries, st)
+            else:
+                processes[pid] = ProcessInfo(
+                    pid,
+                    ppid,
+                    comm,
+                    argv,
+                    state,
+                    start,
+                    namespaces,
+                    entries,
+                    st.uid,
+                    st.cap_eff,
+                    st.seccomp_mode,
+                    st.no_new_privs,
+                    st.threads if st.threads is not None else threads,
+                    st.nspid,
+                    argv_read,
+                )
+                if ident is not None:
+                    identities[pid] = ident
+                continue
+        processes[pid] = ProcessInfo(
+            pid,
+            ppid,
+            comm,
+            argv,
+            state,
+            start,
+            namespaces,
+            entries,
+            threads=threads,
+            cmdline_read=argv_read,
+        )
         if ident is not None:
             identities[pid] = ident
 
