@@ -69,18 +69,21 @@ def load_yaml_mapping(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[
     ``ValueError`` for impossible timestamps (``2001-13-40``) and ``RecursionError`` for
     absurd nesting; both are reported like syntax errors.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks for non-printable characters as it is built.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        what, line = _yaml_error(exc, text)
+        raise malformed(path, f"invalid YAML: {what}", line) from None
     try:
         node = loader.get_single_node()
         if node is None:
             return {}, {}
+        _check_graph(node, path)
         data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise malformed(path, f"invalid YAML: {exc.problem or exc.context}", line) from None
     except yaml.YAMLError as exc:
-        raise malformed(path, f"invalid YAML: {exc}") from None
+        what, line = _yaml_error(exc, text)
+        raise malformed(path, f"invalid YAML: {what}", line) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise malformed(path, f"invalid YAML value: {type(exc).__name__}") from None
     finally:
@@ -92,6 +95,46 @@ def load_yaml_mapping(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[
     lines: dict[tuple[str, ...], int] = {}
     _index_yaml(node, (), lines, 0)
     return {str(k): v for k, v in data.items()}, lines
+
+
+_YAML_MAX_DEPTH = 64
+_YAML_MAX_NODES = 100_000
+
+
+def _check_graph(root: yaml.Node, path: str) -> None:
+    """Refuse alias cycles (``&a [*a]``), absurd depth and alias bombs (a few lines that
+    expand to millions of nodes) before anything walks the constructed data."""
+    visits = 0
+
+    def walk(node: yaml.Node, depth: int) -> None:
+        nonlocal visits
+        visits += 1
+        if visits > _YAML_MAX_NODES:
+            raise malformed(path, "YAML expands to too many nodes (alias bomb?)")
+        if depth > _YAML_MAX_DEPTH:
+            raise malformed(
+                path, "YAML nested too deeply or refers to itself", node.start_mark.line + 1
+            )
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(key, depth + 1)
+                walk(value, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, depth + 1)
+
+    walk(root, 0)
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """A one-line description of a PyYAML error and its 1-based line, if known."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        # For str input the reader's position is an index into the text.
+        line = text.count("\n", 0, max(int(exc.position), 0)) + 1
+        return f"character #x{exc.character:04x}: {exc.reason}", line
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    return str(problem), (int(mark.line) + 1 if mark is not None else None)
 
 
 def _index_yaml(
