@@ -16,6 +16,7 @@ never at module level: `inspect8s --help` must stay fast.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -100,12 +101,33 @@ def _quiet_broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """(Exit, ClickException, Abort) classes of the click that Typer runs on.
+
+    Recent Typer releases carry their own copy of click (``typer._click``); older ones use
+    the ``click`` package. Both are caught, whichever is present.
+    """
+    exits: list[type[BaseException]] = [typer.Exit]
+    usage: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for found, attr in ((exits, "Exit"), (usage, "ClickException"), (aborts, "Abort")):
+            cls = getattr(module, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+                found.append(cls)
+    return tuple(exits), tuple(usage), tuple(aborts)
+
+
 def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
     """Run the CLI on ``args`` and return the exit code (never raises, never exits)."""
-    import click
-
     from inspect8s.errors import Inspect8sError, ProbeFailed
 
+    click_exit, click_usage, click_abort = _click_exceptions()
+    interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *click_abort)
     debug = _debug_enabled(args)
     try:
         _register_commands()
@@ -113,13 +135,13 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
         code = rv if isinstance(rv, int) else EXIT_OK
         sys.stdout.flush()
         return code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
+    except click_exit as exc:
+        return int(getattr(exc, "exit_code", EXIT_OK))
+    except click_usage as exc:
         # Usage errors: bad option, missing argument, bad value.
-        exc.show()
+        exc.show()  # type: ignore[attr-defined]
         return EXIT_USAGE
-    except (KeyboardInterrupt, click.Abort):
+    except interrupts:
         _err("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -162,6 +184,9 @@ def main() -> None:
         code = run(args, prog_name=prog)
     except KeyboardInterrupt:  # Ctrl-C between our handlers
         code = EXIT_INTERRUPTED
+    except Exception as exc:  # run() handles errors itself; this only guards its set-up
+        _err(f"internal error: {type(exc).__name__}: {exc}")
+        code = EXIT_TOOL_ERROR
     try:
         sys.stdout.flush()
     except BrokenPipeError:
