@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(containerd runc docker.io busybox-static iproute2)
+APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,872 @@
+"""A private containerd (with its CRI plugin) and dockerd, and pods made as the kubelet does.
+
+See ``tests/testbed/README.md`` for what runs where and the traps of this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import host
+from .images import ImageSpec, is_static_elf, oci_layout_tar, rootfs_tar
+
+SANDBOX_IMAGE = "registry.k8s.io/pause:3.6"  # containerd 1.6's default sandbox_image
+WORKLOAD_IMAGE = "docker.io/inspect8s/busybox:testbed"
+DOCKER_IMAGE = "inspect8s/busybox:testbed"
+CRI_NAMESPACE = "k8s.io"
+DOCKER_NAMESPACE = "moby"
+CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
+
+# The kubelet's defaults for a non-privileged container (k8s.io/kubernetes
+# pkg/securitycontext: defaultMaskedPaths / defaultReadonlyPaths, Kubernetes 1.26).
+KUBELET_MASKED_PATHS = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+)  # fmt: skip
+KUBELET_READONLY_PATHS = (
+    "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+)  # fmt: skip
+
+QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
+FIXED_HOST_PATHS = (
+    Path("/etc/docker/key.json"),  # dockerd 20.10's libtrust key; no flag moves it
+    Path("/etc/docker"),
+    Path("/run/containerd/s"),
+    Path("/run/containerd"),
+    Path("/run/docker/plugins"),
+    Path("/run/docker"),
+    Path("/var/lib/cni/results"),
+    Path("/var/lib/cni"),
+)
+_CALL_TIMEOUT = 30.0
+
+
+class TestBedUnavailable(RuntimeError):
+    """The machine cannot run the test bed (not root, a package missing)."""
+
+
+class TestBedError(RuntimeError):
+    """The test bed could not start or do what it was asked; the message says why."""
+
+
+def missing_requirements() -> list[str]:
+    """Why the test bed cannot run here; empty when it can."""
+    reasons = []
+    if os.geteuid() != 0:
+        reasons.append("needs root (it starts containerd and dockerd)")
+    needed = {
+        "containerd": "containerd",
+        "ctr": "containerd",
+        "containerd-shim-runc-v2": "containerd",
+        "runc": "runc",
+        "dockerd": "docker.io",
+    }
+    for binary, package in needed.items():
+        if shutil.which(binary) is None:
+            reasons.append(f"{binary} not on PATH (Debian package {package})")
+    if not is_static_elf(Path("/bin/busybox")):
+        reasons.append("/bin/busybox missing or not static (Debian package busybox-static)")
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        reasons.append("the docker Python SDK is not installed (pip install docker)")
+    return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRequest:
+    """One container of a pod, in the kubelet's CRI terms (0 means "not set")."""
+
+    name: str
+    command: Sequence[str] = ("/bin/sleep", "infinity")
+    memory_limit_bytes: int = 0
+    cpu_quota: int = 0
+    cpu_period: int = 100_000  # the kubelet always sends the CFS period
+    cpu_shares: int = 2  # the kubelet's value for a container without a CPU request
+    privileged: bool = False
+    mounts: Sequence[tuple[str, str, bool]] = ()  # (host path, container path, read-only)
+
+
+@dataclass(slots=True)
+class PodHandle:
+    """A pod the test bed made: ids, cgroup parent, and host PIDs."""
+
+    name: str
+    namespace: str
+    uid: str
+    qos: str
+    sandbox_id: str
+    cgroup_parent: str
+    sandbox_pid: int
+    host_network: bool
+    container_ids: dict[str, str] = field(default_factory=dict)
+    container_pids: dict[str, int] = field(default_factory=dict)
+    log_directory: str = ""
+    netns_path: str | None = None  # None with host network
+
+    def cgroup_path(self, container: str) -> str:
+        """The container's cgroup path as /proc/<pid>/cgroup shows it (cgroupfs driver)."""
+        return f"{self.cgroup_parent}/{self.container_ids[container]}"
+
+
+@dataclass(slots=True)
+class DockerHandle:
+    """A Docker container the test bed made."""
+
+    id: str
+    name: str
+    pid: int
+
+
+@dataclass(slots=True)
+class Footprint:
+    """What a test bed has on the host; ``leftovers`` checks that none of it remains."""
+
+    base_dir: str
+    daemon_pids: list[tuple[int, str | None]]
+    container_pids: list[tuple[int, str | None]]
+    cgroups: list[str]  # relative cgroup paths (in every hierarchy)
+    cgroup_parents_created: list[str]
+
+
+def leftovers(footprint: Footprint) -> list[str]:
+    """Anything of FOOTPRINT still on the host: processes, mounts, cgroups, directories."""
+    found = []
+    for pid, started in footprint.daemon_pids + footprint.container_pids:
+        if host.pid_alive(pid, started):
+            found.append(f"process {pid} still running")
+    for pid in host.pids_referencing(footprint.base_dir):
+        found.append(f"process {pid} refers to {footprint.base_dir}")
+    for point in host.mounts_under(Path(footprint.base_dir)):
+        found.append(f"mount {point}")
+    for rel in footprint.cgroups + footprint.cgroup_parents_created:
+        for d in host.cgroup_dirs(rel):
+            found.append(f"cgroup {d}")
+    if os.path.exists(footprint.base_dir):
+        found.append(f"directory {footprint.base_dir}")
+    return found
+
+
+def _qos_parent(qos: str, uid: str) -> str:
+    if qos == "guaranteed":
+        return f"/kubepods/pod{uid}"
+    if qos in ("burstable", "besteffort"):
+        return f"/kubepods/{qos}/pod{uid}"
+    raise ValueError(f"qos must be one of {QOS_CLASSES}, not {qos!r}")
+
+
+def _oom_score_adj(qos: str, memory_bytes: int) -> int:
+    # The kubelet's policy (pkg/kubelet/qos/policy.go): -997 guaranteed, 1000 best effort,
+    # burstable 1000 - 1000 * request / capacity, kept within [2, 999].
+    if qos == "guaranteed":
+        return -997
+    if qos == "besteffort":
+        return 1000
+    capacity = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return min(999, max(2, 1000 - (1000 * memory_bytes) // capacity))
+
+
+class TestBed:
+    """A private containerd with CRI, a private dockerd on it, and helpers to fill them.
+
+    Use as a context manager (``with TestBed() as bed:``) or call :meth:`start` and
+    :meth:`close`. Nothing is shared with a containerd or dockerd the machine may run:
+    sockets, roots, state, runc state and logs all live under :attr:`base_dir`.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, *, docker: bool = True, base_parent: str = "/tmp") -> None:
+        self.with_docker = docker
+        self.base_dir = Path(tempfile.mkdtemp(prefix="i8s-tb-", dir=base_parent))
+        b = self.base_dir
+        self.containerd_config = b / "containerd" / "config.toml"
+        self.containerd_socket = b / "containerd" / "containerd.sock"
+        self.containerd_root = b / "containerd" / "root"
+        self.containerd_state = b / "containerd" / "state"
+        self.runc_root = b / "containerd" / "runc"  # runc state of CRI pods: <root>/k8s.io/<id>
+        self.cni_conf_dir = b / "cni" / "net.d"
+        self.docker_socket = b / "docker" / "docker.sock"
+        self.docker_data_root = b / "docker" / "data"
+        self.docker_exec_root = b / "docker" / "exec"
+        self.docker_pidfile = b / "docker" / "docker.pid"
+        self.docker_runc_root = self.docker_exec_root / "runtime-runc"  # <root>/moby/<id>
+        self.kubelet_dir = b / "kubelet"
+        self.log_dir = b / "logs"
+        self.sandbox_image = SANDBOX_IMAGE
+        self.workload_image = WORKLOAD_IMAGE
+        self.docker_image = DOCKER_IMAGE
+        self.workload_image_id = ""
+        self.pods: dict[str, PodHandle] = {}
+        self.docker_containers: dict[str, DockerHandle] = {}
+        self._containerd: subprocess.Popen[bytes] | None = None
+        self._dockerd: subprocess.Popen[bytes] | None = None
+        self._daemon_starts: dict[int, str | None] = {}
+        self._container_pids: list[tuple[int, str | None]] = []
+        self._cgroups: list[str] = []
+        self._parents_created: list[str] = []
+        # Paths the daemons make at fixed places whatever their configured roots: dockerd's
+        # trust key and plugin discovery dir, containerd's shim sockets, libcni's result
+        # cache. close() removes those that did not exist before (directories once empty).
+        self._fixed_paths = [p for p in FIXED_HOST_PATHS if not p.exists()]
+        self._channel: Any = None
+        self.runtime: Any = None  # raw runtime.v1 RuntimeServiceStub
+        self.images: Any = None  # raw runtime.v1 ImageServiceStub
+        self.docker: Any = None  # docker.DockerClient
+        self.private_network = False
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    @property
+    def cri_endpoint(self) -> str:
+        return f"unix://{self.containerd_socket}"
+
+    @property
+    def docker_endpoint(self) -> str:
+        return f"unix://{self.docker_socket}"
+
+    @property
+    def containerd_pid(self) -> int | None:
+        return self._containerd.pid if self._containerd else None
+
+    @property
+    def dockerd_pid(self) -> int | None:
+        return self._dockerd.pid if self._dockerd else None
+
+    # -- start --------------------------------------------------------------------------
+
+    def __enter__(self) -> TestBed:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start containerd, import the images, start dockerd; clean up if any step fails."""
+        reasons = missing_requirements()
+        if reasons:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            raise TestBedUnavailable("; ".join(reasons))
+        try:
+            self._start_containerd()
+            self._import_images()
+            if self.with_docker:
+                self._start_dockerd()
+        except BaseException:
+            self.close()
+            raise
+
+    def _write_containerd_config(self) -> None:
+        for d in (self.containerd_config.parent, self.cni_conf_dir, self.kubelet_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        interface = host.default_route_interface()
+        self.private_network = (
+            interface is not None
+            and (CNI_BIN_DIR / "macvlan").exists()
+            and (CNI_BIN_DIR / "host-local").exists()
+        )
+        if self.private_network:
+            # A pod network without touching the host: a macvlan child of the default-route
+            # interface, created inside the pod's netns (no host-side device, no sysctl
+            # change), addresses from a private host-local store. 198.18.0.0/15 is reserved
+            # for benchmarking (RFC 2544); each bed takes a random /24 of it.
+            subnet = f"198.{18 + secrets.randbelow(2)}.{secrets.randbelow(256)}.0/24"
+            conflist = {
+                "cniVersion": "1.0.0",
+                "name": "inspect8s-testbed",
+                "plugins": [
+                    {
+                        "type": "macvlan",
+                        "master": interface,
+                        "mode": "bridge",
+                        "ipam": {
+                            "type": "host-local",
+                            "dataDir": str(self.base_dir / "cni" / "ipam"),
+                            "ranges": [[{"subnet": subnet}]],
+                        },
+                    }
+                ],
+            }
+            (self.cni_conf_dir / "10-testbed.conflist").write_text(json.dumps(conflist))
+        cri = 'plugins."io.containerd.grpc.v1.cri"'
+        self.containerd_config.write_text(
+            f"""version = 2
+root = "{self.containerd_root}"
+state = "{self.containerd_state}"
+oom_score = 0
+
+[grpc]
+  address = "{self.containerd_socket}"
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "{self.base_dir / "containerd" / "opt"}"
+  [{cri}]
+    sandbox_image = "{self.sandbox_image}"
+    # runc cannot lower oom_score_adj here (no CAP_SYS_RESOURCE); without this every
+    # RunPodSandbox fails with "can't get final child's PID from pipe: EOF".
+    restrict_oom_score_adj = true
+    # Pod network namespaces under the private state dir, not /run/netns.
+    netns_mounts_under_state_dir = true
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+    enable_selinux = false
+    [{cri}.containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      [{cri}.containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [{cri}.containerd.runtimes.runc.options]
+          SystemdCgroup = false
+          Root = "{self.runc_root}"
+    [{cri}.cni]
+      bin_dir = "{CNI_BIN_DIR}"
+      conf_dir = "{self.cni_conf_dir}"
+      max_conf_num = 1
+"""
+        )
+
+    def _start_containerd(self) -> None:
+        import grpc
+
+        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc
+
+        self._write_containerd_config()
+        log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
+        self._containerd = subprocess.Popen(
+            ["containerd", "--config", str(self.containerd_config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C in the terminal must not kill it before teardown
+        )
+        log.close()
+        self._daemon_starts[self._containerd.pid] = host.pid_start_time(self._containerd.pid)
+        self._channel = grpc.insecure_channel(
+            f"unix:{self.containerd_socket}", options=[("grpc.enable_http_proxy", 0)]
+        )
+        stubs: Any = api_pb2_grpc  # generated without annotations
+        self.runtime = stubs.RuntimeServiceStub(self._channel)
+        self.images = stubs.ImageServiceStub(self._channel)
+        deadline = time.monotonic() + 30
+        while True:
+            if self._containerd.poll() is not None:
+                raise TestBedError(f"containerd exited: {self._log_tail('containerd.log')}")
+            try:
+                self.runtime.Version(api_pb2.VersionRequest(), timeout=1.0, wait_for_ready=True)
+                return
+            except grpc.RpcError as exc:
+                if time.monotonic() > deadline:
+                    raise TestBedError(
+                        f"containerd CRI did not answer in 30 s ({exc.code()}): "
+                        f"{self._log_tail('containerd.log')}"
+                    ) from None
+                time.sleep(0.05)
+
+    def _log_tail(self, name: str, lines: int = 15) -> str:
+        try:
+            return "\n".join((self.base_dir / name).read_text().splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
+
+    def _run(self, args: list[str], *, data: bytes | None = None) -> None:
+        done = subprocess.run(args, input=data, capture_output=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise TestBedError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
+
+    def _import_images(self) -> None:
+        from inspect8s.runtime._cri import api_pb2
+
+        archive = self.base_dir / "images.oci.tar"
+        archive.write_bytes(
+            oci_layout_tar(
+                [
+                    ImageSpec(self.sandbox_image, ("/bin/sleep", "infinity")),
+                    ImageSpec(self.workload_image, ("/bin/sh",)),
+                ]
+            )
+        )
+        self._run(
+            ["ctr", "-a", str(self.containerd_socket), "-n", CRI_NAMESPACE, "images", "import",
+             str(archive)]
+        )  # fmt: skip
+        archive.unlink()
+        status = self.images.ImageStatus(
+            api_pb2.ImageStatusRequest(image=api_pb2.ImageSpec(image=self.workload_image)),
+            timeout=_CALL_TIMEOUT,
+        )
+        if not status.image.id:
+            raise TestBedError(f"containerd does not list {self.workload_image} after import")
+        self.workload_image_id = status.image.id
+
+    def _start_dockerd(self) -> None:
+        import docker
+
+        for d in (self.docker_data_root, self.docker_exec_root):
+            d.mkdir(parents=True, exist_ok=True)
+        daemon_json = self.base_dir / "docker" / "daemon.json"
+        daemon_json.write_text("{}\n")  # never read the machine's /etc/docker/daemon.json
+        log = open(self.base_dir / "dockerd.log", "wb")  # noqa: SIM115 - closed by the child
+        self._dockerd = subprocess.Popen(
+            [
+                "dockerd",
+                "--containerd", str(self.containerd_socket),
+                "--config-file", str(daemon_json),
+                "--data-root", str(self.docker_data_root),
+                "--exec-root", str(self.docker_exec_root),
+                "--pidfile", str(self.docker_pidfile),
+                "-H", self.docker_endpoint,
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--userland-proxy=false",
+                "--exec-opt", "native.cgroupdriver=cgroupfs",
+                "--log-level", "warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self._daemon_starts[self._dockerd.pid] = host.pid_start_time(self._dockerd.pid)
+        # A fixed API version: the client must not ask the daemon before it listens.
+        # 1.41 is dockerd 20.10's; newer daemons still serve it.
+        self.docker = docker.DockerClient(base_url=self.docker_endpoint, version="1.41", timeout=60)
+        deadline = time.monotonic() + 60
+        while True:
+            if self._dockerd.poll() is not None:
+                raise TestBedError(f"dockerd exited: {self._log_tail('dockerd.log')}")
+            if self.docker_socket.exists():
+                try:
+                    self.docker.ping()
+                    break
+                except docker.errors.APIError:
+                    pass
+                except Exception as exc:  # requests' connection errors: not up yet
+                    if time.monotonic() > deadline:
+                        raise TestBedError(f"dockerd did not answer: {exc}") from None
+            if time.monotonic() > deadline:
+                raise TestBedError(f"dockerd did not start: {self._log_tail('dockerd.log')}")
+            time.sleep(0.1)
+        repo, tag = self.docker_image.rsplit(":", 1)
+        self.docker.api.import_image_from_data(rootfs_tar(), repository=repo, tag=tag)
+
+    # -- pods -----------------------------------------------------------------------------
+
+    def run_pod(
+        self,
+        name: str,
+        namespace: str = "default",
+        qos: str = "burstable",
+        containers: Sequence[ContainerRequest] | None = None,
+        *,
+        host_network: bool = True,
+        host_pid: bool = False,
+        host_ipc: bool = False,
+        privileged: bool = False,
+        uid: int | None = None,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> PodHandle:
+        """Create and start a pod through CRI the way the kubelet 1.26 does.
+
+        The pod gets the kubelet's labels and annotations, a QoS cgroup parent made and
+        limited as the kubelet makes it, and each container the kubelet's resources,
+        security context, /etc/hosts and termination-log mounts. ``privileged`` makes every
+        container privileged; ``uid`` is every container's runAsUser. ``host_network=False``
+        gives the pod its own network namespace (a macvlan interface, see README.md).
+        """
+        from inspect8s.runtime._cri import api_pb2 as pb
+
+        if containers is None:
+            containers = [ContainerRequest("app")]
+        if not host_network and not self.private_network:
+            raise TestBedError(
+                "pods without host network need the CNI plugins macvlan and host-local in "
+                f"{CNI_BIN_DIR} (Debian package containernetworking-plugins) and a default route"
+            )
+        pod_uid = str(uuid.uuid4())
+        cgroup_parent = _qos_parent(qos, pod_uid)
+        pod_dir = self.kubelet_dir / "pods" / pod_uid
+        pod_dir.mkdir(parents=True)
+        log_directory = self.log_dir / f"{namespace}_{name}_{pod_uid}"
+        log_directory.mkdir(parents=True)
+        etc_hosts = pod_dir / "etc-hosts"
+        etc_hosts.write_text(
+            Path("/etc/hosts").read_text() if host_network else "127.0.0.1\tlocalhost\n"
+        )
+        self._make_pod_cgroup(qos, cgroup_parent, containers)
+
+        ns = pb.NamespaceOption(
+            network=pb.NODE if host_network else pb.POD,
+            pid=pb.NODE if host_pid else pb.CONTAINER,
+            ipc=pb.NODE if host_ipc else pb.POD,
+        )
+        pod_labels = {
+            **(labels or {}),
+            "io.kubernetes.pod.name": name,
+            "io.kubernetes.pod.namespace": namespace,
+            "io.kubernetes.pod.uid": pod_uid,
+        }
+        pod_annotations = {
+            **(annotations or {}),
+            "kubernetes.io/config.seen": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "kubernetes.io/config.source": "api",
+        }
+        any_privileged = privileged or any(c.privileged for c in containers)
+        sandbox_config = pb.PodSandboxConfig(
+            metadata=pb.PodSandboxMetadata(name=name, uid=pod_uid, namespace=namespace),
+            # runc cannot set a hostname without a private UTS namespace (host network).
+            hostname="" if host_network else name,
+            log_directory=str(log_directory),
+            labels=pod_labels,
+            annotations=pod_annotations,
+            linux=pb.LinuxPodSandboxConfig(
+                cgroup_parent=cgroup_parent,
+                security_context=pb.LinuxSandboxSecurityContext(
+                    namespace_options=ns,
+                    privileged=any_privileged,
+                    seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault),
+                ),
+                overhead=pb.LinuxContainerResources(),
+                resources=pb.LinuxContainerResources(cpu_period=100_000, cpu_shares=2),
+            ),
+        )
+        created = self.runtime.RunPodSandbox(
+            pb.RunPodSandboxRequest(config=sandbox_config), timeout=_CALL_TIMEOUT
+        )
+        sandbox_id = created.pod_sandbox_id
+        status = self.runtime.PodSandboxStatus(
+            pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=True),
+            timeout=_CALL_TIMEOUT,
+        )
+        sandbox_info = json.loads(status.info["info"])
+        handle = PodHandle(
+            name=name,
+            namespace=namespace,
+            uid=pod_uid,
+            qos=qos,
+            sandbox_id=sandbox_id,
+            cgroup_parent=cgroup_parent,
+            sandbox_pid=int(sandbox_info["pid"]),
+            host_network=host_network,
+            log_directory=str(log_directory),
+            netns_path=None if host_network else self._netns_of(sandbox_info),
+        )
+        self.pods[sandbox_id] = handle
+        self._track_pid(handle.sandbox_pid)
+        for request in containers:
+            self._start_container(
+                pb, handle, sandbox_config, request, pod_dir, etc_hosts, ns, privileged, uid
+            )
+        return handle
+
+    @staticmethod
+    def _netns_of(sandbox_info: dict[str, Any]) -> str | None:
+        for entry in sandbox_info.get("runtimeSpec", {}).get("linux", {}).get("namespaces", []):
+            if entry.get("type") == "network":
+                path = entry.get("path")
+                return str(path) if path else None
+        return None
+
+    def _note_parent(self, parent: str) -> None:
+        # A parent cgroup (/kubepods, /kubepods/burstable, /docker) that exists in no
+        # hierarchy yet is about to be made for this bed; close() removes it if empty.
+        if parent not in self._parents_created and not host.cgroup_dirs(parent):
+            self._parents_created.append(parent)
+
+    def _make_pod_cgroup(
+        self, qos: str, cgroup_parent: str, containers: Sequence[ContainerRequest]
+    ) -> None:
+        # The kubelet makes the pod cgroup before RunPodSandbox and limits it with the sum
+        # of its containers' limits when every container has one (pkg/kubelet/cm
+        # ResourceConfigForPod); best-effort pods get cpu.shares 2.
+        self._cgroups.append(cgroup_parent)
+        parents = ["/kubepods"] if qos == "guaranteed" else ["/kubepods", f"/kubepods/{qos}"]
+        for parent in parents:
+            self._note_parent(parent)
+        rel = cgroup_parent.strip("/")
+        memory = host.hierarchy_of("memory")
+        cpu = host.hierarchy_of("cpu")
+        shares = 2 if qos == "besteffort" else max(2, sum(c.cpu_shares for c in containers))
+        if cpu is not None:
+            (cpu / rel).mkdir(parents=True, exist_ok=True)
+            (cpu / rel / "cpu.shares").write_text(str(shares))
+            if qos != "besteffort" and all(c.cpu_quota > 0 for c in containers):
+                (cpu / rel / "cpu.cfs_period_us").write_text("100000")
+                (cpu / rel / "cpu.cfs_quota_us").write_text(
+                    str(sum(c.cpu_quota for c in containers))
+                )
+        if memory is not None:
+            (memory / rel).mkdir(parents=True, exist_ok=True)
+            if qos != "besteffort" and all(c.memory_limit_bytes > 0 for c in containers):
+                total = sum(c.memory_limit_bytes for c in containers)
+                (memory / rel / "memory.limit_in_bytes").write_text(str(total))
+
+    def _start_container(
+        self,
+        pb: Any,
+        handle: PodHandle,
+        sandbox_config: Any,
+        request: ContainerRequest,
+        pod_dir: Path,
+        etc_hosts: Path,
+        ns: Any,
+        privileged: bool,
+        uid: int | None,
+    ) -> None:
+        term_dir = pod_dir / "containers" / request.name
+        term_dir.mkdir(parents=True)
+        termination_log = term_dir / secrets.token_hex(4)
+        termination_log.touch()
+        (Path(handle.log_directory) / request.name).mkdir()
+        is_privileged = privileged or request.privileged
+        mounts = [
+            pb.Mount(container_path=c, host_path=h, readonly=ro) for h, c, ro in request.mounts
+        ]
+        mounts += [
+            pb.Mount(container_path="/etc/hosts", host_path=str(etc_hosts)),
+            pb.Mount(container_path="/dev/termination-log", host_path=str(termination_log)),
+        ]
+        security = pb.LinuxContainerSecurityContext(
+            privileged=is_privileged,
+            namespace_options=ns,
+            seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.Unconfined),
+        )
+        if uid is not None:
+            security.run_as_user.value = uid
+        if not is_privileged:
+            security.masked_paths.extend(KUBELET_MASKED_PATHS)
+            security.readonly_paths.extend(KUBELET_READONLY_PATHS)
+        config = pb.ContainerConfig(
+            metadata=pb.ContainerMetadata(name=request.name, attempt=0),
+            image=pb.ImageSpec(image=self.workload_image_id),
+            command=list(request.command),
+            envs=[pb.KeyValue(key="PATH", value="/bin")],
+            mounts=mounts,
+            labels={
+                "io.kubernetes.container.name": request.name,
+                "io.kubernetes.pod.name": handle.name,
+                "io.kubernetes.pod.namespace": handle.namespace,
+                "io.kubernetes.pod.uid": handle.uid,
+            },
+            annotations={
+                "io.kubernetes.container.hash": secrets.token_hex(4),
+                "io.kubernetes.container.restartCount": "0",
+                "io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
+                "io.kubernetes.container.terminationMessagePolicy": "File",
+                "io.kubernetes.pod.terminationGracePeriod": "30",
+            },
+            log_path=f"{request.name}/0.log",
+            linux=pb.LinuxContainerConfig(
+                resources=pb.LinuxContainerResources(
+                    cpu_period=request.cpu_period,
+                    cpu_quota=request.cpu_quota,
+                    cpu_shares=request.cpu_shares,
+                    memory_limit_in_bytes=request.memory_limit_bytes,
+                    oom_score_adj=_oom_score_adj(handle.qos, request.memory_limit_bytes),
+                    hugepage_limits=[
+                        pb.HugepageLimit(page_size="2MB"),
+                        pb.HugepageLimit(page_size="1GB"),
+                    ],
+                ),
+                security_context=security,
+            ),
+        )
+        created = self.runtime.CreateContainer(
+            pb.CreateContainerRequest(
+                pod_sandbox_id=handle.sandbox_id, config=config, sandbox_config=sandbox_config
+            ),
+            timeout=_CALL_TIMEOUT,
+        )
+        container_id = created.container_id
+        handle.container_ids[request.name] = container_id
+        self.runtime.StartContainer(
+            pb.StartContainerRequest(container_id=container_id), timeout=_CALL_TIMEOUT
+        )
+        status = self.runtime.ContainerStatus(
+            pb.ContainerStatusRequest(container_id=container_id, verbose=True),
+            timeout=_CALL_TIMEOUT,
+        )
+        pid = int(json.loads(status.info["info"])["pid"])
+        handle.container_pids[request.name] = pid
+        self._track_pid(pid)
+
+    def _track_pid(self, pid: int) -> None:
+        self._container_pids.append((pid, host.pid_start_time(pid)))
+
+    def remove_pod(self, handle: PodHandle) -> None:
+        """Stop and remove a pod (all its containers) and its pod cgroup, as the kubelet does."""
+        from inspect8s.runtime._cri import api_pb2 as pb
+
+        self.runtime.StopPodSandbox(
+            pb.StopPodSandboxRequest(pod_sandbox_id=handle.sandbox_id), timeout=_CALL_TIMEOUT
+        )
+        self.runtime.RemovePodSandbox(
+            pb.RemovePodSandboxRequest(pod_sandbox_id=handle.sandbox_id), timeout=_CALL_TIMEOUT
+        )
+        self.pods.pop(handle.sandbox_id, None)
+        host.remove_cgroup_tree(handle.cgroup_parent)
+
+    # -- docker ---------------------------------------------------------------------------
+
+    def run_docker(
+        self,
+        name: str,
+        command: Sequence[str] = ("/bin/sleep", "infinity"),
+        *,
+        mem_limit: int | None = None,
+        cpu_quota: int | None = None,
+        cpu_period: int | None = None,
+        privileged: bool = False,
+        pid_mode: str | None = None,
+        volumes: Mapping[str, Mapping[str, str]] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> DockerHandle:
+        """Run a detached container through the Docker SDK (``--network none``)."""
+        if self.docker is None:
+            raise TestBedError("this test bed was started without dockerd")
+        self._note_parent("/docker")
+        container = self.docker.containers.run(
+            self.docker_image,
+            list(command),
+            name=name,
+            detach=True,
+            network_mode="none",
+            mem_limit=mem_limit,
+            cpu_quota=cpu_quota,
+            cpu_period=cpu_period,
+            privileged=privileged,
+            pid_mode=pid_mode,
+            volumes=dict(volumes) if volumes else None,
+            labels={**(labels or {}), "io.inspect8s.testbed": "1"},
+        )
+        container.reload()
+        handle = DockerHandle(id=container.id, name=name, pid=int(container.attrs["State"]["Pid"]))
+        self.docker_containers[handle.id] = handle
+        self._cgroups.append(f"/docker/{handle.id}")
+        self._track_pid(handle.pid)
+        return handle
+
+    def remove_docker(self, handle: DockerHandle) -> None:
+        """Force-remove a Docker container."""
+        self.docker.api.remove_container(handle.id, force=True)
+        self.docker_containers.pop(handle.id, None)
+        host.remove_cgroup_tree(f"/docker/{handle.id}")
+
+    # -- teardown -------------------------------------------------------------------------
+
+    def cri_client(self, timeout: float = 5.0) -> Any:
+        """inspect8s's read-only CRIClient on this bed's containerd."""
+        from inspect8s.runtime.cri import CRIClient
+
+        return CRIClient(self.cri_endpoint, timeout=timeout)
+
+    def footprint(self) -> Footprint:
+        """What this bed has put on the host so far (for leak checks after :meth:`close`)."""
+        return Footprint(
+            base_dir=str(self.base_dir),
+            daemon_pids=list(self._daemon_starts.items()),
+            container_pids=list(self._container_pids),
+            cgroups=list(self._cgroups),
+            cgroup_parents_created=list(self._parents_created),
+        )
+
+    def close(self) -> None:
+        """Remove everything this bed made; raise TestBedError listing anything that stayed.
+
+        Order: containers and pods through their daemons; the daemons; then, for anything
+        a daemon left behind, runc (by its private roots), leftover processes whose command
+        line names this bed's directory, mounts under it, the cgroups its pods and
+        containers used, the QoS/docker parent cgroups it created, and the directory.
+        """
+        problems: list[str] = []
+        for handle in list(self.docker_containers.values()):
+            try:
+                self.remove_docker(handle)
+            except Exception as exc:  # dockerd may be gone already; runc below catches up
+                problems.append(f"docker rm {handle.id[:12]}: {exc}")
+        for pod in list(self.pods.values()):
+            try:
+                self.remove_pod(pod)
+            except Exception as exc:  # containerd may be gone already; runc below catches up
+                problems.append(f"remove pod {pod.name}: {exc}")
+        if self.docker is not None:
+            self.docker.close()
+            self.docker = None
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        for proc in (self._dockerd, self._containerd):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self._dockerd = self._containerd = None
+        for root in (self.runc_root, self.docker_runc_root):
+            self._runc_delete_all(root)
+        stuck = host.stop_pids(host.pids_referencing(str(self.base_dir)))
+        problems += [f"process {pid} would not stop" for pid in stuck]
+        problems += host.unmount_all_under(self.base_dir)
+        for rel in self._cgroups:
+            problems += host.remove_cgroup_tree(rel)
+        for rel in sorted(self._parents_created, key=lambda p: p.count("/"), reverse=True):
+            for d in host.cgroup_dirs(rel):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass  # another test bed still has pods or containers under it
+        for path in self._fixed_paths:  # files and deepest directories first
+            try:
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass  # a directory another daemon on this machine still uses
+        if host.mounts_under(self.base_dir):
+            problems.append(f"mounts remain under {self.base_dir}; not removing it")
+        else:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+        if problems:
+            raise TestBedError("test bed teardown incomplete: " + "; ".join(problems))
+
+    def _runc_delete_all(self, root: Path) -> None:
+        # runc state roots are <root>/<containerd namespace>/<container id>.
+        if not root.is_dir():
+            return
+        for ns_root in root.iterdir():
+            if not ns_root.is_dir():
+                continue
+            for state in ns_root.iterdir():
+                subprocess.run(
+                    ["runc", "--root", str(ns_root), "delete", "--force", state.name],
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                )
