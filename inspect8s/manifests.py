@@ -177,7 +177,14 @@ def parse_json_document(text: str, source: str) -> Iterator[Document]:
         raise ProbeFailed(
             ErrorKind.MALFORMED, source, f"line {exc.lineno}: invalid JSON: {exc.msg}"
         ) from exc
-    yield Document(index=0, line=1, data=data)
+    node: yaml.Node | None = None
+    if isinstance(data, Mapping) and isinstance(data.get("items"), list):
+        # JSON is (nearly) YAML: compose it once more only to learn each item's line.
+        try:
+            node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            node = None  # lines of items unknown; the data itself parsed fine
+    yield Document(index=0, line=1, data=data, node=node)
 
 
 def _child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:

@@ -58,9 +58,12 @@ __all__ = [
 ENTRY_POINT_GROUP = "inspect8s.checks.v1"
 
 # I8S-<AREA>-<NNN or WORD[-WORD...]>: AREA is upper-case letters/digits starting with a
-# letter; the rest is a 3-digit number or upper-case words. IDs are permanent: a check that
-# changes meaning gets a new ID, the old one is retired, never reused.
-ID_PATTERN = re.compile(r"^I8S-[A-Z][A-Z0-9]{1,15}-(?:\d{3}|[A-Z0-9]+(?:-[A-Z0-9]+)*)$")
+# letter; the rest is a 3-digit number or upper-case words (the first holding a letter, so
+# "01" is refused while "V1" and "1X" are words). IDs are permanent: a check that changes
+# meaning gets a new ID, the old one is retired, never reused.
+ID_PATTERN = re.compile(
+    r"^I8S-[A-Z][A-Z0-9]{1,15}-(?:\d{3}|[A-Z0-9]*[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)$"
+)
 
 _ATTR = "__inspect8s_check__"
 

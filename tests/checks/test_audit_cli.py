@@ -1,0 +1,173 @@
+"""`inspect8s audit` and `inspect8s checks` as a user runs them: real subprocesses,
+output formats, exit codes 0/1/2/3/4."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GOLDEN_INPUT = FIXTURES / "manifests" / "golden"
+CLEAN = FIXTURES / "checks" / "I8S-RES-MEMLIMIT" / "pass-limits.yaml"
+DOCKERSOCK = FIXTURES / "checks" / "I8S-WL-DOCKERSOCK" / "fail-docker-sock.yaml"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inspect8s", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+def test_findings_at_or_above_fail_on_exit_1() -> None:
+    proc = run("audit", "--manifests", str(DOCKERSOCK))
+    assert proc.returncode == 1, proc.stderr
+    assert "I8S-WL-DOCKERSOCK" in proc.stdout
+    assert "critical" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_fail_on_threshold_and_none() -> None:
+    # the clean deployment still lacks allowPrivilegeEscalation: false (medium)
+    assert run("audit", "--manifests", str(CLEAN)).returncode == 0
+    assert run("audit", "--manifests", str(CLEAN), "--fail-on", "medium").returncode == 1
+    assert run("audit", "--manifests", str(DOCKERSOCK), "--fail-on", "none").returncode == 0
+    assert run("audit", "--manifests", str(DOCKERSOCK), "--fail-on", "CRITICAL").returncode == 1
+
+
+def test_require_complete_and_nothing_collected() -> None:
+    broken = str(GOLDEN_INPUT / "broken.yaml")
+    proc = run("audit", "--manifests", str(CLEAN), broken, "--require-complete")
+    assert proc.returncode == 3
+    assert f"could not check manifest:{broken}: malformed" in proc.stdout
+    assert run("audit", "--manifests", str(CLEAN), broken).returncode == 0
+    only_broken = run("audit", "--manifests", broken)
+    assert only_broken.returncode == 4
+    assert "Traceback" not in only_broken.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    for args in (
+        ("audit", "--manifests", "/nonexistent/inspect8s/path"),
+        ("audit", "--manifests", str(CLEAN), "-o", "html"),
+        ("audit", "--manifests", str(CLEAN), "--fail-on", "urgent"),
+        ("audit", "--manifests", str(CLEAN), "--select", "I8S-NOPE"),
+        ("audit", str(CLEAN)),
+        ("checks", "-o", "sarif"),
+        ("checks", "I8S-NOPE"),
+    ):
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_node_audit_hook_not_wired_is_a_clear_tool_error() -> None:
+    proc = run("audit")
+    assert proc.returncode == 4
+    assert "auditing a node is not available" in proc.stderr
+    assert "--manifests" in proc.stderr
+
+
+def test_broken_check_plugin_exits_4(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("raise RuntimeError('plugin exploded')\n")
+    proc = run("audit", "--manifests", str(CLEAN), "--checks-path", str(tmp_path))
+    assert proc.returncode == 4
+    assert "bad.py failed to load: RuntimeError: plugin exploded" in proc.stderr
+
+
+def test_checks_path_plugin_runs_on_manifests(tmp_path: Path) -> None:
+    (tmp_path / "team.py").write_text(
+        "from inspect8s import check, Scope, Severity, Violation\n"
+        "@check('I8S-TEAM-001', title='No team label', severity=Severity.CRITICAL, "
+        "scope=Scope.POD)\n"
+        "def team(pod):\n"
+        "    '''Pods name their team.'''\n"
+        "    if 'team' not in pod.labels:\n"
+        "        yield Violation('no team label')\n"
+    )
+    proc = run(
+        "audit",
+        "--manifests",
+        str(CLEAN),
+        "--checks-path",
+        str(tmp_path),
+        "-o",
+        "json",
+        "--select",
+        "I8S-TEAM",
+    )
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert [c["id"] for c in doc["checks"]] == ["I8S-TEAM-001"]
+    assert [(f["checkId"], f["subject"]) for f in doc["findings"]] == [
+        ("I8S-TEAM-001", "pod/shop/web")
+    ]
+
+
+def test_select_ignore_and_ignore_file(tmp_path: Path) -> None:
+    proc = run("audit", "--manifests", str(DOCKERSOCK), "-o", "json", "--ignore", "I8S-WL")
+    assert proc.returncode == 0
+    doc = json.loads(proc.stdout)
+    assert not any(c["id"].startswith("I8S-WL") for c in doc["checks"])
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text(
+        "- id: I8S-WL-DOCKERSOCK\n  subject: pod/shop/builder\n  reason: builds images, reviewed\n"
+    )
+    proc = run("audit", "--manifests", str(DOCKERSOCK), "-o", "json", "--ignore-file", str(ignore))
+    assert proc.returncode == 0
+    doc = json.loads(proc.stdout)
+    [sock] = [f for f in doc["findings"] if f["checkId"] == "I8S-WL-DOCKERSOCK"]
+    assert sock["suppressed"] == {"reason": "builds images, reviewed"}
+    assert doc["summary"]["suppressed"] == 1
+
+
+def test_output_file_and_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    proc = run(
+        "audit",
+        "--manifests",
+        "-",
+        "-o",
+        "sarif",
+        "--output-file",
+        str(out),
+        stdin=DOCKERSOCK.read_text(),
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert f"report written to {out}" in proc.stderr
+    sarif = json.loads(out.read_text())
+    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "I8S-WL-DOCKERSOCK"]
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "%3Cstdin%3E"
+    assert physical["region"] == {"startLine": 1}
+
+
+def test_every_format_renders(tmp_path: Path) -> None:
+    for fmt in ("table", "json", "yaml", "sarif", "junit"):
+        proc = run("audit", "--manifests", str(GOLDEN_INPUT), "-o", fmt)
+        assert proc.returncode == 1, (fmt, proc.stderr)
+        assert "I8S-WL-DOCKERSOCK" in proc.stdout
+
+
+def test_checks_lists_and_explains() -> None:
+    proc = run("checks")
+    assert proc.returncode == 0
+    assert "I8S-WL-DOCKERSOCK" in proc.stdout and "critical" in proc.stdout
+    proc = run("checks", "-o", "json")
+    doc = json.loads(proc.stdout)
+    assert doc["schemaVersion"] == 1
+    ids = [c["id"] for c in doc["checks"]]
+    assert ids == sorted(ids) and "I8S-SEC-PRIVILEGED" in ids
+    assert all(c["rationale"] for c in doc["checks"])
+    proc = run("checks", "I8S-WL-SECCOMP")
+    assert proc.returncode == 0
+    assert "kubernetes/kubernetes#109819" in proc.stdout
