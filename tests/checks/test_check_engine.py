@@ -134,7 +134,9 @@ def test_checks_path_loads_python_files(tmp_path: Path) -> None:
 
 def test_broken_plugin_file_is_a_load_error_with_exit_code_4(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("import nonexistent_module_for_inspect8s_tests\n")
-    with pytest.raises(PluginLoadError, match="broken.py failed to load: ModuleNotFoundError") as e:
+    with pytest.raises(
+        PluginLoadError, match=r"broken\.py failed to load: ModuleNotFoundError"
+    ) as e:
         load_checks([tmp_path], entry_points=False)
     assert e.value.exit_code == 4
 
