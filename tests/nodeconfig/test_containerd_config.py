@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import proc_cmdline, tree, write
+from nodeconfig_util import proc_cmdline, tree, write
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
@@ -133,11 +133,13 @@ def test_imports_replace_plugin_sections_and_append_lists() -> None:
     assert cfg.version == 2
 
 
-def test_missing_named_import_and_cycles(root: Path) -> None:
-    write(root, "/etc/containerd/config.toml", 'version = 2\nimports = ["a.toml", "gone.toml"]\n')
-    write(root, "/etc/containerd/a.toml", 'imports = ["/etc/containerd/config.toml"]\n')
+def test_missing_named_import_and_cycles(tmp_path: Path) -> None:
+    write(
+        tmp_path, "/etc/containerd/config.toml", 'version = 2\nimports = ["a.toml", "gone.toml"]\n'
+    )
+    write(tmp_path, "/etc/containerd/a.toml", 'imports = ["/etc/containerd/config.toml"]\n')
     errors: list[ProbeFailed] = []
-    cfg = collect_containerd_config(HostFS(str(root)), None, errors)
+    cfg = collect_containerd_config(HostFS(str(tmp_path)), None, errors)
     assert cfg is not None
     assert cfg.files == ("/etc/containerd/config.toml", "/etc/containerd/a.toml")
     assert [(e.kind, e.source) for e in errors] == [
@@ -145,9 +147,9 @@ def test_missing_named_import_and_cycles(root: Path) -> None:
     ]
 
 
-def test_v1_short_plugin_names_are_mapped(root: Path) -> None:
+def test_v1_short_plugin_names_are_mapped(tmp_path: Path) -> None:
     write(
-        root,
+        tmp_path,
         "/etc/containerd/config.toml",
         "[plugins.cri]\n"
         '  sandbox_image = "k8s.gcr.io/pause:3.2"\n'
@@ -158,7 +160,7 @@ def test_v1_short_plugin_names_are_mapped(root: Path) -> None:
         '  shim = "containerd-shim"\n',
     )
     errors: list[ProbeFailed] = []
-    cfg = collect_containerd_config(HostFS(str(root)), None, errors)
+    cfg = collect_containerd_config(HostFS(str(tmp_path)), None, errors)
     assert errors == [] and cfg is not None
     assert cfg.version == 1
     assert set(cfg.plugins) == {"io.containerd.grpc.v1.cri", "io.containerd.runtime.v1.linux"}
@@ -177,9 +179,9 @@ def test_config_path_from_cmdline() -> None:
     assert config_path_from_cmdline(["containerd", "--config", "z.toml"]) == "/z.toml"
 
 
-def test_absent_config_is_not_a_source(root: Path) -> None:
+def test_absent_config_is_not_a_source(tmp_path: Path) -> None:
     errors: list[ProbeFailed] = []
-    assert collect_containerd_config(HostFS(str(root)), None, errors) is None
+    assert collect_containerd_config(HostFS(str(tmp_path)), None, errors) is None
     assert errors == []
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import proc_cmdline, tree, write
+from nodeconfig_util import proc_cmdline, tree, write
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
@@ -174,10 +174,10 @@ def test_defaults_follow_version() -> None:
     assert kubelet_defaults(None)["cgroupDriver"].value == "cgroupfs"
 
 
-def test_missing_config_file_is_reported_and_rest_kept(root: Path) -> None:
+def test_missing_config_file_is_reported_and_rest_kept(tmp_path: Path) -> None:
     errors: list[ProbeFailed] = []
     cmd = ["kubelet", "--config=/var/lib/kubelet/config.yaml", "--cgroup-driver=systemd"]
-    cfg = collect_kubelet_config(HostFS(str(root)), cmd, errors)
+    cfg = collect_kubelet_config(HostFS(str(tmp_path)), cmd, errors)
     assert cfg is not None
     assert cfg.settings["cgroupDriver"].value == "systemd"
     assert len(errors) == 1
@@ -185,21 +185,21 @@ def test_missing_config_file_is_reported_and_rest_kept(root: Path) -> None:
     assert errors[0].source == "host:/var/lib/kubelet/config.yaml"
 
 
-def test_nothing_found_is_none(root: Path) -> None:
+def test_nothing_found_is_none(tmp_path: Path) -> None:
     errors: list[ProbeFailed] = []
-    assert collect_kubelet_config(HostFS(str(root)), None, errors) is None
+    assert collect_kubelet_config(HostFS(str(tmp_path)), None, errors) is None
     assert errors == []
 
 
-def test_fallback_to_kubeadm_env_files_without_unit(root: Path) -> None:
+def test_fallback_to_kubeadm_env_files_without_unit(tmp_path: Path) -> None:
     write(
-        root,
+        tmp_path,
         "/var/lib/kubelet/kubeadm-flags.env",
         'KUBELET_KUBEADM_ARGS="--container-runtime=remote"\n',
     )
-    write(root, "/etc/default/kubelet", "# nothing\nKUBELET_EXTRA_ARGS='--node-ip=192.0.2.2'\n")
+    write(tmp_path, "/etc/default/kubelet", "# nothing\nKUBELET_EXTRA_ARGS='--node-ip=192.0.2.2'\n")
     errors: list[ProbeFailed] = []
-    cfg = collect_kubelet_config(HostFS(str(root)), None, errors)
+    cfg = collect_kubelet_config(HostFS(str(tmp_path)), None, errors)
     assert cfg is not None and errors == []
     assert cfg.flags_from == "unit"
     assert cfg.flags["--container-runtime"].source == "/var/lib/kubelet/kubeadm-flags.env"
@@ -217,12 +217,12 @@ def test_fallback_to_kubeadm_env_files_without_unit(root: Path) -> None:
         "- a list\n- not a mapping\n",
     ],
 )
-def test_bad_dropin_is_reported_and_others_still_merge(root: Path, body: str) -> None:
-    write(root, "/etc/kubelet.d/10-bad.conf", body)
-    write(root, "/etc/kubelet.d/20-good.conf", "kind: KubeletConfiguration\nmaxPods: 7\n")
+def test_bad_dropin_is_reported_and_others_still_merge(tmp_path: Path, body: str) -> None:
+    write(tmp_path, "/etc/kubelet.d/10-bad.conf", body)
+    write(tmp_path, "/etc/kubelet.d/20-good.conf", "kind: KubeletConfiguration\nmaxPods: 7\n")
     errors: list[ProbeFailed] = []
     cfg = collect_kubelet_config(
-        HostFS(str(root)), ["kubelet", "--config-dir=/etc/kubelet.d"], errors
+        HostFS(str(tmp_path)), ["kubelet", "--config-dir=/etc/kubelet.d"], errors
     )
     assert cfg is not None
     assert cfg.settings["maxPods"].value == 7

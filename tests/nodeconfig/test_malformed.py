@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write
+from nodeconfig_util import write
 
 from inspect8s.errors import ErrorKind
 from inspect8s.host.fs import HostFS
@@ -110,7 +110,7 @@ CASES: dict[str, tuple[str, dict[str, bytes | None]]] = {
 }
 
 WITNESS_CRICTL = b"runtime-endpoint: unix:///run/containerd/containerd.sock\n"
-WITNESS_DOCKER = b'{"data-root": "/var/lib/docker"}\n'
+WITNESS_DOCKER = b'{"data-tmp_path": "/var/lib/docker"}\n'
 
 
 def _params() -> list[tuple[str, str]]:
@@ -119,28 +119,30 @@ def _params() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("target", "corruption"), _params())
 def test_malformed_input_is_a_probe_error_naming_the_file(
-    root: Path, target: str, corruption: str
+    tmp_path: Path, target: str, corruption: str
 ) -> None:
     path, kinds = CASES[target]
     content = kinds[corruption]
     if content is None:
-        (root / path.lstrip("/")).mkdir(parents=True)
+        (tmp_path / path.lstrip("/")).mkdir(parents=True)
     else:
-        write(root, path, content)
+        write(tmp_path, path, content)
     if target == "unit-dropin":
         write(
-            root, "/lib/systemd/system/kubelet.service", "[Service]\nExecStart=/usr/bin/kubelet\n"
+            tmp_path,
+            "/lib/systemd/system/kubelet.service",
+            "[Service]\nExecStart=/usr/bin/kubelet\n",
         )
     if target in ("kubelet-dropin", "instance-config"):
-        write(root, "/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nmaxPods: 9\n")
+        write(tmp_path, "/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nmaxPods: 9\n")
     witness_is_docker = target == "crictl"
     if witness_is_docker:
-        write(root, "/etc/docker/daemon.json", WITNESS_DOCKER)
+        write(tmp_path, "/etc/docker/daemon.json", WITNESS_DOCKER)
     else:
-        write(root, "/etc/crictl.yaml", WITNESS_CRICTL)
+        write(tmp_path, "/etc/crictl.yaml", WITNESS_CRICTL)
     kubelet_cmd = KUBELET_CMD if target.startswith(("kubelet-", "instance")) else None
 
-    config, errors = collect_node_config(HostFS(str(root)), kubelet_cmdline=kubelet_cmd)
+    config, errors = collect_node_config(HostFS(str(tmp_path)), kubelet_cmdline=kubelet_cmd)
 
     mine = [e for e in errors if e.source == f"host:{path}"]
     assert len(mine) == 1, errors
@@ -161,12 +163,12 @@ def test_malformed_input_is_a_probe_error_naming_the_file(
         assert config.kubelet.settings["maxPods"].value == 9
 
 
-def test_line_numbers_point_at_the_problem(root: Path) -> None:
-    write(root, "/etc/containerd/config.toml", 'version = 2\nroot = "/x"\nstate = \n')
-    write(root, "/etc/docker/daemon.json", '{\n  "a": 1,\n  "b": 2,\n}\n')
-    write(root, "/etc/crictl.yaml", "timeout: 2\ndebug: false\nruntime-endpoint: [x\n")
-    write(root, "/var/lib/kubelet/kubeadm-flags.env", "A=1\n\nKUBELET_KUBEADM_ARGS='--x\n")
-    _, errors = collect_node_config(HostFS(str(root)), kubelet_cmdline=None)
+def test_line_numbers_point_at_the_problem(tmp_path: Path) -> None:
+    write(tmp_path, "/etc/containerd/config.toml", 'version = 2\nroot = "/x"\nstate = \n')
+    write(tmp_path, "/etc/docker/daemon.json", '{\n  "a": 1,\n  "b": 2,\n}\n')
+    write(tmp_path, "/etc/crictl.yaml", "timeout: 2\ndebug: false\nruntime-endpoint: [x\n")
+    write(tmp_path, "/var/lib/kubelet/kubeadm-flags.env", "A=1\n\nKUBELET_KUBEADM_ARGS='--x\n")
+    _, errors = collect_node_config(HostFS(str(tmp_path)), kubelet_cmdline=None)
     lines = {e.source: e.detail.rsplit("line ", 1)[1] for e in errors}
     assert lines == {
         "host:/etc/containerd/config.toml": "3",
@@ -186,10 +188,10 @@ def test_line_numbers_point_at_the_problem(root: Path) -> None:
     ],
     ids=["alias-cycle", "alias-bomb", "deep-nesting"],
 )
-def test_hostile_yaml_is_refused(root: Path, body: str) -> None:
-    write(root, "/var/lib/kubelet/config.yaml", body)
-    write(root, "/etc/kubernetes/kubelet.conf.d/10.conf", body)
-    config, errors = collect_node_config(HostFS(str(root)), kubelet_cmdline=KUBELET_CMD)
+def test_hostile_yaml_is_refused(tmp_path: Path, body: str) -> None:
+    write(tmp_path, "/var/lib/kubelet/config.yaml", body)
+    write(tmp_path, "/etc/kubernetes/kubelet.conf.d/10.conf", body)
+    config, errors = collect_node_config(HostFS(str(tmp_path)), kubelet_cmdline=KUBELET_CMD)
     assert {e.source for e in errors} == {
         "host:/var/lib/kubelet/config.yaml",
         "host:/etc/kubernetes/kubelet.conf.d/10.conf",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import proc_cmdline, tree, write
+from nodeconfig_util import proc_cmdline, tree, write
 
 from inspect8s.errors import ProbeFailed
 from inspect8s.host.fs import HostFS
@@ -39,14 +39,14 @@ def test_crio_dropins_override_in_lexical_order() -> None:
     assert cfg.pause_image is not None and cfg.pause_image.line == 15
 
 
-def test_crio_config_from_cmdline(root: Path) -> None:
-    write(root, "/opt/crio/main.conf", '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')
+def test_crio_config_from_cmdline(tmp_path: Path) -> None:
+    write(tmp_path, "/opt/crio/main.conf", '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')
     errors: list[ProbeFailed] = []
     cfg = collect_crio_config(
-        HostFS(str(root)), ["crio", "--config", "/opt/crio/main.conf"], errors
+        HostFS(str(tmp_path)), ["crio", "--config", "/opt/crio/main.conf"], errors
     )
     assert cfg is not None and cfg.files == ("/opt/crio/main.conf",)
-    assert collect_crio_config(HostFS(str(root)), None, errors) is None
+    assert collect_crio_config(HostFS(str(tmp_path)), None, errors) is None
     assert errors == []
 
 
@@ -63,18 +63,18 @@ def test_docker_daemon_json() -> None:
     assert cfg.settings["storage-driver"].line == 7
 
 
-def test_docker_config_file_flag(root: Path) -> None:
-    write(root, "/srv/daemon.json", '{"containerd": "/run/containerd/containerd.sock"}')
+def test_docker_config_file_flag(tmp_path: Path) -> None:
+    write(tmp_path, "/srv/daemon.json", '{"containerd": "/run/containerd/containerd.sock"}')
     errors: list[ProbeFailed] = []
     cfg = collect_docker_config(
-        HostFS(str(root)), ["dockerd", "--config-file=/srv/daemon.json"], errors
+        HostFS(str(tmp_path)), ["dockerd", "--config-file=/srv/daemon.json"], errors
     )
     assert cfg is not None and cfg.containerd_address is not None
     assert cfg.containerd_address.value == "/run/containerd/containerd.sock"
     assert cfg.cgroup_driver is None
 
 
-def test_crictl_dockershim_and_defaults(root: Path) -> None:
+def test_crictl_dockershim_and_defaults(tmp_path: Path) -> None:
     errors: list[ProbeFailed] = []
     cfg = collect_crictl_config(tree("kubeadm-1.23-docker"), errors)
     assert cfg is not None and cfg.runtime_endpoint is not None
@@ -84,15 +84,15 @@ def test_crictl_dockershim_and_defaults(root: Path) -> None:
     )
     assert cfg.uses_default_endpoints is False and cfg.default_endpoints == ()
 
-    write(root, "/etc/crictl.yaml", "timeout: 2\ndebug: false\n")
-    cfg = collect_crictl_config(HostFS(str(root)), errors)
+    write(tmp_path, "/etc/crictl.yaml", "timeout: 2\ndebug: false\n")
+    cfg = collect_crictl_config(HostFS(str(tmp_path)), errors)
     assert cfg is not None and cfg.runtime_endpoint is None
     assert cfg.uses_default_endpoints is True
     assert cfg.default_endpoints[0] == "unix:///var/run/dockershim.sock"
     assert cfg.default_endpoints == LEGACY_DEFAULT_ENDPOINTS
 
-    write(root, "/custom/crictl.yaml", "runtime-endpoint: unix:///run/crio/crio.sock\n")
-    cfg = collect_crictl_config(HostFS(str(root)), errors, config_file="/custom/crictl.yaml")
+    write(tmp_path, "/custom/crictl.yaml", "runtime-endpoint: unix:///run/crio/crio.sock\n")
+    cfg = collect_crictl_config(HostFS(str(tmp_path)), errors, config_file="/custom/crictl.yaml")
     assert cfg is not None and cfg.path == "/custom/crictl.yaml"
     assert errors == []
 

@@ -1,8 +1,8 @@
+"""Helpers shared by the node configuration tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from inspect8s.host.fs import HostFS
 
@@ -16,11 +16,6 @@ def tree(name: str) -> HostFS:
 def proc_cmdline(name: str, pid: int) -> list[str]:
     raw = (FIXTURES / name / "proc" / str(pid) / "cmdline").read_bytes()
     return [part.decode() for part in raw.split(b"\0") if part]
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path
 
 
 def write(root: Path, host_path: str, content: str | bytes) -> Path:
