@@ -16,7 +16,6 @@ See README.md here for what runs where.
 from .bed import (
     CRI_NAMESPACE,
     DOCKER_NAMESPACE,
-    ContainerRequest,
     DockerHandle,
     Footprint,
     PodHandle,
@@ -26,6 +25,7 @@ from .bed import (
     leftovers,
     missing_requirements,
 )
+from .kubelet import ContainerRequest
 
 __all__ = [
     "CRI_NAMESPACE",

@@ -15,13 +15,13 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import host
+from . import host, kubelet
 from .images import ImageSpec, is_static_elf, oci_layout_tar, rootfs_tar
+from .kubelet import ContainerRequest
 
 SANDBOX_IMAGE = "registry.k8s.io/pause:3.6"  # containerd 1.6's default sandbox_image
 WORKLOAD_IMAGE = "docker.io/inspect8s/busybox:testbed"
@@ -30,17 +30,6 @@ CRI_NAMESPACE = "k8s.io"
 DOCKER_NAMESPACE = "moby"
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 
-# The kubelet's defaults for a non-privileged container (k8s.io/kubernetes
-# pkg/securitycontext: defaultMaskedPaths / defaultReadonlyPaths, Kubernetes 1.26).
-KUBELET_MASKED_PATHS = (
-    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-)  # fmt: skip
-KUBELET_READONLY_PATHS = (
-    "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-)  # fmt: skip
-
-QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
 FIXED_HOST_PATHS = (
     Path("/etc/docker/key.json"),  # dockerd 20.10's libtrust key; no flag moves it
     Path("/etc/docker"),
@@ -84,20 +73,6 @@ def missing_requirements() -> list[str]:
     except ImportError:
         reasons.append("the docker Python SDK is not installed (pip install docker)")
     return reasons
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerRequest:
-    """One container of a pod, in the kubelet's CRI terms (0 means "not set")."""
-
-    name: str
-    command: Sequence[str] = ("/bin/sleep", "infinity")
-    memory_limit_bytes: int = 0
-    cpu_quota: int = 0
-    cpu_period: int = 100_000  # the kubelet always sends the CFS period
-    cpu_shares: int = 2  # the kubelet's value for a container without a CPU request
-    privileged: bool = False
-    mounts: Sequence[tuple[str, str, bool]] = ()  # (host path, container path, read-only)
 
 
 @dataclass(slots=True)
@@ -158,25 +133,6 @@ def leftovers(footprint: Footprint) -> list[str]:
     if os.path.exists(footprint.base_dir):
         found.append(f"directory {footprint.base_dir}")
     return found
-
-
-def _qos_parent(qos: str, uid: str) -> str:
-    if qos == "guaranteed":
-        return f"/kubepods/pod{uid}"
-    if qos in ("burstable", "besteffort"):
-        return f"/kubepods/{qos}/pod{uid}"
-    raise ValueError(f"qos must be one of {QOS_CLASSES}, not {qos!r}")
-
-
-def _oom_score_adj(qos: str, memory_bytes: int) -> int:
-    # The kubelet's policy (pkg/kubelet/qos/policy.go): -997 guaranteed, 1000 best effort,
-    # burstable 1000 - 1000 * request / capacity, kept within [2, 999].
-    if qos == "guaranteed":
-        return -997
-    if qos == "besteffort":
-        return 1000
-    capacity = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return min(999, max(2, 1000 - (1000 * memory_bytes) // capacity))
 
 
 class TestBed:
@@ -506,7 +462,7 @@ oom_score = 0
                 f"{CNI_BIN_DIR} (Debian package containernetworking-plugins) and a default route"
             )
         pod_uid = str(uuid.uuid4())
-        cgroup_parent = _qos_parent(qos, pod_uid)
+        cgroup_parent = kubelet.qos_parent(qos, pod_uid)
         pod_dir = self.kubelet_dir / "pods" / pod_uid
         pod_dir.mkdir(parents=True)
         log_directory = self.log_dir / f"{namespace}_{name}_{pod_uid}"
@@ -517,40 +473,19 @@ oom_score = 0
         )
         self._make_pod_cgroup(qos, cgroup_parent, containers)
 
-        ns = pb.NamespaceOption(
-            network=pb.NODE if host_network else pb.POD,
-            pid=pb.NODE if host_pid else pb.CONTAINER,
-            ipc=pb.NODE if host_ipc else pb.POD,
-        )
-        pod_labels = {
-            **(labels or {}),
-            "io.kubernetes.pod.name": name,
-            "io.kubernetes.pod.namespace": namespace,
-            "io.kubernetes.pod.uid": pod_uid,
-        }
-        pod_annotations = {
-            **(annotations or {}),
-            "kubernetes.io/config.seen": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "kubernetes.io/config.source": "api",
-        }
-        any_privileged = privileged or any(c.privileged for c in containers)
-        sandbox_config = pb.PodSandboxConfig(
-            metadata=pb.PodSandboxMetadata(name=name, uid=pod_uid, namespace=namespace),
-            # runc cannot set a hostname without a private UTS namespace (host network).
-            hostname="" if host_network else name,
+        ns = kubelet.namespace_option(pb, host_network, host_pid, host_ipc)
+        sandbox_config = kubelet.sandbox_config(
+            pb,
+            name=name,
+            namespace=namespace,
+            uid=pod_uid,
+            cgroup_parent=cgroup_parent,
             log_directory=str(log_directory),
-            labels=pod_labels,
-            annotations=pod_annotations,
-            linux=pb.LinuxPodSandboxConfig(
-                cgroup_parent=cgroup_parent,
-                security_context=pb.LinuxSandboxSecurityContext(
-                    namespace_options=ns,
-                    privileged=any_privileged,
-                    seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault),
-                ),
-                overhead=pb.LinuxContainerResources(),
-                resources=pb.LinuxContainerResources(cpu_period=100_000, cpu_shares=2),
-            ),
+            ns=ns,
+            host_network=host_network,
+            privileged=privileged or any(c.privileged for c in containers),
+            labels=labels or {},
+            annotations=annotations or {},
         )
         created = self.runtime.RunPodSandbox(
             pb.RunPodSandboxRequest(config=sandbox_config), timeout=_CALL_TIMEOUT
@@ -598,30 +533,11 @@ oom_score = 0
     def _make_pod_cgroup(
         self, qos: str, cgroup_parent: str, containers: Sequence[ContainerRequest]
     ) -> None:
-        # The kubelet makes the pod cgroup before RunPodSandbox and limits it with the sum
-        # of its containers' limits when every container has one (pkg/kubelet/cm
-        # ResourceConfigForPod); best-effort pods get cpu.shares 2.
         self._cgroups.append(cgroup_parent)
         parents = ["/kubepods"] if qos == "guaranteed" else ["/kubepods", f"/kubepods/{qos}"]
         for parent in parents:
             self._note_parent(parent)
-        rel = cgroup_parent.strip("/")
-        memory = host.hierarchy_of("memory")
-        cpu = host.hierarchy_of("cpu")
-        shares = 2 if qos == "besteffort" else max(2, sum(c.cpu_shares for c in containers))
-        if cpu is not None:
-            (cpu / rel).mkdir(parents=True, exist_ok=True)
-            (cpu / rel / "cpu.shares").write_text(str(shares))
-            if qos != "besteffort" and all(c.cpu_quota > 0 for c in containers):
-                (cpu / rel / "cpu.cfs_period_us").write_text("100000")
-                (cpu / rel / "cpu.cfs_quota_us").write_text(
-                    str(sum(c.cpu_quota for c in containers))
-                )
-        if memory is not None:
-            (memory / rel).mkdir(parents=True, exist_ok=True)
-            if qos != "besteffort" and all(c.memory_limit_bytes > 0 for c in containers):
-                total = sum(c.memory_limit_bytes for c in containers)
-                (memory / rel / "memory.limit_in_bytes").write_text(str(total))
+        kubelet.write_pod_cgroup(qos, cgroup_parent, containers)
 
     def _start_container(
         self,
@@ -640,7 +556,6 @@ oom_score = 0
         termination_log = term_dir / secrets.token_hex(4)
         termination_log.touch()
         (Path(handle.log_directory) / request.name).mkdir()
-        is_privileged = privileged or request.privileged
         mounts = [
             pb.Mount(container_path=c, host_path=h, readonly=ro) for h, c, ro in request.mounts
         ]
@@ -648,50 +563,18 @@ oom_score = 0
             pb.Mount(container_path="/etc/hosts", host_path=str(etc_hosts)),
             pb.Mount(container_path="/dev/termination-log", host_path=str(termination_log)),
         ]
-        security = pb.LinuxContainerSecurityContext(
-            privileged=is_privileged,
-            namespace_options=ns,
-            seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.Unconfined),
-        )
-        if uid is not None:
-            security.run_as_user.value = uid
-        if not is_privileged:
-            security.masked_paths.extend(KUBELET_MASKED_PATHS)
-            security.readonly_paths.extend(KUBELET_READONLY_PATHS)
-        config = pb.ContainerConfig(
-            metadata=pb.ContainerMetadata(name=request.name, attempt=0),
-            image=pb.ImageSpec(image=self.workload_image_id),
-            command=list(request.command),
-            envs=[pb.KeyValue(key="PATH", value="/bin")],
+        config = kubelet.container_config(
+            pb,
+            request,
+            pod_name=handle.name,
+            pod_namespace=handle.namespace,
+            pod_uid=handle.uid,
+            qos=handle.qos,
+            image=self.workload_image_id,
             mounts=mounts,
-            labels={
-                "io.kubernetes.container.name": request.name,
-                "io.kubernetes.pod.name": handle.name,
-                "io.kubernetes.pod.namespace": handle.namespace,
-                "io.kubernetes.pod.uid": handle.uid,
-            },
-            annotations={
-                "io.kubernetes.container.hash": secrets.token_hex(4),
-                "io.kubernetes.container.restartCount": "0",
-                "io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
-                "io.kubernetes.container.terminationMessagePolicy": "File",
-                "io.kubernetes.pod.terminationGracePeriod": "30",
-            },
-            log_path=f"{request.name}/0.log",
-            linux=pb.LinuxContainerConfig(
-                resources=pb.LinuxContainerResources(
-                    cpu_period=request.cpu_period,
-                    cpu_quota=request.cpu_quota,
-                    cpu_shares=request.cpu_shares,
-                    memory_limit_in_bytes=request.memory_limit_bytes,
-                    oom_score_adj=_oom_score_adj(handle.qos, request.memory_limit_bytes),
-                    hugepage_limits=[
-                        pb.HugepageLimit(page_size="2MB"),
-                        pb.HugepageLimit(page_size="1GB"),
-                    ],
-                ),
-                security_context=security,
-            ),
+            ns=ns,
+            privileged=privileged or request.privileged,
+            uid=uid,
         )
         created = self.runtime.CreateContainer(
             pb.CreateContainerRequest(
