@@ -136,7 +136,10 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
         sys.stdout.flush()
         return code
     except click_exit as exc:
-        return int(getattr(exc, "exit_code", EXIT_OK))
+        code = int(getattr(exc, "exit_code", EXIT_OK))
+        if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
+            _err("interrupted")
+        return code
     except click_usage as exc:
         # Usage errors: bad option, missing argument, bad value.
         exc.show()  # type: ignore[attr-defined]
