@@ -285,3 +285,18 @@ def test_a_server_that_never_answers_times_out_within_the_deadline(
         info.value
     )
     assert len(server.requests) == 1
+
+
+def test_importing_the_kube_modules_does_not_import_kubernetes() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, inspect8s.kube, inspect8s.kube.live, inspect8s.kube.agent, "
+        "inspect8s.kube.recorded, inspect8s.kube.convert, inspect8s.kube.config; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
