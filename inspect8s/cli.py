@@ -133,6 +133,8 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
         _register_commands()
         rv = app(args=list(args), prog_name=prog_name, standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
+        if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
+            _err("interrupted")
         sys.stdout.flush()
         return code
     except click_exit as exc:
