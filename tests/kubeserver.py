@@ -185,8 +185,8 @@ class KubeServer:
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._httpd.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> KubeServer:
         server = self
