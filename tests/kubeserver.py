@@ -160,11 +160,17 @@ class KubeServer:
     """The server; use as a context manager or call start()/stop()."""
 
     def __init__(
-        self, pods: list[dict[str, Any]] | None = None, *, recorded_pages: bool = True
+        self,
+        pods: list[dict[str, Any]] | None = None,
+        *,
+        nodes: list[dict[str, Any]] | None = None,
+        recorded_pages: bool = True,
     ) -> None:
         all_pods = load_fixture("pods-all.json")["items"] if pods is None else pods
         self.pods: list[dict[str, Any]] = sorted(all_pods, key=_key)
-        self.nodes: list[dict[str, Any]] = load_fixture("nodes.json")["items"]
+        self.nodes: list[dict[str, Any]] = (
+            load_fixture("nodes.json")["items"] if nodes is None else nodes
+        )
         self.recorded_pages = recorded_pages and pods is None
         self.requests: list[Request] = []
         self.agent = AgentScript()
