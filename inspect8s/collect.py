@@ -177,8 +177,8 @@ def query_runtimes(
     if not options.query_runtimes:
         return RuntimeAnswers(daemons=daemons, metadata=metadata)
 
-    cri_paths: list[str] = [detect.strip_unix(e) for e in options.cri_endpoints]
-    docker_paths: list[str] = [detect.strip_unix(e) for e in options.docker_hosts]
+    cri_paths = [p for p in map(detect.strip_unix, options.cri_endpoints) if p.startswith("/")]
+    docker_paths = [p for p in map(detect.strip_unix, options.docker_hosts) if p.startswith("/")]
     for s in sockets:
         if s.kind != "socket":
             continue
@@ -352,7 +352,10 @@ def gather_node(
         is_sandbox = (
             meta.is_sandbox
             if meta
-            else _looks_like_pause(init_proc) or (shim is not None and shim.id == cid)
+            # containerd's runc.v2 shim is started for the sandbox and named after it;
+            # conmon is per container, so its id says nothing about the sandbox.
+            else _looks_like_pause(init_proc)
+            or (shim is not None and shim.kind != "conmon" and shim.id == cid)
         )
         containers.append(
             Container(

@@ -93,6 +93,8 @@ def write_errors(errors: Iterable[ProbeError], out: TextIO) -> None:
 def pod_label(c: Container) -> str:
     if c.pod_name:
         return f"{c.pod_namespace or '?'}/{c.pod_name}"
+    if c.pod_uid:  # no runtime answered and no bundle named it: the cgroup path has the uid
+        return f"uid:{c.pod_uid}"
     return "-"
 
 

@@ -129,7 +129,13 @@ def find_daemons(processes: Mapping[int, ProcessInfo]) -> list[RuntimeDaemon]:
         if name is None:
             continue
         argv = proc.cmdline[1:]
-        sockets = tuple(strip_unix(s) for s in flag_values(argv, _SOCKET_FLAGS.get(name, ())))
+        # Only unix sockets are kept: "fd://" (systemd socket activation) and tcp:// name
+        # no path on the host.
+        sockets = tuple(
+            path
+            for path in (strip_unix(s) for s in flag_values(argv, _SOCKET_FLAGS.get(name, ())))
+            if path.startswith("/")
+        )
         configs = flag_values(argv, _CONFIG_FLAGS.get(name, ()))
         daemons.append(
             RuntimeDaemon(
