@@ -180,4 +180,5 @@ def test_collect_never_raises(contents: list[bytes]) -> None:
             HostFS(tmp), kubelet_cmdline=["kubelet", "--config=/var/lib/kubelet/config.yaml"]
         )
         assert all(isinstance(e, ProbeFailed) for e in errors)
-        assert {e.source for e in errors} <= {f"host:{p}" for p in FILES}
+        # Each names a host file (a unit's EnvironmentFile= may name one not written here).
+        assert all(e.source.startswith("host:/") for e in errors)
