@@ -106,7 +106,7 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     }
     if f.suppressed is not None:
         result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": f.suppressed}
+            {"kind": "external", "state": "accepted", "justification": f.suppressed}
         ]
     return result
 
