@@ -28,7 +28,7 @@ from inspect8s.model import (
     SocketInfo,
 )
 from inspect8s.runtime import detect
-from inspect8s.runtime.convert import ContainerMeta, cri_index, docker_index
+from inspect8s.runtime.convert import ContainerMeta, cri_index, docker_index, parse_k8s_name
 
 T = TypeVar("T")
 
@@ -335,6 +335,8 @@ def gather_node(
         if shim is not None:
             shim_containers.setdefault(shim.pid, []).append(cid)
         meta = answers.metadata.get(cid)
+        if meta is None and shim is not None and shim.kind == "conmon":
+            meta = conmon_meta(processes[shim.pid].cmdline, cid)
         if meta is None and ident.runtime != "docker":
             meta = bundle_meta(fs, cid, shim, errors)
         limits = CgroupLimits()
@@ -440,6 +442,28 @@ _BUNDLE_KEYS = {
         "io.kubernetes.cri-o.ImageName",
     ),
 }
+
+
+def conmon_meta(cmdline: Sequence[str], cid: str) -> ContainerMeta | None:
+    """Names from conmon's ``-n k8s_<container>_<pod>_<ns>_<uid>_<attempt>`` (CRI-O)."""
+    names = detect.flag_values(cmdline[1:], ("-n", "--name"))
+    parsed = parse_k8s_name(names[-1]) if names else None
+    if parsed is None:
+        return None
+    container, pod, namespace, uid = parsed
+    is_sandbox = container in ("", "POD")
+    return ContainerMeta(
+        id=cid,
+        runtime="crio",
+        name=None if is_sandbox else container,
+        pod_name=pod,
+        pod_namespace=namespace,
+        pod_uid=uid,
+        is_sandbox=is_sandbox,
+        image=None,
+        state=None,
+        source="host:conmon -n",
+    )
 
 
 def bundle_dirs(fs: HostFS, cid: str, shim: Shim | None) -> list[str]:

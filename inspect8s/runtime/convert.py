@@ -96,6 +96,22 @@ def cri_index(
     return out
 
 
+def parse_k8s_name(name: str) -> tuple[str, str, str, str] | None:
+    """``k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`` -> (container, pod, ns, uid).
+
+    dockershim and cri-dockerd name Docker containers this way, and CRI-O passes the same
+    form to conmon's ``-n``. The sandbox's container part is ``POD`` (dockershim) or empty
+    (CRI-O). Pod and namespace names cannot hold ``_`` (DNS-1123), so the split is exact.
+    """
+    name = name.lstrip("/")
+    if not name.startswith(_DOCKER_K8S_PREFIX):
+        return None
+    parts = name.split("_")
+    if len(parts) < 6:
+        return None
+    return parts[1], parts[2], parts[3], parts[4]
+
+
 def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, ContainerMeta]:
     """Index a Docker ``/containers/json?all=1`` answer by ID.
 
@@ -116,14 +132,13 @@ def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, Container
         pod_uid = labels.get(POD_UID)
         cname = labels.get(CONTAINER_NAME)
         is_sandbox = False
-        if name and name.startswith(_DOCKER_K8S_PREFIX):
-            parts = name.split("_")
-            if len(parts) >= 5:
-                cname = cname or parts[1]
-                pod_name = pod_name or parts[2]
-                pod_ns = pod_ns or parts[3]
-                pod_uid = pod_uid or parts[4]
-                is_sandbox = parts[1] == "POD"
+        parsed = parse_k8s_name(name) if name else None
+        if parsed is not None:
+            cname = cname or parsed[0]
+            pod_name = pod_name or parsed[1]
+            pod_ns = pod_ns or parsed[2]
+            pod_uid = pod_uid or parsed[3]
+            is_sandbox = parsed[0] == "POD"
         out[cid] = ContainerMeta(
             id=cid,
             runtime="docker",

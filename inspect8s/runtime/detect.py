@@ -20,6 +20,9 @@ KNOWN_SOCKETS: tuple[tuple[str, str], ...] = (
     ("/run/containerd/containerd.sock", "containerd"),
     ("/var/run/containerd/containerd.sock", "containerd"),
     ("/run/k3s/containerd/containerd.sock", "containerd"),
+    # containerd's ttrpc socket (shims talk to it); listed for exposure checks, never asked.
+    ("/run/containerd/containerd.sock.ttrpc", "containerd-ttrpc"),
+    ("/var/run/containerd/containerd.sock.ttrpc", "containerd-ttrpc"),
     ("/run/crio/crio.sock", "crio"),
     ("/var/run/crio/crio.sock", "crio"),
     ("/run/cri-dockerd.sock", "cri-dockerd"),

@@ -1,0 +1,138 @@
+"""`inspect8s node --root TREE` on the replay trees gives the report each tree documents.
+
+Each tree under tests/fixtures/nodes/ has an expected.json (and the same facts in its
+SOURCE.md). The report is read through the real CLI with JSON output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspect8s.collect import FLAGGED_NAMESPACES
+
+NODES = Path(__file__).resolve().parents[1] / "fixtures" / "nodes"
+TREES = sorted(p.name for p in NODES.iterdir() if (p / "expected.json").is_file())
+
+
+def node_json(root: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+@pytest.fixture(scope="module", params=TREES)
+def tree(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    root = NODES / request.param
+    expected = json.loads((root / "expected.json").read_text())
+    return expected, node_json(root)
+
+
+def test_trees_exist() -> None:
+    assert {"cgroupv2-systemd-containerd", "crio", "docker-era"} <= set(TREES)
+
+
+def test_schema_header(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, report = tree
+    assert report["schemaVersion"] == 1
+    assert report["kind"] == "NodeReport"
+
+
+def test_node_facts(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    expected, report = tree
+    assert report["node"]["hostname"] == expected["hostname"]
+    assert report["node"]["kernel"] == expected["kernel"]
+    assert report["node"]["cgroup_version"] == expected["cgroup_version"]
+    assert report["host_reference"]["pid"] == 1
+    assert report["host_reference"]["namespaces"] == expected["host_namespaces"]
+
+
+def test_sockets(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    expected, report = tree
+    found = {s["path"] for s in report["sockets"]}
+    assert set(expected["sockets"]) <= found
+
+
+def test_every_container_as_documented(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    expected, report = tree
+    got = {c["id"]: c for c in report["containers"]}
+    assert set(got) == {c["id"] for c in expected["containers"]}
+    for want in expected["containers"]:
+        c = got[want["id"]]
+        assert c["runtime"] == want["runtime"], want["id"]
+        assert c["is_sandbox"] == want["sandbox"], want["id"]
+        assert c["init_pid"] == want["init_pid"], want["id"]
+        assert c["shim_pid"] == want["shim_pid"], want["id"]
+        assert c["pids"] == want["pids"], want["id"]
+        assert c["qos"] == want["qos"], want["id"]
+        assert c["pod_uid"] == want["pod_uid"], want["id"]
+        assert c["cgroup_path"] == want["cgroup"], want["id"]
+        flagged = [t for t in want["host_namespaces"] if t in FLAGGED_NAMESPACES]
+        assert sorted(c["host_namespaces"]) == sorted(flagged), want["id"]
+        for key, value in want["limits"].items():
+            assert c["limits"][key] == value, (want["id"], key)
+
+
+def test_names_where_the_tree_holds_a_source(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    expected, report = tree
+    got = {c["id"]: c for c in report["containers"]}
+    named = [c for c in report["containers"] if c["pod_name"]]
+    if expected["containers"][0]["runtime"] == "crio":
+        # conmon's -n names every CRI-O container: all must be named.
+        assert len(named) == len(report["containers"])
+    for c in named:
+        want = next(w for w in expected["containers"] if w["id"] == c["id"])
+        assert (c["pod_namespace"], c["pod_name"]) == (want["namespace"], want["pod"])
+        if not want["sandbox"]:
+            assert got[c["id"]]["name"] == want["name"]
+
+
+def test_table_output_has_every_section() -> None:
+    root = NODES / "crio"
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspect8s", "node", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0
+    for heading in ("NODE node-b", "RUNTIMES", "SOCKETS", "SHIMS", "CONTAINERS"):
+        assert heading in proc.stdout
+    assert "data/db-0" in proc.stdout and "postgres" in proc.stdout
+
+
+def test_yaml_output_parses_to_the_same_document() -> None:
+    import yaml
+
+    root = NODES / "docker-era"
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "-o", "yaml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert yaml.safe_load(proc.stdout) == node_json(root)
+
+
+def test_empty_root_still_reports_the_host(tmp_path: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    report = node_json(tmp_path)
+    assert report["containers"] == []
+    assert report["node"]["cgroup_version"] is None
+    assert "no kubelet process" in report["not_found"]
+    assert "no container runtime daemon process (containerd, CRI-O, dockerd)" in report["not_found"]
