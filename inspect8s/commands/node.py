@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from inspect8s.commands._options import OutputFormat, OutputOpt, RootOpt, TimeoutOpt
+
+if TYPE_CHECKING:
+    from inspect8s.model import NodeReport
 
 CriEndpointOpt = Annotated[
     list[str] | None,
@@ -30,6 +33,14 @@ NoRuntimeOpt = Annotated[
         help="Read host files only; do not ask any runtime (names then come from cgroups).",
     ),
 ]
+ConfigOpt = Annotated[
+    bool,
+    typer.Option(
+        "--config",
+        help="Also show the node's configuration (kubelet, containerd, CRI-O, Docker, crictl), "
+        "each value with the file and line or flag that set it.",
+    ),
+]
 RequireCompleteOpt = Annotated[
     bool,
     typer.Option(
@@ -45,6 +56,7 @@ def node(
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     no_runtime_calls: NoRuntimeOpt = False,
+    config: ConfigOpt = False,
     require_complete: RequireCompleteOpt = False,
 ) -> int:
     """Show what runs on this node and how it is isolated: runtimes, sockets, shims, the
@@ -53,7 +65,12 @@ def node(
     from inspect8s.collect import RuntimeOptions, collect_node
     from inspect8s.errors import UsageError
     from inspect8s.host.fs import HostFS
-    from inspect8s.render.views import write_node_table, write_structured
+    from inspect8s.render.views import (
+        write_node_config_table,
+        write_node_table,
+        write_structured,
+    )
+    from inspect8s.serialize import to_data
 
     if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
         raise UsageError(f"`node` prints table, json or yaml, not {output.value}")
@@ -67,10 +84,45 @@ def node(
         query_runtimes=not no_runtime_calls,
     )
     report = collect_node(fs, options)
+    node_config = None
+    if config:
+        import dataclasses
+
+        from inspect8s.nodeconfig.collect import collect_node_config
+
+        cmdlines = daemon_cmdlines(report)
+        node_config, failures = collect_node_config(
+            fs,
+            kubelet_cmdline=cmdlines["kubelet"],
+            containerd_cmdline=cmdlines["containerd"],
+            crio_cmdline=cmdlines["crio"],
+            dockerd_cmdline=cmdlines["dockerd"],
+        )
+        errors = report.errors + tuple(f.record() for f in failures)
+        report = dataclasses.replace(report, errors=errors)
     if output is OutputFormat.TABLE:
         write_node_table(report, sys.stdout)
+        if node_config is not None:
+            write_node_config_table(node_config, sys.stdout)
     else:
-        write_structured("NodeReport", report, output.value, sys.stdout)
+        body = to_data(report)
+        if node_config is not None:
+            body["node_config"] = to_data(node_config)
+        write_structured("NodeReport", body, output.value, sys.stdout)
     if require_complete and report.errors:
         return 3
     return 0
+
+
+def daemon_cmdlines(report: NodeReport) -> dict[str, tuple[str, ...] | None]:
+    """The command lines nodeconfig reads flags and config paths from (None: not running)."""
+    found: dict[str, tuple[str, ...] | None] = {
+        "kubelet": report.kubelet.cmdline if report.kubelet else None,
+        "containerd": None,
+        "crio": None,
+        "dockerd": None,
+    }
+    for daemon in report.runtimes:
+        if found.get(daemon.name, ()) is None and daemon.cmdline:
+            found[daemon.name] = daemon.cmdline
+    return found

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from inspect8s.errors import ProbeError
-from inspect8s.model import CgroupLimits, Container, Link, NodeReport, RuntimeChain
+from inspect8s.model import (
+    CgroupLimits,
+    ConfigValue,
+    Container,
+    Link,
+    NodeConfig,
+    NodeReport,
+    RuntimeChain,
+)
 from inspect8s.serialize import to_data
 
 SCHEMA_VERSION = 1
@@ -286,3 +294,72 @@ def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:
     out.write(f"POD {pod_label(first)}  uid {first.pod_uid or '?'}\n")
     headers = ["CONTAINER", "RUNTIME", "ID", "PID", "QOS", "MEMORY", "CPU", "PIDS", "HOST NS"]
     out.write(_table(rows, headers) + "\n")
+
+
+# --------------------------------------------------------------------------- node config
+
+
+def _value_text(value: object) -> str:
+    text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _config_rows(values: Iterable[ConfigValue]) -> list[list[str]]:
+    return [[v.key, _value_text(v.value), v.where()] for v in values]
+
+
+def write_node_config_table(config: NodeConfig, out: TextIO) -> None:
+    """The node's configuration, each value with the file and line (or flag) that set it."""
+    _section(out, "KUBELET CONFIGURATION")
+    k = config.kubelet
+    if k is None:
+        out.write("  no kubelet configuration found\n")
+    else:
+        out.write(f"  flags from {k.flags_from}; config file {k.config_file or '-'}\n")
+        rows = _config_rows(k.settings[name] for name in sorted(k.settings))
+        out.write(_table(rows, ["SETTING", "VALUE", "SET BY"]) + "\n")
+        if k.flags:
+            _section(out, "KUBELET FLAGS")
+            rows = _config_rows(k.flags[name] for name in sorted(k.flags))
+            out.write(_table(rows, ["FLAG", "VALUE", "SET BY"]) + "\n")
+    c = config.containerd
+    _section(out, "CONTAINERD CONFIGURATION")
+    if c is None:
+        out.write("  no containerd configuration found\n")
+    else:
+        out.write(f"  {c.path} (version {c.version}); files: {', '.join(c.files)}\n")
+        rows = []
+        for name, rt in sorted(c.runtimes.items()):
+            systemd = rt.systemd_cgroup
+            rows.append(
+                [
+                    name,
+                    str(rt.runtime_type.value) if rt.runtime_type else "-",
+                    "-" if systemd is None else str(systemd),
+                    f"{rt.source}:{rt.line}" if rt.line else rt.source,
+                ]
+            )
+        if rows:
+            out.write(_table(rows, ["RUNTIME", "TYPE", "SYSTEMDCGROUP", "SET BY"]) + "\n")
+        extra = [v for v in (c.default_runtime_name, c.sandbox_image, c.snapshotter) if v]
+        extra += list(c.disabled_plugins)
+        if extra:
+            out.write(_table(_config_rows(extra), ["KEY", "VALUE", "SET BY"]) + "\n")
+        for dk in c.deprecated_keys:
+            out.write(
+                f"  deprecated: {dk.value.key} at {dk.value.where()} "
+                f"(removed in {dk.removed_in}; {dk.replacement})\n"
+            )
+    if config.crio is not None:
+        _section(out, "CRI-O CONFIGURATION")
+        rows = _config_rows(config.crio.settings[k] for k in sorted(config.crio.settings))
+        out.write(_table(rows, ["KEY", "VALUE", "SET BY"]) + "\n")
+    if config.docker is not None:
+        _section(out, "DOCKER DAEMON CONFIGURATION")
+        rows = _config_rows(config.docker.settings[k] for k in sorted(config.docker.settings))
+        out.write(_table(rows, ["KEY", "VALUE", "SET BY"]) + "\n")
+    if config.crictl is not None:
+        _section(out, "CRICTL CONFIGURATION")
+        cc = config.crictl
+        endpoint = cc.runtime_endpoint.value if cc.runtime_endpoint else None
+        out.write(f"  {cc.path}: runtime-endpoint {endpoint or '(unset: default list)'}\n")

@@ -136,3 +136,30 @@ def test_empty_root_still_reports_the_host(tmp_path: Path) -> None:
     assert report["node"]["cgroup_version"] is None
     assert "no kubelet process" in report["not_found"]
     assert "no container runtime daemon process (containerd, CRI-O, dockerd)" in report["not_found"]
+
+
+def test_node_config_section_has_provenance() -> None:
+    root = NODES / "docker-era"
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "--config", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    flags = report["node_config"]["kubelet"]["flags"]
+    assert flags["--network-plugin"]["value"] == "cni"
+    assert flags["--network-plugin"]["source"] == "cmdline"
+    assert flags["--container-runtime"]["value"] == "docker"
+    # The --config file the kubelet names is absent from this tree: a probe error, not a crash.
+    assert any(e["source"] == "host:/var/lib/kubelet/config.yaml" for e in report["errors"])
+    table = subprocess.run(
+        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "--config"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "KUBELET FLAGS" in table.stdout and "--network-plugin" in table.stdout
