@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seen = len(scan_host(fs, mountinfo="none").processes)
         times: dict[str, list[float]] = {name: [] for name, _ in cases}
-        for name, fn in cases:  # warm-up (dentry cache, imports)
+        for _name, fn in cases:  # warm-up (dentry cache, imports)
             fn()
         for _ in range(args.repeat):
             for name, fn in cases:
