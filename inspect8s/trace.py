@@ -53,8 +53,17 @@ def pods_on_node(report: NodeReport) -> dict[tuple[str, str], list[Container]]:
     return pods
 
 
-def find_pod(report: NodeReport, name: str, namespace: str | None) -> list[Container]:
-    """The containers (sandbox included) of pod ``name``; errors list close matches."""
+def find_pod(
+    report: NodeReport, name: str, namespace: str | None, *, uid: str | None = None
+) -> list[Container]:
+    """The containers (sandbox included) of pod ``name``; errors list close matches.
+
+    With ``uid`` (known from the API) containers are matched by the pod UID their cgroup
+    path or labels carry, which works even when no runtime answers."""
+    if uid:
+        by_uid = [c for c in report.containers if c.pod_uid == uid]
+        if by_uid:
+            return by_uid
     pods = pods_on_node(report)
     matches = [k for k in pods if k[1] == name and (namespace is None or k[0] == namespace)]
     if len(matches) == 1:
@@ -318,7 +327,14 @@ def trace_cri_container(
         )
     else:
         links.append(
-            Link("handler", {}, None, missing="the runtime gave no verbose status (see errors)")
+            Link(
+                "handler",
+                {},
+                None,
+                missing="no runtime answered for this container"
+                if meta is None or not meta.endpoint
+                else "the runtime gave no verbose status (see errors)",
+            )
         )
     links.append(_shim_link(report, c, sandbox))
     binary = str(runtime_options.get("binary_name") or runtime_options.get("BinaryName") or "")
@@ -437,8 +453,11 @@ def trace_pod(
     containers: Sequence[Container],
     *,
     timeout: float = 3.0,
+    pod_name: str | None = None,
+    pod_namespace: str | None = None,
 ) -> RuntimeChain:
-    """The chain of one pod from its containers on this node."""
+    """The chain of one pod from its containers on this node (``pod_name`` names it when
+    the containers themselves carry no name, e.g. found by UID)."""
     errors = Errors()
     report = collection.report
     sandbox = next((c for c in containers if c.is_sandbox), None)
@@ -463,8 +482,8 @@ def trace_pod(
             if not c.is_sandbox
         ]
     return RuntimeChain(
-        pod_name=first.pod_name,
-        pod_namespace=first.pod_namespace,
+        pod_name=first.pod_name or pod_name,
+        pod_namespace=first.pod_namespace or pod_namespace,
         pod_uid=first.pod_uid,
         node_links=tuple(node_links),
         sandbox=sandbox_trace,

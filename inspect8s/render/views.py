@@ -15,10 +15,8 @@ from inspect8s.model import (
     CgroupLimits,
     ConfigValue,
     Container,
-    Link,
     NodeConfig,
     NodeReport,
-    RuntimeChain,
 )
 from inspect8s.serialize import to_data
 
@@ -204,11 +202,11 @@ def write_node_table(report: NodeReport, out: TextIO) -> None:
 # --------------------------------------------------------------------------- trace
 
 
-def _link_summary(link: Link) -> str:
-    if link.missing:
-        return f"MISSING: {link.missing}"
-    v = link.values
-    name = link.name
+def _link_summary(link: dict[str, Any]) -> str:
+    if link.get("missing"):
+        return f"MISSING: {link['missing']}"
+    v: dict[str, Any] = link.get("values") or {}
+    name = link.get("name")
     if name == "kubelet":
         return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
     if name == "cri-endpoint":
@@ -240,13 +238,13 @@ def _link_summary(link: Link) -> str:
             text += f" (runtime says {v['runtime_reported_pid']})"
         return text
     if name == "namespaces":
-        host = ",".join(v.get("shared_with_host") or []) or "none"  # type: ignore[arg-type]
-        sandbox = ",".join(v.get("shared_with_sandbox") or []) or "none"  # type: ignore[arg-type]
+        host = ",".join(v.get("shared_with_host") or []) or "none"
+        sandbox = ",".join(v.get("shared_with_sandbox") or []) or "none"
         return f"shared with host: {host}; with sandbox: {sandbox}"
     if name == "cgroup":
         return f"{v.get('path')} ({v.get('driver')}, {v.get('qos') or 'no QoS'})"
     if name == "limits":
-        mem = human_bytes(v.get("memory_max_bytes"))  # type: ignore[arg-type]
+        mem = human_bytes(v.get("memory_max_bytes"))
         cpu = v.get("cpu_limit_millicores")
         pids = v.get("pids_max")
         return (
@@ -256,25 +254,59 @@ def _link_summary(link: Link) -> str:
     return ", ".join(f"{k}={val}" for k, val in v.items() if val not in (None, "", [], {}))
 
 
-def _write_links(links: Iterable[Link], out: TextIO) -> None:
-    rows = [[f"  {link.name}", _link_summary(link), link.source or "-"] for link in links]
-    out.write(_table(rows, ["  LINK", "VALUE", "SOURCE"]) + "\n")
+def _write_links(links: Iterable[dict[str, Any]], out: TextIO) -> None:
+    rows = [[link["name"], _link_summary(link), link.get("source") or "-"] for link in links]
+    out.write(_table(rows, ["LINK", "VALUE", "SOURCE"]) + "\n")
 
 
-def write_trace_table(chain: RuntimeChain, out: TextIO) -> None:
-    pod = f"{chain.pod_namespace}/{chain.pod_name}" if chain.pod_name else "(no pod)"
-    out.write(f"POD {pod}")
-    if chain.pod_uid:
-        out.write(f"  uid {chain.pod_uid}")
+def write_api_view(pod: dict[str, Any], out: TextIO) -> None:
+    """The pod as the Kubernetes API sees it (a ``Pod`` model as data)."""
+    out.write(
+        f"API  phase {pod.get('phase') or '?'}, node {pod.get('node_name') or '?'}, "
+        f"QoS {pod.get('qos') or '?'}\n"
+    )
+    rows = []
+    for c in pod.get("containers") or []:
+        limits = c.get("limits") or {}
+        rows.append(
+            [
+                c["name"],
+                c.get("container_id") or "-",
+                c.get("restart_count", 0),
+                c.get("last_termination_reason") or "-",
+                human_bytes(limits.get("memory_bytes")),
+                f"{limits['cpu_millicores']}m" if limits.get("cpu_millicores") else "-",
+            ]
+        )
+    if rows:
+        headers = ["CONTAINER", "CONTAINER ID", "RESTARTS", "LAST EXIT", "MEM LIMIT", "CPU"]
+        out.write(_table(rows, headers) + "\n")
+
+
+def write_trace_table(doc: dict[str, Any], out: TextIO) -> None:
+    """A runtime chain document (``RuntimeChain`` as data, plus ``api``/``traced_on``)."""
+    name, ns = doc.get("pod_name"), doc.get("pod_namespace")
+    out.write(f"POD {ns}/{name}" if name else "POD (none)")
+    if doc.get("pod_uid"):
+        out.write(f"  uid {doc['pod_uid']}")
+    if doc.get("traced_on"):
+        out.write(f"  (traced on {doc['traced_on']})")
     out.write("\n")
-    _write_links(chain.node_links, out)
-    if chain.sandbox is not None:
-        out.write(f"\nSANDBOX {chain.sandbox.container_id[:13]}\n")
-        _write_links(chain.sandbox.links, out)
-    for trace in chain.containers:
-        out.write(f"\nCONTAINER {trace.name or '?'}  {trace.container_id[:13]}\n")
-        _write_links(trace.links, out)
-    write_errors(chain.errors, out)
+    if doc.get("api"):
+        write_api_view(doc["api"], out)
+    _write_links(doc.get("node_links") or [], out)
+    sandbox = doc.get("sandbox")
+    if sandbox:
+        out.write(f"\nSANDBOX {str(sandbox['container_id'])[:13]}\n")
+        _write_links(sandbox.get("links") or [], out)
+    for trace in doc.get("containers") or []:
+        out.write(f"\nCONTAINER {trace.get('name') or '?'}  {str(trace['container_id'])[:13]}\n")
+        _write_links(trace.get("links") or [], out)
+    errors = doc.get("errors") or []
+    if errors:
+        _section(out, f"PROBE ERRORS ({len(errors)})")
+        for err in errors:
+            out.write(f"  could not check {err['source']}: {err['kind']}: {err['detail']}\n")
 
 
 def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:

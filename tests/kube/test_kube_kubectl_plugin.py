@@ -19,7 +19,7 @@ from tests.kubeserver import AgentScript, KubeServer
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO / "plugins" / "kubectl"
-AGENT_OUTPUT = REPO / "tests" / "fixtures" / "agent" / "node-vm.json"
+AGENT_OUTPUT = REPO / "tests" / "fixtures" / "agent" / "pod-web-guaranteed-trace.json"
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
