@@ -282,3 +282,38 @@ def test_pid_that_does_not_exist(scene: Scene) -> None:
     proc = cli(scene.bed, "pid", "4194303")
     assert proc.returncode == 2
     assert "no process with PID 4194303" in proc.stderr
+
+
+def test_pod_trace_joins_the_api_view_on_this_node(scene: Scene, tmp_path: Path) -> None:
+    """The API says the pod runs on a node whose bootID is this machine's: trace locally,
+    with the API's view (phase, containerIDs) joined to the host's."""
+    import copy
+
+    from tests.kubeserver import KubeServer, load_fixture
+
+    pod = scene.pods["guaranteed"]
+    template = load_fixture("pod-web-guaranteed.json")
+    api_pod = copy.deepcopy(template)
+    api_pod["metadata"].update(name=pod.name, namespace=pod.namespace, uid=pod.uid)
+    api_pod["spec"]["nodeName"] = "this-node"
+    status = api_pod["status"]["containerStatuses"][0]
+    status["name"] = "app"
+    status["containerID"] = f"containerd://{pod.container_ids['app']}"
+    api_pod["spec"]["containers"][0]["name"] = "app"
+    node = copy.deepcopy(load_fixture("nodes.json")["items"][0])
+    node["metadata"]["name"] = "this-node"
+    node["status"]["nodeInfo"]["bootID"] = (
+        Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    )
+    with KubeServer(pods=[api_pod], nodes=[node]) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "config", namespace=pod.namespace)
+        doc = cli_json(
+            scene.bed, "pod", pod.name, "--trace-runtime", "--kubeconfig", str(kubeconfig)
+        )
+        assert not server.requests_for("POST"), "no agent pod for a pod on this machine"
+    assert doc["traced_on"] == "this machine"
+    assert doc["api"]["node_name"] == "this-node"
+    assert doc["api"]["containers"][0]["container_id"] == f"containerd://{pod.container_ids['app']}"
+    (app,) = doc["containers"]
+    assert app["container_id"] == pod.container_ids["app"]
+    assert link(app, "processes")["values"]["init_pid"] == pod.container_pids["app"]
