@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inspect8s.checks.registry import Check, CheckSettings, ContainerContext, Skip, Violation
-from inspect8s.errors import Inspect8sError, UsageError
+from inspect8s.errors import UsageError
 from inspect8s.model import Pod, Snapshot
 from inspect8s.results import (
     AuditResult,
@@ -109,19 +109,32 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
 # --------------------------------------------------------------------------- node hook
 
 
-def collect_for_node(root: str, *, from_dirs: Sequence[str] = (), timeout: float = 5.0) -> Snapshot:
+def collect_for_node(
+    root: str,
+    *,
+    from_dirs: Sequence[str] = (),
+    timeout: float = 5.0,
+    cri_endpoints: Sequence[str] = (),
+    docker_hosts: Sequence[str] = (),
+    kubelet_version: str | None = None,
+) -> Snapshot:
     """HOOK (node audit): collect the Snapshot that ``inspect8s audit`` checks on a node.
 
     ``root`` is ``--root`` (host files under it), ``from_dirs`` the ``--from`` bundles
-    written by ``inspect8s record``, ``timeout`` the per-call deadline. Must return a
-    Snapshot whose probe failures are in ``errors`` (never raise ProbeFailed for one
-    source); raise :class:`Inspect8sError` only when nothing at all could be collected.
+    written by ``inspect8s record``, ``timeout`` the per-call deadline; ``cri_endpoints``
+    and ``docker_hosts`` are extra runtime sockets, ``kubelet_version`` overrides the
+    detected kubelet version. Probe failures are in ``errors`` (never raised for one
+    source). Implemented in :mod:`inspect8s.nodeaudit`.
     """
-    raise Inspect8sError(
-        "auditing a node is not available in this version: the node collector "
-        "(inspect8s.collect) is not wired into `inspect8s audit` yet; "
-        "audit manifests with `inspect8s audit --manifests PATH`",
-        exit_code=EXIT_TOOL_ERROR,
+    from inspect8s.nodeaudit import collect_for_node as collect
+
+    return collect(
+        root,
+        from_dirs=from_dirs,
+        timeout=timeout,
+        cri_endpoints=cri_endpoints,
+        docker_hosts=docker_hosts,
+        kubelet_version=kubelet_version,
     )
 
 

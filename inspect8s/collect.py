@@ -28,6 +28,7 @@ from inspect8s.model import (
     SocketInfo,
 )
 from inspect8s.runtime import detect
+from inspect8s.runtime.clients import LIVE, RuntimeClients
 from inspect8s.runtime.convert import ContainerMeta, cri_index, docker_index, parse_k8s_name
 
 T = TypeVar("T")
@@ -68,6 +69,7 @@ class RuntimeOptions:
     docker_hosts: tuple[str, ...] = ()  # extra Docker Engine sockets
     timeout: float = 3.0
     query_runtimes: bool = True  # False: host files only (fixture trees, --no-runtime)
+    clients: RuntimeClients | None = None  # None: the live sockets (runtime/clients.py)
 
 
 # --------------------------------------------------------------------------- node facts
@@ -198,9 +200,7 @@ def query_runtimes(
     for path in dict.fromkeys(cri_paths):
         if fs.socket_kind(path) != "socket":
             continue
-        from inspect8s.runtime.cri import CRIClient
-
-        with CRIClient(_endpoint_socket(fs, path), timeout=options.timeout) as client:
+        with (options.clients or LIVE).cri(fs, path, options.timeout) as client:
             version = errors.attempt(client.version)
             if version is None:
                 continue
@@ -214,9 +214,7 @@ def query_runtimes(
     for path in dict.fromkeys(docker_paths):
         if fs.socket_kind(path) != "socket":
             continue
-        from inspect8s.runtime.docker import DockerEngine
-
-        with DockerEngine(_endpoint_socket(fs, path), timeout=options.timeout) as engine:
+        with (options.clients or LIVE).docker(fs, path, options.timeout) as engine:
             info = errors.attempt(engine.version)
             if info is None:
                 continue

@@ -206,6 +206,11 @@ class Container:
     image: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     name_source: str | None = None  # where name/pod came from: "cri", "docker", "cgroup"
+    # Of the init process, from /proc/<pid>/status (container checks); None: not read.
+    cap_eff: int | None = None  # CapEff bit mask
+    seccomp_mode: int | None = None  # 0 disabled, 1 strict, 2 filter
+    no_new_privs: bool | None = None
+    mounts: tuple[ContainerMount, ...] | None = None  # its mount table; None: not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +394,12 @@ class Snapshot:
     traces: tuple[RuntimeChain, ...] = ()
     errors: tuple[ProbeError, ...] = ()
     node_config: NodeConfig | None = None  # None: node configuration not collected
+    # Node audit (inspect8s/nodeaudit.py); empty / None when not collected:
+    runtime_status: tuple[RuntimeStatus, ...] = ()  # one per CRI endpoint that was asked
+    docker_engines: tuple[DockerEngineStatus, ...] = ()  # one per Docker socket that was asked
+    kubelet_version: KubeletVersion | None = None  # None: not determined
+    docker_socket_holders: tuple[SocketHolder, ...] | None = None  # None: not scanned
+    runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
 
 
 # --------------------------------------------------------------------------- node configuration
@@ -565,3 +576,93 @@ class NodeConfig:
     crio: CrioConfig | None  # None: no crio.conf and no drop-ins
     docker: DockerDaemonConfig | None  # None: no daemon.json
     crictl: CrictlConfig | None  # None: no crictl.yaml (crictl uses its default endpoints)
+
+
+# --------------------------------------------------------------------------- node audit
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeCondition:
+    """One CRI ``Status`` condition (``RuntimeReady``, ``ContainerdHasNoDeprecationWarnings``)."""
+
+    type: str
+    status: bool  # protobuf leaves false out of the JSON answer: absent means False
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeStatus:
+    """What one CRI endpoint answered to Version, Status(verbose) and RuntimeConfig."""
+
+    endpoint: str  # the socket's host path
+    runtime_name: str | None  # Version.runtimeName ("containerd", "cri-o"); None: no answer
+    runtime_version: str | None  # Version.runtimeVersion; None: no answer
+    api_version: str | None  # "v1" | "v1alpha2"; None: neither API answered
+    conditions: tuple[RuntimeCondition, ...] = ()  # (): Status not answered
+    cgroup_driver: str | None = None  # "systemd" | "cgroupfs" | "unimplemented"; None: failed
+    sandbox_image: str | None = None  # from the verbose Status config; None: not reported
+    source: str = "cri"  # "cri" (live) or "bundle:<dir>"
+    errors: tuple[str, ...] = ()  # one line per call that failed ("Version: unavailable: ...")
+
+
+@dataclass(frozen=True, slots=True)
+class DockerEngineStatus:
+    """What one Docker Engine socket answered."""
+
+    endpoint: str  # the socket's host path
+    version: str | None  # /version Version; None: no answer
+    api_version: str | None  # /version ApiVersion
+    containers: tuple[str, ...] = ()  # ids from /containers/json?all=1; (): none or not asked
+    source: str = "docker"  # "docker" (live) or "bundle:<dir>"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletVersion:
+    """The kubelet's version and where it was read (``--kubelet-version``, a bundle, dpkg)."""
+
+    version: str  # "v1.26.4" or "1.26.4-00" as the source wrote it
+    source: str  # "option", "bundle:<dir>", "host:/var/lib/dpkg/status", "api:node/<name>"
+
+    @property
+    def minor(self) -> int | None:
+        parts = self.version.lstrip("v").split(".")
+        if len(parts) < 2 or parts[0] != "1":
+            return None
+        digits = "".join(ch for ch in parts[1] if ch.isdigit())
+        return int(digits) if digits else None
+
+
+@dataclass(frozen=True, slots=True)
+class SocketHolder:
+    """A process holding a connection to (or the listener of) a runtime socket."""
+
+    pid: int
+    comm: str
+    cmdline: tuple[str, ...]
+    socket: str  # the socket's path
+    fd: int
+    role: str  # "listener" (the daemon's own end) | "client" (the peer of an accepted conn)
+
+
+# --------------------------------------------------------------------------- container truth
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerMount:
+    """One mount of a container's mount namespace, with where it comes from on the host."""
+
+    mount_point: str  # inside the container
+    fs_type: str
+    read_only: bool
+    root: str  # mountinfo field 4: the path within the source filesystem
+    source: str  # mountinfo mount source ("/dev/sda1", "tmpfs", "cgroup")
+    host_path: str | None  # the host path a bind mount shows; None: not a host path / unknown
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeClass:
+    """A node.k8s.io/v1 RuntimeClass: the name pods use and the CRI handler it selects."""
+
+    name: str
+    handler: str

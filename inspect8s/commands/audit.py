@@ -86,6 +86,27 @@ TargetVersionOpt = Annotated[
         help="Kubernetes minor to check an upgrade to (e.g. 1.31); default: the kubelet's own.",
     ),
 ]
+CriEndpointOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cri-endpoint",
+        help="Also audit this CRI socket (unix:///path or /path; repeatable).",
+    ),
+]
+DockerHostOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--docker-host", help="Also audit this Docker Engine socket (unix:///path; repeatable)."
+    ),
+]
+KubeletVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubelet-version",
+        help="The kubelet's version when the node cannot tell (default: the package database "
+        "or the bundle's record).",
+    ),
+]
 
 
 def parse_fail_on(text: str) -> object:
@@ -115,6 +136,9 @@ def audit(
     from_dirs: FromOpt = None,
     timeout: TimeoutOpt = 5.0,
     target_version: TargetVersionOpt = None,
+    cri_endpoint: CriEndpointOpt = None,
+    docker_host: DockerHostOpt = None,
+    kubelet_version: KubeletVersionOpt = None,
 ) -> int:
     """Run the checks on this node, or on manifests with --manifests, and report findings.
 
@@ -151,7 +175,18 @@ def audit(
             manifest_paths, checks, settings=settings, ignore=rules, stdin=sys.stdin
         )
     else:
-        snapshot = engine.collect_for_node(root, from_dirs=tuple(from_dirs or ()), timeout=timeout)
+        snapshot = engine.collect_for_node(
+            root,
+            from_dirs=tuple(from_dirs or ()),
+            timeout=timeout,
+            cri_endpoints=tuple(cri_endpoint or ()),
+            docker_hosts=tuple(docker_host or ()),
+            kubelet_version=kubelet_version,
+        )
+        if settings.target_version is None and snapshot.kubelet_version is not None:
+            minor = snapshot.kubelet_version.minor
+            if minor is not None:  # default: the kubelet's own minor
+                settings = CheckSettings(target_version=f"1.{minor}")
         result = engine.run_checks(
             snapshot,
             checks,

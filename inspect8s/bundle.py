@@ -1,0 +1,280 @@
+"""Replay of a bundle written by ``inspect8s record``: host files and runtime answers.
+
+Layout (version 1, documented in docs/output-formats.md, "Recorded bundles")::
+
+    DIR/bundle.json            what, when, from where; sockets; facts such as the kubelet version
+    DIR/host/...               every host file and link the collectors read, at its host path
+    DIR/host-errors.json       host paths that could not be read, with kind and detail
+    DIR/runtime/cri.json       {socket path: {call: {"answer": ...} | {"error": {...}}}}
+    DIR/runtime/docker.json    the same for Docker Engine sockets
+    DIR/runtime/unix-peers.json  {socket inode: peer inode} of unix sockets (docker.sock holders)
+
+Replaying reads ``host/`` through :class:`ReplayHostFS` (a :class:`HostFS` whose sockets
+and unreadable paths are the recorded ones) and answers runtime calls from ``runtime/``
+through :class:`ReplayClients`. A call that was not recorded fails as the runtime being
+unavailable, never as a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
+from inspect8s.host.fs import HostFS
+from inspect8s.runtime.clients import CRIAnswers, DockerAnswers, strip_unix
+
+BUNDLE_FORMAT = "inspect8s-bundle"
+BUNDLE_VERSION = 1
+MANIFEST = "bundle.json"
+HOST_DIR = "host"
+HOST_ERRORS = "host-errors.json"
+CRI_ANSWERS = "runtime/cri.json"
+DOCKER_ANSWERS = "runtime/docker.json"
+UNIX_PEERS = "runtime/unix-peers.json"
+
+JSONDict = dict[str, Any]
+Answers = dict[str, dict[str, JSONDict]]  # socket path -> call -> {"answer"} | {"error"}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read from disk (answers are raw JSON; nothing is parsed into models here)."""
+
+    path: str
+    manifest: JSONDict
+    cri: Answers = field(default_factory=dict)
+    docker: Answers = field(default_factory=dict)
+    host_errors: dict[str, JSONDict] = field(default_factory=dict)
+    unix_peers: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return f"bundle:{self.path}"
+
+    @property
+    def sockets(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.manifest.get("sockets") or ())
+
+    @property
+    def host_root(self) -> str:
+        return str(Path(self.path) / HOST_DIR)
+
+
+def _read_json(path: Path, what: str, default: Any) -> Any:
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--from {path.parent}: {what} {path.name} is unreadable: {exc}") from exc
+
+
+def load_bundle(path: str) -> Bundle:
+    """Open a bundle directory; a missing, foreign or newer bundle is a usage error (exit 2)."""
+    base = Path(path)
+    if not (base / MANIFEST).is_file():
+        raise UsageError(
+            f"--from {path}: not a bundle written by `inspect8s record` (no {MANIFEST})"
+        )
+    manifest = _read_json(base / MANIFEST, "manifest", {})
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise UsageError(f"--from {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest")
+    version = manifest.get("version")
+    if not isinstance(version, int) or version < 1 or version > BUNDLE_VERSION:
+        raise UsageError(
+            f"--from {path}: bundle format version {version!r} is not supported "
+            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})"
+        )
+    cri = _read_json(base / CRI_ANSWERS, "runtime answers", {})
+    docker = _read_json(base / DOCKER_ANSWERS, "runtime answers", {})
+    errors = _read_json(base / HOST_ERRORS, "host errors", {})
+    peers = _read_json(base / UNIX_PEERS, "unix peers", {})
+    for name, value in (("cri", cri), ("docker", docker), ("host errors", errors)):
+        if not isinstance(value, dict):
+            raise UsageError(f"--from {path}: {name} file is not a JSON object")
+    return Bundle(
+        path=str(base),
+        manifest=manifest,
+        cri=cri,
+        docker=docker,
+        host_errors=errors,
+        unix_peers={int(k): int(v) for k, v in peers.items()} if isinstance(peers, dict) else {},
+    )
+
+
+class ReplayHostFS(HostFS):
+    """A HostFS over ``DIR/host`` that reports the recorded sockets and read failures."""
+
+    __slots__ = ("_errors", "_sockets")
+
+    def __init__(self, bundle: Bundle) -> None:
+        super().__init__(bundle.host_root)
+        self._sockets = frozenset(bundle.sockets)
+        self._errors: dict[str, ProbeFailed] = {}
+        for host_path, err in bundle.host_errors.items():
+            try:
+                kind = ErrorKind(str(err.get("kind")))
+            except ValueError:
+                kind = ErrorKind.UNAVAILABLE
+            self._errors[host_path] = ProbeFailed(
+                kind, f"host:{host_path}", str(err.get("detail", ""))
+            )
+
+    def _recorded_failure(self, path: str) -> None:
+        failure = self._errors.get(path)
+        if failure is not None:
+            raise ProbeFailed(failure.kind, failure.source, failure.detail)
+
+    def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
+        self._recorded_failure(path)
+        return super().read_bytes(path, limit=limit)
+
+    def readlink(self, path: str) -> str:
+        self._recorded_failure(path)
+        return super().readlink(path)
+
+    def listdir(self, path: str) -> list[str]:
+        self._recorded_failure(path)
+        return super().listdir(path)
+
+    def _apply(
+        self, dir_path: str, found: dict[str, Any], failures: dict[str, ProbeFailed]
+    ) -> None:
+        base = dir_path.rstrip("/")
+        for name in list(found):
+            failure = self._errors.get(f"{base}/{name}")
+            if failure is not None:
+                del found[name]
+                failures[name] = ProbeFailed(failure.kind, failure.source, failure.detail)
+
+    def readlinks(
+        self, dir_path: str, names: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, ProbeFailed]]:
+        self._recorded_failure(dir_path)
+        targets, failures = super().readlinks(dir_path, names)
+        self._apply(dir_path, targets, failures)
+        return targets, failures
+
+    def read_many(
+        self, dir_path: str, names: Sequence[str], *, single_read: bool = False
+    ) -> tuple[dict[str, bytes], dict[str, ProbeFailed]]:
+        self._recorded_failure(dir_path)
+        contents, failures = super().read_many(dir_path, names, single_read=single_read)
+        self._apply(dir_path, contents, failures)
+        return contents, failures
+
+    def read_proc_dir(
+        self, dir_path: str, files: Sequence[str], link_dir: str, links: Sequence[str]
+    ) -> tuple[dict[str, bytes], dict[str, str], dict[str, ProbeFailed]]:
+        self._recorded_failure(dir_path)
+        contents, targets, failures = super().read_proc_dir(dir_path, files, link_dir, links)
+        self._apply(dir_path, contents, failures)
+        link_failures: dict[str, ProbeFailed] = {}
+        self._apply(f"{dir_path.rstrip('/')}/{link_dir}", targets, link_failures)
+        failures.update({f"{link_dir}/{k}": v for k, v in link_failures.items()})
+        return contents, targets, failures
+
+    def socket_kind(self, path: str) -> str | None:
+        if path in self._sockets:
+            return "socket"
+        return super().socket_kind(path)
+
+    def is_socket(self, path: str) -> bool:
+        return path in self._sockets
+
+
+def _replayed(calls: Mapping[str, JSONDict] | None, source: str, call: str) -> Any:
+    entry = (calls or {}).get(call)
+    if entry is None:
+        raise ProbeFailed(ErrorKind.UNAVAILABLE, source, "not recorded in the bundle")
+    if "error" in entry:
+        err = entry["error"] or {}
+        try:
+            kind = ErrorKind(str(err.get("kind")))
+        except ValueError:
+            kind = ErrorKind.UNAVAILABLE
+        raise ProbeFailed(kind, str(err.get("source") or source), str(err.get("detail", "")))
+    return entry.get("answer")
+
+
+class _ReplayBase:
+    def close(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None:
+        return None
+
+
+class ReplayCRI(_ReplayBase):
+    """CRI answers of one socket, read back from ``runtime/cri.json``."""
+
+    def __init__(self, calls: Mapping[str, JSONDict] | None) -> None:
+        self._calls = calls
+
+    def __enter__(self) -> ReplayCRI:
+        return self
+
+    def _get(self, call: str) -> Any:
+        return _replayed(self._calls, f"cri:{call}", call)
+
+    def version(self) -> JSONDict:
+        return dict(self._get("Version") or {})
+
+    def api_version(self) -> str:
+        return str(self._get("ApiVersion"))
+
+    def version_v1alpha2(self) -> JSONDict:
+        return dict(self._get("VersionV1alpha2") or {})
+
+    def status(self, verbose: bool = True) -> JSONDict:
+        return dict(self._get("Status") or {})
+
+    def runtime_config(self) -> JSONDict:
+        return dict(self._get("RuntimeConfig") or {})
+
+    def list_pod_sandboxes(self) -> JSONDict:
+        return dict(self._get("ListPodSandbox") or {})
+
+    def list_containers(self) -> JSONDict:
+        return dict(self._get("ListContainers") or {})
+
+
+class ReplayDocker(_ReplayBase):
+    """Docker Engine answers of one socket, read back from ``runtime/docker.json``."""
+
+    def __init__(self, calls: Mapping[str, JSONDict] | None) -> None:
+        self._calls = calls
+
+    def __enter__(self) -> ReplayDocker:
+        return self
+
+    def version(self) -> JSONDict:
+        return dict(_replayed(self._calls, "docker:/version", "/version") or {})
+
+    def containers(self) -> list[JSONDict]:
+        found = _replayed(self._calls, "docker:/containers/json", "/containers/json")
+        return list(found or [])
+
+
+class ReplayClients:
+    """Runtime clients answering from a bundle (``RuntimeOptions.clients``)."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+
+    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
+        return ReplayCRI(self.bundle.cri.get(strip_unix(path)))
+
+    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
+        return ReplayDocker(self.bundle.docker.get(strip_unix(path)))
