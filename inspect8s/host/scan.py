@@ -2,9 +2,13 @@
 
 What is read per process (decisions, measured in benchmarks/README.md "host_scan"):
 
-* always: ``stat`` (ppid, comm, state), ``cmdline``, ``cgroup`` and the eight ``ns/*`` links
-  (inodes taken from the link text, no ``stat``). Each process directory and its ``ns``
-  directory are opened once (:meth:`HostFS.read_many`, :meth:`HostFS.readlinks`).
+* always: ``stat`` (ppid, comm, state), ``cgroup`` and the eight ``ns/*`` links (inodes
+  taken from the link text, no ``stat``), in one :meth:`HostFS.read_proc_dir` call per
+  process.
+* ``cmdline`` only for container processes and for the daemons named in
+  :data:`CMDLINE_COMMS` (kubelet, runtimes, shims, conmon) by default
+  (``cmdline="needed"``; ``ProcessInfo.cmdline_read`` is False for the others);
+  ``cmdline="all"`` reads it everywhere (about +10-15 %).
 * ``status`` (uid, CapEff, Seccomp, NoNewPrivs, NSpid) only for processes in a container by
   default (``status="containers"``): the checks need it there, and reading it for every
   process costs about a fifth of the scan. ``status="all"`` / ``"none"`` change that.
