@@ -10,8 +10,8 @@ What is read per process (decisions, measured in benchmarks/README.md "host_scan
   (``cmdline="needed"``; ``ProcessInfo.cmdline_read`` is False for the others);
   ``cmdline="all"`` reads it everywhere (about +10-15 %).
 * ``status`` (uid, CapEff, Seccomp, NoNewPrivs, NSpid) only for processes in a container by
-  default (``status="containers"``): the checks need it there, and reading it for every
-  process costs about a fifth of the scan. ``status="all"`` / ``"none"`` change that.
+  default (``status="containers"``): the checks need it there, and reading and parsing it
+  for every process costs about +50 % on the whole scan. ``status="all"`` / ``"none"`` change that.
 * ``mountinfo`` once per mount namespace, only for namespaces that hold a container
   process (``mountinfo="containers"``, the first readable process of each), never per
   process. The host's own table is :func:`inspect8s.host.cgroups.read_layout`'s business.
