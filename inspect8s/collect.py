@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed
-from inspect8s.host import cgroups, identify, scan
+from inspect8s.host import cgroups, containertruth, identify, scan
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
     CgroupLimits,
@@ -381,6 +381,10 @@ def gather_node(
             )
         )
 
+    # Init-process status and mount tables for the container checks (host/containertruth.py).
+    containers = containertruth.with_host_truth(
+        containers, processes, host, fs, reference.pid, errors.add, layout
+    )
     shims = [
         dataclasses.replace(s, container_ids=tuple(sorted(shim_containers.get(s.pid, ()))))
         for s in shims
