@@ -143,21 +143,28 @@ class ReplayHostFS(HostFS):
         return super().listdir(path)
 
     def _apply(
-        self, dir_path: str, found: dict[str, Any], failures: dict[str, ProbeFailed]
+        self,
+        dir_path: str,
+        names: Sequence[str],
+        found: dict[str, Any],
+        failures: dict[str, ProbeFailed],
+        prefix: str = "",
     ) -> None:
+        """Put the recorded failure in place of what the bundle holds (or lacks) for each
+        of ``names``; failure keys get ``prefix``."""
         base = dir_path.rstrip("/")
-        for name in list(found):
+        for name in names:
             failure = self._errors.get(f"{base}/{name}")
             if failure is not None:
-                del found[name]
-                failures[name] = ProbeFailed(failure.kind, failure.source, failure.detail)
+                found.pop(name, None)
+                failures[prefix + name] = ProbeFailed(failure.kind, failure.source, failure.detail)
 
     def readlinks(
         self, dir_path: str, names: Sequence[str]
     ) -> tuple[dict[str, str], dict[str, ProbeFailed]]:
         self._recorded_failure(dir_path)
         targets, failures = super().readlinks(dir_path, names)
-        self._apply(dir_path, targets, failures)
+        self._apply(dir_path, names, targets, failures)
         return targets, failures
 
     def read_many(
@@ -165,7 +172,7 @@ class ReplayHostFS(HostFS):
     ) -> tuple[dict[str, bytes], dict[str, ProbeFailed]]:
         self._recorded_failure(dir_path)
         contents, failures = super().read_many(dir_path, names, single_read=single_read)
-        self._apply(dir_path, contents, failures)
+        self._apply(dir_path, names, contents, failures)
         return contents, failures
 
     def read_proc_dir(
@@ -173,10 +180,15 @@ class ReplayHostFS(HostFS):
     ) -> tuple[dict[str, bytes], dict[str, str], dict[str, ProbeFailed]]:
         self._recorded_failure(dir_path)
         contents, targets, failures = super().read_proc_dir(dir_path, files, link_dir, links)
-        self._apply(dir_path, contents, failures)
-        link_failures: dict[str, ProbeFailed] = {}
-        self._apply(f"{dir_path.rstrip('/')}/{link_dir}", targets, link_failures)
-        failures.update({f"{link_dir}/{k}": v for k, v in link_failures.items()})
+        self._apply(dir_path, files, contents, failures)
+        link_path = f"{dir_path.rstrip('/')}/{link_dir}"
+        if link_path in self._errors:
+            failure = self._errors[link_path]
+            failures[link_dir] = ProbeFailed(failure.kind, failure.source, failure.detail)
+        before = len(failures)
+        self._apply(link_path, links, targets, failures, prefix=f"{link_dir}/")
+        if len(failures) > before and link_path not in self._errors:
+            failures.pop(link_dir, None)  # the links were recorded as unreadable, not absent
         return contents, targets, failures
 
     def socket_kind(self, path: str) -> str | None:

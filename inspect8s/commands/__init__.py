@@ -17,6 +17,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("trace", "pid", "pid"),
     ("audit", "audit", "audit"),
     ("checks", "checks", "checks"),
+    ("record", "record", "record"),
 )
 
 _registered = False

@@ -1,0 +1,554 @@
+"""``inspect8s record DIR``: run the node audit's collection and keep everything it read.
+
+Host files and links go to ``DIR/host/<host path>`` as the collectors read them (through
+:class:`RecordingHostFS`); runtime answers to ``DIR/runtime/*.json`` (through
+:class:`RecordingClients`); the layout is in :mod:`inspect8s.bundle` and
+docs/output-formats.md. Credentials are redacted on the way in: values of secret-looking
+flags and ``KEY=value`` words in command lines and unit/env files (``--token``,
+``--password``, ``*_TOKEN=``), the user:password part of URLs, and ``password``, ``auth``,
+``identitytoken``, ``token`` keys in config files and runtime answers. Redaction keeps
+every line where it was, so findings still point at the right line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from inspect8s.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_VERSION,
+    CRI_ANSWERS,
+    DOCKER_ANSWERS,
+    HOST_DIR,
+    HOST_ERRORS,
+    MANIFEST,
+    UNIX_PEERS,
+)
+from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
+from inspect8s.host.fs import HostFS
+from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients, strip_unix
+
+REDACTED = "***"
+
+# A flag or variable name that holds a secret; names ending in -file/-path/-dir/... only
+# name where a secret is.
+_SECRET_NAME = re.compile(r"(?i)(token|passw(or)?d|secret|api[-_]?key|credential|bearer)")
+_NOT_SECRET = re.compile(r"(?i)[-_](file|path|dir|webhook|ttl|mode|duration|ca)$")
+_SECRET_KEYS = frozenset(
+    {
+        "password", "passwd", "auth", "token", "identitytoken", "identity_token",
+        "registrytoken", "secret", "client_secret", "bearer_token", "bearertoken", "apikey",
+        "api_key",
+    }
+)  # fmt: skip
+_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@")
+_FLAG_IN_TEXT = re.compile(r"(--?[A-Za-z0-9_-]+)(=|[ \t]+)(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
+_ASSIGN_IN_TEXT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
+_KEY_VALUE = re.compile(
+    r"^(\s*[\"']?)([A-Za-z0-9_.-]+)([\"']?\s*[:=]\s*)(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,#]+)"
+)
+
+
+def _secret_name(name: str) -> bool:
+    bare = name.lstrip("-")
+    return bool(_SECRET_NAME.search(bare)) and not _NOT_SECRET.search(bare)
+
+
+def redact_args(args: Sequence[str]) -> tuple[list[str], int]:
+    """Redact a command line: ``--token=x``, ``--password x``, ``X_TOKEN=x`` and URL
+    passwords. Returns (args, number of values replaced). Pure."""
+    out: list[str] = []
+    count = 0
+    skip_next = False
+    for i, arg in enumerate(args):
+        if skip_next:
+            out.append(REDACTED)
+            count += 1
+            skip_next = False
+            continue
+        new = arg
+        if arg.startswith("-"):
+            name, sep, _value = arg.partition("=")
+            if _secret_name(name):
+                if sep:
+                    new = f"{name}={REDACTED}"
+                elif i + 1 < len(args) and not args[i + 1].startswith("-"):
+                    skip_next = True
+        elif "=" in arg:
+            name, _, _value = arg.partition("=")
+            if name.isidentifier() and _secret_name(name):
+                new = f"{name}={REDACTED}"
+        new, n = _URL_USERINFO.subn(rf"\1{REDACTED}@", new)
+        count += n + (new != arg and n == 0)
+        out.append(new)
+    return out, count
+
+
+def _redact_line(line: str) -> tuple[str, int]:
+    count = 0
+
+    def flag(match: re.Match[str]) -> str:
+        nonlocal count
+        if not _secret_name(match.group(1)):
+            return match.group(0)
+        count += 1
+        return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+    def assign(match: re.Match[str]) -> str:
+        nonlocal count
+        if not _secret_name(match.group(1)):
+            return match.group(0)
+        count += 1
+        return f"{match.group(1)}={REDACTED}"
+
+    line = _FLAG_IN_TEXT.sub(flag, line)
+    line = _ASSIGN_IN_TEXT.sub(assign, line)
+    match = _KEY_VALUE.match(line)
+    if match and match.group(2).strip("\"'").lower() in _SECRET_KEYS:
+        value = match.group(4)
+        replacement = f'"{REDACTED}"' if value.startswith(('"', "'")) else REDACTED
+        if value not in (f'"{REDACTED}"', REDACTED):
+            line = line[: match.start(4)] + replacement + line[match.end(4) :]
+            count += 1
+    line, n = _URL_USERINFO.subn(rf"\1{REDACTED}@", line)
+    return line, count + n
+
+
+def redact_text(text: str) -> tuple[str, int]:
+    """Redact secrets in a config, unit or env file, line by line (lines stay). Pure."""
+    lines = text.split("\n")
+    total = 0
+    for i, line in enumerate(lines):
+        lines[i], n = _redact_line(line)
+        total += n
+    return "\n".join(lines), total
+
+
+_CMDLINE = re.compile(r"^/proc/\d+/(cmdline|environ)$")
+_TEXT_PREFIXES = ("/etc/", "/var/lib/kubelet/", "/usr/lib/systemd/", "/lib/systemd/",
+                  "/run/systemd/", "/usr/local/lib/systemd/", "/root/", "/home/")  # fmt: skip
+
+
+def redact_file(path: str, data: bytes) -> tuple[bytes, int]:
+    """Redact one host file as it goes into a bundle. Pure."""
+    if _CMDLINE.match(path):
+        args = data.decode("utf-8", errors="surrogateescape").split("\0")
+        trailing = args[-1] == ""
+        redacted, n = redact_args(args[:-1] if trailing else args)
+        joined = "\0".join(redacted) + ("\0" if trailing else "")
+        return joined.encode("utf-8", errors="surrogateescape"), n
+    if path.startswith(_TEXT_PREFIXES) and b"\0" not in data[:4096]:
+        text, n = redact_text(data.decode("utf-8", errors="surrogateescape"))
+        return text.encode("utf-8", errors="surrogateescape"), n
+    return data, 0
+
+
+def redact_json(value: Any, *, everything: bool = False) -> tuple[Any, int]:
+    """A copy of a runtime answer with secret keys' values and URL passwords replaced."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        total = 0
+        for key, item in value.items():
+            secret = everything or str(key).lower() in _SECRET_KEYS
+            out[key], n = redact_json(item, everything=secret)
+            total += n
+        return out, total
+    if isinstance(value, list):
+        items = [redact_json(v, everything=everything) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    if everything and value not in (None, "", REDACTED):
+        return REDACTED, 1
+    if isinstance(value, str):
+        redacted, n = _redact_line(value)
+        return redacted, n
+    return value, 0
+
+
+# --------------------------------------------------------------------------- recording sources
+
+
+class RecordingHostFS(HostFS):
+    """A HostFS that copies every file and link it reads into ``DIR/host`` (redacted),
+    and notes sockets and read failures for the bundle manifest."""
+
+    __slots__ = ("_dest", "errors", "notes", "redactions", "sockets")
+
+    def __init__(self, root: str, dest: str) -> None:
+        super().__init__(root)
+        self._dest = Path(dest) / HOST_DIR
+        self._dest.mkdir(parents=True, exist_ok=True)
+        self.sockets: set[str] = set()
+        self.errors: dict[str, dict[str, str]] = {}
+        self.redactions: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    # -- writing into the bundle ---------------------------------------------------------
+
+    def _target(self, path: str) -> Path | None:
+        """Where a host path goes; None when a parent in the bundle is a symlink or a
+        file (a path read through a link that was also recorded as a link)."""
+        dest = self._dest / path.lstrip("/")
+        current = self._dest
+        for part in Path(path.lstrip("/")).parts[:-1]:
+            current = current / part
+            if current.is_symlink() or (current.exists() and not current.is_dir()):
+                self.notes.append(f"{path}: not kept (a parent was recorded as a link)")
+                return None
+        return dest
+
+    def _save(self, path: str, data: bytes) -> None:
+        dest = self._target(path)
+        if dest is None or dest.is_symlink() or dest.is_dir():
+            return
+        data, count = redact_file(path, data)
+        if count:
+            self.redactions[path] = self.redactions.get(path, 0) + count
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        except OSError as exc:
+            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+
+    def _save_link(self, path: str, target: str) -> None:
+        dest = self._target(path)
+        if dest is None or os.path.lexists(dest):
+            return
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, dest)
+        except OSError as exc:
+            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+
+    def _save_dir(self, path: str) -> None:
+        dest = self._target(path)
+        if dest is None or os.path.lexists(dest):
+            return
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+
+    def _failed(self, failure: ProbeFailed) -> None:
+        if failure.kind is ErrorKind.MISSING:
+            return  # absent in the bundle too
+        path = failure.source.removeprefix("host:")
+        self.errors[path] = {"kind": failure.kind.value, "detail": failure.detail}
+
+    # -- HostFS --------------------------------------------------------------------------
+
+    def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
+        try:
+            data = super().read_bytes(path, limit=limit)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        self._save(path, data)
+        return data
+
+    def readlink(self, path: str) -> str:
+        try:
+            target = super().readlink(path)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        self._save_link(path, target)
+        return target
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            names = super().listdir(path)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        self._save_dir(path)
+        return names
+
+    def glob_dir(self, path: str, suffix: str = "") -> list[str]:
+        try:
+            found = super().glob_dir(path, suffix)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        if self.is_dir(path):
+            self._save_dir(path)
+        return found
+
+    def readlinks(
+        self, dir_path: str, names: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, ProbeFailed]]:
+        try:
+            targets, failures = super().readlinks(dir_path, names)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        base = dir_path.rstrip("/")
+        for name, target in targets.items():
+            self._save_link(f"{base}/{name}", target)
+        for failure in failures.values():
+            self._failed(failure)
+        return targets, failures
+
+    def read_many(
+        self, dir_path: str, names: Sequence[str], *, single_read: bool = False
+    ) -> tuple[dict[str, bytes], dict[str, ProbeFailed]]:
+        try:
+            contents, failures = super().read_many(dir_path, names, single_read=single_read)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        base = dir_path.rstrip("/")
+        for name, data in contents.items():
+            self._save(f"{base}/{name}", data)
+        for failure in failures.values():
+            self._failed(failure)
+        return contents, failures
+
+    def read_proc_dir(
+        self, dir_path: str, files: Sequence[str], link_dir: str, links: Sequence[str]
+    ) -> tuple[dict[str, bytes], dict[str, str], dict[str, ProbeFailed]]:
+        try:
+            contents, targets, failures = super().read_proc_dir(dir_path, files, link_dir, links)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        base = dir_path.rstrip("/")
+        for name, data in contents.items():
+            self._save(f"{base}/{name}", data)
+        for name, target in targets.items():
+            self._save_link(f"{base}/{link_dir}/{name}", target)
+        for failure in failures.values():
+            self._failed(failure)
+        return contents, targets, failures
+
+    def socket_kind(self, path: str) -> str | None:
+        kind = super().socket_kind(path)
+        if kind == "socket":
+            self.sockets.add(path)
+            dest = self._target(path)
+            if dest is not None and not os.path.lexists(dest):
+                try:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_bytes(b"")
+                except OSError as exc:
+                    self.notes.append(f"{path}: marker not kept ({exc.strerror or exc})")
+        elif kind == "dir":
+            self._save_dir(path)
+        return kind
+
+    def is_socket(self, path: str) -> bool:
+        return self.socket_kind(path) == "socket"
+
+    def is_file(self, path: str) -> bool:
+        found = super().is_file(path)
+        if found:
+            dest = self._target(path)
+            if dest is not None and not os.path.lexists(dest):
+                self._save(path, b"")  # a placeholder; a later read replaces it
+        return found
+
+    def is_dir(self, path: str) -> bool:
+        found = super().is_dir(path)
+        if found:
+            self._save_dir(path)
+        return found
+
+
+class _Recorder:
+    """Wraps a runtime client; keeps each answer (or failure) under its socket and call."""
+
+    def __init__(self, inner: Any, calls: dict[str, Any], store: RecordingClients) -> None:
+        self._inner = inner
+        self._calls = calls
+        self._store = store
+
+    def _keep(self, call: str, fn: Any) -> Any:
+        try:
+            answer = fn()
+        except ProbeFailed as exc:
+            self._calls[call] = {
+                "error": {"kind": exc.kind.value, "source": exc.source, "detail": exc.detail}
+            }
+            raise
+        redacted, count = redact_json(answer)
+        self._store.redacted_answers += count
+        self._calls[call] = {"answer": redacted}
+        return answer
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None:
+        self._inner.close()
+
+
+class RecordingCRI(_Recorder):
+    def __enter__(self) -> RecordingCRI:
+        return self
+
+    def version(self) -> dict[str, Any]:
+        return dict(self._keep("Version", self._inner.version))
+
+    def api_version(self) -> str:
+        return str(self._keep("ApiVersion", self._inner.api_version))
+
+    def version_v1alpha2(self) -> dict[str, Any]:
+        from inspect8s.runtime.clients import version_v1alpha2
+
+        return dict(self._keep("VersionV1alpha2", lambda: version_v1alpha2(self._inner)))
+
+    def status(self, verbose: bool = True) -> dict[str, Any]:
+        return dict(self._keep("Status", lambda: self._inner.status(verbose=True)))
+
+    def runtime_config(self) -> dict[str, Any]:
+        return dict(self._keep("RuntimeConfig", self._inner.runtime_config))
+
+    def list_pod_sandboxes(self) -> dict[str, Any]:
+        return dict(self._keep("ListPodSandbox", self._inner.list_pod_sandboxes))
+
+    def list_containers(self) -> dict[str, Any]:
+        return dict(self._keep("ListContainers", self._inner.list_containers))
+
+
+class RecordingDocker(_Recorder):
+    def __enter__(self) -> RecordingDocker:
+        return self
+
+    def version(self) -> dict[str, Any]:
+        return dict(self._keep("/version", self._inner.version))
+
+    def containers(self) -> list[dict[str, Any]]:
+        return list(self._keep("/containers/json", self._inner.containers))
+
+
+class RecordingClients:
+    """Live runtime clients whose answers are kept for ``runtime/*.json``."""
+
+    def __init__(self, inner: RuntimeClients = LIVE) -> None:
+        self.inner = inner
+        self.cri_answers: dict[str, dict[str, Any]] = {}
+        self.docker_answers: dict[str, dict[str, Any]] = {}
+        self.redacted_answers = 0
+
+    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
+        calls = self.cri_answers.setdefault(strip_unix(path), {})
+        return RecordingCRI(self.inner.cri(fs, path, timeout), calls, self)
+
+    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
+        calls = self.docker_answers.setdefault(strip_unix(path), {})
+        return RecordingDocker(self.inner.docker(fs, path, timeout), calls, self)
+
+
+# --------------------------------------------------------------------------- record
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def record_node(
+    directory: str,
+    *,
+    root: str = "/",
+    cri_endpoints: Sequence[str] = (),
+    docker_hosts: Sequence[str] = (),
+    timeout: float = 5.0,
+    kubelet_version: str | None = None,
+    tool_version: str = "",
+) -> dict[str, Any]:
+    """Collect the node as ``inspect8s audit`` does and write the bundle to ``directory``
+    (which must be absent or empty). Returns the manifest written."""
+    from inspect8s.model import KubeletVersion
+    from inspect8s.nodeaudit import collect_node_audit, unix_socket_peers
+
+    out = Path(directory)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"record: {directory} exists and is not an empty directory")
+    out.mkdir(parents=True, exist_ok=True)
+    fs = RecordingHostFS(root, directory)
+    clients = RecordingClients()
+    peers: dict[int, int] = {}
+    peer_error: str | None = None
+    if fs.is_live:
+        try:
+            peers = unix_socket_peers()
+        except ProbeFailed as exc:
+            peer_error = exc.detail
+    given = KubeletVersion(kubelet_version, "option") if kubelet_version else None
+    snapshot = collect_node_audit(
+        fs,
+        clients=clients,
+        cri_endpoints=cri_endpoints,
+        docker_hosts=docker_hosts,
+        timeout=timeout,
+        kubelet_version=given,
+        peers=peers,
+    )
+    # Keep only the peer pairs of sockets somebody was found holding (the bundle stays small
+    # and says nothing about unrelated connections).
+    held = {h for h in _held_inodes(fs, snapshot)}
+    kept_peers = {str(k): v for k, v in sorted(peers.items()) if k in held}
+    manifest: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "version": BUNDLE_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": f"inspect8s {tool_version}".strip(),
+        "root": fs.root,
+        "hostname": snapshot.node.node.hostname if snapshot.node else None,
+        "sockets": sorted(fs.sockets),
+        "options": {"criEndpoints": list(cri_endpoints), "dockerHosts": list(docker_hosts)},
+        "kubeletVersion": (
+            {"version": snapshot.kubelet_version.version, "source": snapshot.kubelet_version.source}
+            if snapshot.kubelet_version
+            else None
+        ),
+        "redactions": {
+            "files": dict(sorted(fs.redactions.items())),
+            "runtimeAnswers": clients.redacted_answers,
+        },
+        "notes": fs.notes + ([f"unix socket peers not read: {peer_error}"] if peer_error else []),
+    }
+    _write_json(out / MANIFEST, manifest)
+    if fs.errors:
+        _write_json(out / HOST_ERRORS, dict(sorted(fs.errors.items())))
+    _write_json(out / CRI_ANSWERS, clients.cri_answers)
+    _write_json(out / DOCKER_ANSWERS, clients.docker_answers)
+    if kept_peers:
+        _write_json(out / UNIX_PEERS, kept_peers)
+    return manifest
+
+
+def _held_inodes(fs: RecordingHostFS, snapshot: Any) -> set[int]:
+    """Inodes of the docker sockets' server ends (listener and accepted connections)."""
+    from inspect8s.nodeaudit import parse_proc_net_unix
+
+    if snapshot.docker_socket_holders is None:
+        return set()
+    wanted = {h.socket for h in snapshot.docker_socket_holders} | {
+        e.endpoint for e in snapshot.docker_engines
+    }
+    found: set[int] = set()
+    for path in Path(fs._dest / "proc").glob("*/net/unix"):
+        try:
+            rows = parse_proc_net_unix(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        found.update(inode for inode, _f, _s, p in rows if p in wanted)
+    net = fs._dest / "proc" / "net" / "unix"
+    if net.is_file():
+        rows = parse_proc_net_unix(net.read_text(encoding="utf-8", errors="replace"))
+        found.update(inode for inode, _f, _s, p in rows if p in wanted)
+    return found
