@@ -25,6 +25,7 @@ from inspect8s.model import (
     KubeletProcess,
     Link,
     NodeReport,
+    ProcessInfo,
     RuntimeChain,
     RuntimeDaemon,
 )
@@ -292,6 +293,7 @@ def trace_cri_container(
     sandbox: Container | None,
     errors: Errors,
     timeout: float,
+    processes: Mapping[int, ProcessInfo],
 ) -> ContainerTrace:
     links: list[Link] = []
     info: dict[str, Any] = {}
@@ -345,6 +347,15 @@ def trace_cri_container(
         ns = shim.namespace
     # The runc.v2 shim runs runc with --root <options.Root or /run/containerd/runc>/<ns>.
     roots = [f"{root.rstrip('/')}/{ns}"] if root else []
+    if shim is not None and shim.kind == "conmon":
+        # conmon is told which OCI runtime to run (-r PATH) and that runtime's flags
+        # (--runtime-arg --root=DIR); CRI-O's verbose status does not name the binary.
+        argv = processes[shim.pid].cmdline[1:] if shim.pid in processes else ()
+        runtimes = detect.flag_values(argv, ("-r", "--runtime"))
+        binary = binary or (runtimes[-1] if runtimes else "")
+        for arg in detect.flag_values(argv, ("--runtime-arg",)):
+            if arg.startswith("--root="):
+                roots.append(arg.split("=", 1)[1])
     links.append(_oci_link(fs, c, ns, binary or "runc", roots, errors, timeout))
     pid_from_runtime = info.get("pid")
     links.append(
@@ -431,7 +442,12 @@ def trace_docker_container(
 
 
 def _cri_node_links(
-    fs: HostFS, report: NodeReport, meta: ContainerMeta | None, errors: Errors, timeout: float
+    fs: HostFS,
+    report: NodeReport,
+    meta: ContainerMeta | None,
+    runtime: str,
+    errors: Errors,
+    timeout: float,
 ) -> list[Link]:
     endpoint = meta.endpoint if meta else None
     links = kubelet_links(report, f"unix://{endpoint}" if endpoint else None)
@@ -441,7 +457,7 @@ def _cri_node_links(
 
         with CRIClient(fs.real(endpoint), timeout=timeout) as client:
             api_version = errors.attempt(client.api_version)
-    name = meta.runtime if meta else "containerd"
+    name = meta.runtime if meta else runtime
     daemon = _daemon(report, name)
     links.append(runtime_link(daemon, name, api_version))
     return links
@@ -468,15 +484,24 @@ def trace_pod(
         traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
         sandbox_trace = None
     else:
-        node_links = _cri_node_links(fs, report, meta, errors, timeout)
+        node_links = _cri_node_links(fs, report, meta, first.runtime, errors, timeout)
         sandbox_trace = (
-            trace_cri_container(fs, report, sandbox, meta, sandbox, errors, timeout)
+            trace_cri_container(
+                fs, report, sandbox, meta, sandbox, errors, timeout, collection.processes
+            )
             if sandbox
             else None
         )
         traces = [
             trace_cri_container(
-                fs, report, c, collection.metadata.get(c.id), sandbox, errors, timeout
+                fs,
+                report,
+                c,
+                collection.metadata.get(c.id),
+                sandbox,
+                errors,
+                timeout,
+                collection.processes,
             )
             for c in containers
             if not c.is_sandbox

@@ -226,10 +226,12 @@ def _link_summary(link: dict[str, Any]) -> str:
         handler = v.get("runtime_handler") or "(default)"
         return f"handler {handler} -> {v.get('runtime_type')}"
     if name == "shim":
-        return f"{v.get('binary')} PID {v.get('pid')} (namespace {v.get('namespace')})"
+        text = f"{v.get('binary')} PID {v.get('pid')}"
+        return text + (f" (namespace {v['namespace']})" if v.get("namespace") else "")
     if name == "oci-runtime":
         state = v.get("state_file") or "no state file found"
-        return f"{v.get('binary')} {v.get('version') or ''}; state {state}".replace("  ", " ")
+        version = f" {v['version']}" if v.get("version") else ""
+        return f"{v.get('binary')}{version}; state {state}"
     if name == "processes":
         text = f"init PID {v.get('init_pid')}"
         if v.get("sandbox_pid"):

@@ -163,3 +163,38 @@ def test_node_config_section_has_provenance() -> None:
         check=False,
     )
     assert "KUBELET FLAGS" in table.stdout and "--network-plugin" in table.stdout
+
+
+def test_crio_trace_shows_conmon_and_crun() -> None:
+    root = NODES / "crio"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspect8s",
+            "pod",
+            "db-0",
+            "-n",
+            "data",
+            "--trace-runtime",
+            "--root",
+            str(root),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    runtime = next(x for x in doc["node_links"] if x["name"] == "runtime")
+    assert runtime["values"]["name"] == "crio" and runtime["values"]["pid"] == 640
+    (postgres,) = doc["containers"]
+    links = {x["name"]: x for x in postgres["links"]}
+    assert links["shim"]["values"]["binary"] == "conmon"
+    assert links["shim"]["values"]["pid"] == 2002
+    assert links["oci-runtime"]["values"]["binary"] == "/usr/bin/crun"
+    assert links["processes"]["values"]["sandbox_pid"] == 3001
+    assert set(links["namespaces"]["values"]["shared_with_sandbox"]) == {"ipc", "net", "pid", "uts"}
