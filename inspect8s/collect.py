@@ -265,6 +265,7 @@ class NodeCollection:
     processes: Mapping[int, ProcessInfo]
     metadata: dict[str, ContainerMeta]
     layout: cgroups.CgroupLayout | None
+    scan: scan.HostScan | None = None  # the /proc pass (mount tables of container mnt ns)
 
 
 def collect_node(
@@ -282,13 +283,17 @@ def gather_node(
     options: RuntimeOptions | None = None,
     *,
     self_pid: int | None = None,
+    read_mounts: bool = False,
 ) -> NodeCollection:
-    """:func:`collect_node`, keeping the process table and runtime metadata."""
+    """:func:`collect_node`, keeping the process table and runtime metadata.
+
+    ``read_mounts`` also reads the mount table of every container's mount namespace (once
+    per namespace) into ``scan.mountinfo_by_mnt_ns``: checks need it, views do not."""
     options = options or RuntimeOptions()
     errors = Errors()
     not_found: list[str] = []
 
-    host = scan.scan_host(fs)
+    host = scan.scan_host(fs, mountinfo="containers" if read_mounts else "none")
     for failure in host.failures:
         errors.add(failure)
     processes = host.processes
@@ -416,7 +421,7 @@ def gather_node(
         not_found=tuple(not_found),
     )
     return NodeCollection(
-        report=report, processes=processes, metadata=answers.metadata, layout=layout
+        report=report, processes=processes, metadata=answers.metadata, layout=layout, scan=host
     )
 
 
