@@ -212,11 +212,6 @@ class Container:
     no_new_privs: bool | None = None
     mounts: tuple[ContainerMount, ...] | None = None  # its mount table; None: not read
     pod_limits: CgroupLimits | None = None  # of the parent (pod) cgroup; None: not read
-    # Of the init process, from /proc/<pid>/status (container checks); None: not read.
-    cap_eff: int | None = None  # CapEff bit mask
-    seccomp_mode: int | None = None  # 0 disabled, 1 strict, 2 filter
-    no_new_privs: bool | None = None
-    mounts: tuple[ContainerMount, ...] | None = None  # its mount table; None: not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,7 +395,6 @@ class Snapshot:
     traces: tuple[RuntimeChain, ...] = ()
     errors: tuple[ProbeError, ...] = ()
     node_config: NodeConfig | None = None  # None: node configuration not collected
-    runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
     # Node audit (inspect8s/nodeaudit.py); empty / None when not collected:
     runtime_status: tuple[RuntimeStatus, ...] = ()  # one per CRI endpoint that was asked
     docker_engines: tuple[DockerEngineStatus, ...] = ()  # one per Docker socket that was asked
@@ -583,29 +577,6 @@ class NodeConfig:
     crio: CrioConfig | None  # None: no crio.conf and no drop-ins
     docker: DockerDaemonConfig | None  # None: no daemon.json
     crictl: CrictlConfig | None  # None: no crictl.yaml (crictl uses its default endpoints)
-
-
-# --------------------------------------------------------------------------- container truth
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerMount:
-    """One mount of a container's mount namespace, with where it comes from on the host."""
-
-    mount_point: str  # inside the container
-    fs_type: str
-    read_only: bool
-    root: str  # mountinfo field 4: the path within the source filesystem
-    source: str  # mountinfo mount source ("/dev/sda1", "tmpfs", "cgroup")
-    host_path: str | None  # the host path a bind mount shows; None: not a host path / unknown
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeClass:
-    """A node.k8s.io/v1 RuntimeClass: the name pods use and the CRI handler it selects."""
-
-    name: str
-    handler: str
 
 
 # --------------------------------------------------------------------------- node audit
