@@ -399,7 +399,8 @@ def collect_node_audit(
         timeout=timeout,
         clients=clients,
     )
-    collection = gather_node(fs, options)
+    # Mount tables too: the container checks read them (checks/containers.py).
+    collection = gather_node(fs, options, read_mounts=True)
     report = collection.report
 
     version = kubelet_version or detect_kubelet_version(fs, errors)

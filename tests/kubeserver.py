@@ -51,6 +51,7 @@ class Request:
     query: dict[str, list[str]]
     body: Any
     headers: dict[str, str]
+    time: float = 0.0  # time.monotonic() when it arrived
 
     def q(self, key: str) -> str | None:
         values = self.query.get(key)
@@ -165,6 +166,7 @@ class KubeServer:
         *,
         nodes: list[dict[str, Any]] | None = None,
         recorded_pages: bool = True,
+        runtime_classes: list[dict[str, Any]] | None = None,
     ) -> None:
         all_pods = load_fixture("pods-all.json")["items"] if pods is None else pods
         self.pods: list[dict[str, Any]] = sorted(all_pods, key=_key)
@@ -174,6 +176,10 @@ class KubeServer:
         self.recorded_pages = recorded_pages and pods is None
         self.requests: list[Request] = []
         self.agent = AgentScript()
+        # Per node (the created pod's spec.nodeName); nodes not listed follow ``agent``.
+        self.agent_by_node: dict[str, AgentScript] = {}
+        # node.k8s.io/v1 RuntimeClasses; None: the API group is not served (404).
+        self.runtime_classes = runtime_classes
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
@@ -336,6 +342,10 @@ class KubeServer:
             self.created[(namespace, meta["name"])] = pod
         return 201, pod
 
+    def _script_for(self, pod: dict[str, Any]) -> AgentScript:
+        node = (pod.get("spec") or {}).get("nodeName")
+        return self.agent_by_node.get(str(node), self.agent)
+
     def _agent_view(self, namespace: str, name: str) -> dict[str, Any] | None:
         pod = self.created.get((namespace, name))
         if pod is None:
@@ -343,7 +353,7 @@ class KubeServer:
         with self._lock:
             count = self._agent_gets.get((namespace, name), 0) + 1
             self._agent_gets[(namespace, name)] = count
-        script = self.agent
+        script = self._script_for(pod)
         if script.on_get is not None:
             script.on_get(count)
         phase = script.phases[min(count - 1, len(script.phases) - 1)]
@@ -406,7 +416,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw) if raw else None
         with kube._lock:
             kube.requests.append(
-                Request(method, path, query, body, {k.lower(): v for k, v in self.headers.items()})
+                Request(
+                    method,
+                    path,
+                    query,
+                    body,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    time.monotonic(),
+                )
             )
         for prefix in kube._hangs:
             if path.startswith(prefix):
@@ -426,6 +443,29 @@ class _Handler(BaseHTTPRequestHandler):
         seg = [unquote(s) for s in path.strip("/").split("/")]
         if path == "/version":
             self._send(200, (FIXTURES_API / "version.json").read_bytes())
+            return
+        if seg == ["apis", "node.k8s.io", "v1", "runtimeclasses"] and method == "GET":
+            if kube.runtime_classes is None:
+                self._json(
+                    404,
+                    status_body(
+                        404, "the server could not find the requested resource", "NotFound"
+                    ),
+                )
+            else:
+                items = [
+                    {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", **rc}
+                    for rc in kube.runtime_classes
+                ]
+                self._json(
+                    200,
+                    {
+                        "kind": "RuntimeClassList",
+                        "apiVersion": "node.k8s.io/v1",
+                        "metadata": {"resourceVersion": "476"},
+                        "items": items,
+                    },
+                )
             return
         if seg[:2] != ["api", "v1"]:
             self._json(
@@ -486,7 +526,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if len(rest) == 5 and rest[4] == "log" and method == "GET":
                 if (ns, name) in kube.created:
-                    self._send(200, kube.agent.logs.encode(), "text/plain")
+                    script = kube._script_for(kube.created[(ns, name)])
+                    self._send(200, script.logs.encode(), "text/plain")
                 elif kube._find_pod(ns, name) is not None:
                     self._send(200, b"", "text/plain")
                 else:

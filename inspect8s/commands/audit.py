@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inspect8s.commands._options import RootOpt, TimeoutOpt
+if TYPE_CHECKING:
+    from inspect8s.model import Snapshot
+
+from inspect8s.commands._cluster import (
+    AgentsOpt,
+    CheckOptionOpt,
+    ClusterOpt,
+    NodeNameOpt,
+    ParallelOpt,
+    PodsFileOpt,
+    RuntimeClassOpt,
+)
+from inspect8s.commands._options import ContextOpt, KubeconfigOpt, RootOpt, TimeoutOpt
+from inspect8s.commands.trace import AgentImageOpt, AgentNamespaceOpt, AgentTimeoutOpt
 
 ManifestsOpt = Annotated[
     list[str] | None,
@@ -139,8 +152,24 @@ def audit(
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     kubelet_version: KubeletVersionOpt = None,
+    cluster: ClusterOpt = False,
+    agents: AgentsOpt = False,
+    parallel: ParallelOpt = 4,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    pods_file: PodsFileOpt = None,
+    node_name: NodeNameOpt = None,
+    check_option: CheckOptionOpt = None,
+    runtime_class: RuntimeClassOpt = None,
+    agent_image: AgentImageOpt = None,
+    agent_namespace: AgentNamespaceOpt = "default",
+    agent_timeout: AgentTimeoutOpt = 120.0,
 ) -> int:
-    """Run the checks on this node, or on manifests with --manifests, and report findings.
+    """Run the checks on this node, on manifests with --manifests, or on the whole cluster
+    with --cluster (--agents: every node's host too), and report findings.
+
+    On a node, --kubeconfig/--context (or --pods FILE) join the host's containers with
+    their pod specs, so the spec-versus-kernel checks run.
 
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
@@ -162,17 +191,47 @@ def audit(
         )
     if manifest_paths and from_dirs:
         raise UsageError("--manifests and --from cannot be combined")
+    if agents and not cluster:
+        raise UsageError("--agents needs --cluster")
+    if cluster and (manifest_paths or from_dirs or pods_file):
+        raise UsageError("--cluster cannot be combined with --manifests, --from or --pods")
+    if pods_file and (kubeconfig or context):
+        raise UsageError("--pods and --kubeconfig/--context are two sources of pod specs: pick one")
     all_checks = load_checks(checks_path or ())
     scopes = [Scope.POD] if manifest_paths else None
     checks = filter_checks(all_checks, select=select or (), ignore=ignore or (), scopes=scopes)
     if select and not checks:
         raise UsageError(f"--select {','.join(select)} matches no check")
     rules = engine.load_ignore_file(ignore_file) if ignore_file else ()
-    settings = CheckSettings(target_version=target_version)
+    from inspect8s.commands import _cluster
+
+    check_options = _cluster.parse_pairs(check_option, "--check-option")
+    settings = CheckSettings(target_version=target_version, options=check_options)
 
     if manifest_paths:
         result = engine.audit_manifests(
             manifest_paths, checks, settings=settings, ignore=rules, stdin=sys.stdin
+        )
+    elif cluster:
+        agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
+        agent_args += [f"--select={v}" for v in select or ()]
+        agent_args += [f"--ignore={v}" for v in ignore or ()]
+        agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
+        if target_version:
+            agent_args += ["--target-version", target_version]
+        result = _cluster.audit_cluster(
+            checks,
+            settings=settings,
+            ignore=rules,
+            kubeconfig=kubeconfig,
+            context=context,
+            timeout=timeout,
+            agents=agents,
+            parallel=parallel,
+            agent_args=agent_args,
+            agent_image=agent_image,
+            agent_namespace=agent_namespace,
+            agent_timeout=agent_timeout,
         )
     else:
         snapshot = engine.collect_for_node(
@@ -183,10 +242,13 @@ def audit(
             docker_hosts=tuple(docker_host or ()),
             kubelet_version=kubelet_version,
         )
+        snapshot = _join_specs(
+            snapshot, root, pods_file, kubeconfig, context, timeout, node_name, runtime_class
+        )
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
             if minor is not None:  # default: the kubelet's own minor
-                settings = CheckSettings(target_version=f"1.{minor}")
+                settings = CheckSettings(target_version=f"1.{minor}", options=check_options)
         result = engine.run_checks(
             snapshot,
             checks,
@@ -212,3 +274,38 @@ def audit(
     else:
         renderer(result, sys.stdout)
     return engine.exit_code(result, threshold, require_complete)
+
+
+def _join_specs(
+    snapshot: Snapshot,
+    root: str,
+    pods_file: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
+    node_name: str | None,
+    runtime_class: list[str] | None,
+) -> Snapshot:
+    """The node snapshot with pod specs from --pods or the API, and --runtime-class."""
+    import dataclasses
+
+    from inspect8s.commands import _cluster
+
+    classes = _cluster.runtime_classes_option(runtime_class)
+    if classes is not None:
+        snapshot = dataclasses.replace(snapshot, runtime_classes=classes)
+    if pods_file:
+        from inspect8s.cluster import load_pod_list
+
+        pods, errors = load_pod_list(pods_file)
+        return dataclasses.replace(snapshot, pods=pods, errors=(*snapshot.errors, *errors))
+    if kubeconfig or context:
+        return _cluster.join_api(
+            snapshot,
+            root=root,
+            kubeconfig=kubeconfig,
+            context=context,
+            timeout=timeout,
+            node_name=node_name,
+        )
+    return snapshot

@@ -1,0 +1,386 @@
+"""Audits that use the Kubernetes API: a node joined with its pods' specs, and the cluster.
+
+    node audit + API      pods_of_node(api, node) / load_pod_list(file) -> Snapshot.pods
+    --cluster             collect_cluster(api) -> Snapshot(pods, kube_nodes, runtime_classes)
+    --cluster --agents    run_node_audits(api, nodes, parallel=N) -> NodeAudit per node
+                          merge_node_audits(result, audits) -> one AuditResult
+
+API failures that leave part of the picture missing are recorded as ProbeErrors (an agent
+that fails on one node is one error naming the node; the other nodes still count); only a
+cluster that cannot be listed at all raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed, UsageError
+from inspect8s.model import KubeNode, Pod, RuntimeClass, Snapshot
+from inspect8s.results import (
+    AuditResult,
+    CheckInfo,
+    Finding,
+    Location,
+    Outcome,
+    Scope,
+    Severity,
+    Status,
+)
+
+if TYPE_CHECKING:
+    from inspect8s.kube.live import KubeAPI
+
+DEFAULT_PARALLEL = 4
+RUNTIME_CLASSES_PATH = "/apis/node.k8s.io/v1/runtimeclasses"
+
+
+# --------------------------------------------------------------------------- pods
+
+
+def pods_from_items(
+    items: Iterable[Mapping[str, Any]], source: str
+) -> tuple[tuple[Pod, ...], list[ProbeError]]:
+    """Pod objects -> Pods; a malformed pod is a ProbeError, the others are kept."""
+    from inspect8s.kube.convert import pod_from_json
+
+    pods: list[Pod] = []
+    errors: list[ProbeError] = []
+    for item in items:
+        if item.get("kind", "Pod") != "Pod":
+            continue
+        try:
+            pods.append(pod_from_json(item, source=source))
+        except ProbeFailed as exc:
+            errors.append(exc.record())
+    return tuple(pods), errors
+
+
+def load_pod_list(path: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
+    """``--pods FILE``: a ``kubectl get pods -o json`` list (or one Pod) -> Pods.
+
+    Raises UsageError when the file cannot be read or is not a Pod / List of pods.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--pods {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--pods {path}: not JSON ({exc}); use kubectl get pods -o json") from exc
+    if isinstance(data, dict) and data.get("kind") == "Pod":
+        items: list[Any] = [data]
+    elif isinstance(data, dict) and isinstance(data.get("items"), list):
+        items = [i for i in data["items"] if isinstance(i, dict)]
+    else:
+        raise UsageError(f"--pods {path}: expected a Pod or a List of pods (kubectl -o json)")
+    return pods_from_items(items, f"file:{path}")
+
+
+def pods_of_node(api: KubeAPI, node_name: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
+    """The pods the API schedules on ``node_name`` (``fieldSelector=spec.nodeName``)."""
+    return pods_from_items(api.list_pods(node_name=node_name), "api")
+
+
+def this_node_name(api: KubeAPI, boot_id: str | None, hostname: str | None) -> str | None:
+    """The Node object that is this machine: same ``bootID``, else same name as the host.
+
+    None when no Node matches (or Nodes cannot be listed: then the hostname is returned).
+    """
+    from inspect8s.kube.live import KubeAPIError
+
+    try:
+        nodes = list(api.list_nodes())
+    except KubeAPIError:
+        return hostname
+    for node in nodes:
+        info = (node.get("status") or {}).get("nodeInfo") or {}
+        if boot_id and info.get("bootID") == boot_id:
+            return str(node["metadata"]["name"])
+    names = {str((n.get("metadata") or {}).get("name")) for n in nodes}
+    return hostname if hostname in names else None
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+def runtime_classes_from_items(items: Iterable[Mapping[str, Any]]) -> tuple[RuntimeClass, ...]:
+    out = []
+    for item in items:
+        name = (item.get("metadata") or {}).get("name")
+        handler = item.get("handler")
+        if name and handler:
+            out.append(RuntimeClass(name=str(name), handler=str(handler)))
+    return tuple(sorted(out, key=lambda r: r.name))
+
+
+def list_runtime_classes(api: KubeAPI, errors: list[ProbeError]) -> tuple[RuntimeClass, ...] | None:
+    """RuntimeClasses (node.k8s.io/v1); None when the API has none to offer (404) or
+    refuses (recorded in ``errors``)."""
+    from inspect8s.kube.live import KubeAPIError
+
+    try:
+        items = [
+            item
+            for page in api.list_pages(RUNTIME_CLASSES_PATH)
+            for item in page.get("items") or ()
+        ]
+    except KubeAPIError as exc:
+        if exc.status != 404:
+            errors.append(exc.probe_failed().record())
+        return None
+    return runtime_classes_from_items(items)
+
+
+def collect_cluster(api: KubeAPI, *, page_size: int = 500) -> Snapshot:
+    """Every pod and node (paginated) and the RuntimeClasses, as one Snapshot.
+
+    Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
+    RuntimeClass list that fails is recorded and the rest is audited.
+    """
+    from inspect8s.kube.convert import node_from_json
+    from inspect8s.kube.live import KubeAPIError
+
+    pods, errors = pods_from_items(api.list_pods(page_size=page_size), "api")
+    nodes: list[KubeNode] = []
+    try:
+        for raw in api.list_nodes(page_size=page_size):
+            try:
+                nodes.append(node_from_json(raw))
+            except ProbeFailed as exc:
+                errors.append(exc.record())
+    except KubeAPIError as exc:
+        errors.append(exc.probe_failed().record())
+    classes = list_runtime_classes(api, errors)
+    return Snapshot(
+        pods=pods,
+        kube_nodes=tuple(sorted(nodes, key=lambda n: n.name)),
+        runtime_classes=classes,
+        errors=tuple(errors),
+    )
+
+
+# --------------------------------------------------------------------------- agents
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAudit:
+    """What the agent on one node returned: its audit result, or why there is none."""
+
+    node: str
+    result: AuditResult | None  # None: the agent failed (see error)
+    error: ProbeError | None
+    started: float  # time.monotonic() at start and end, for progress and tests
+    ended: float
+
+
+def _location(data: Mapping[str, Any] | None) -> Location | None:
+    if not data:
+        return None
+    return Location(str(data.get("file")), data.get("documentIndex"), data.get("line"))
+
+
+def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
+    """An ``inspect8s audit -o json`` document (render/json.py) -> AuditResult.
+
+    Passed and failed outcomes come back as counts only in that format, so they are rebuilt
+    from the findings: a failed outcome per (check, subject) with findings; passes are
+    counted in the summary and not restored. Raises ProbeFailed(MALFORMED) on another shape.
+    """
+    if doc.get("kind") != "AuditResult":
+        raise ProbeFailed(
+            ErrorKind.MALFORMED, "agent", f"expected an AuditResult, got {doc.get('kind')!r}"
+        )
+    try:
+        checks = tuple(
+            CheckInfo(
+                id=str(c["id"]),
+                title=str(c["title"]),
+                severity=Severity(c["severity"]),
+                scope=Scope(c["scope"]),
+                rationale=str(c.get("rationale") or ""),
+                origin=str(c.get("origin") or ""),
+            )
+            for c in doc.get("checks") or ()
+        )
+        findings = tuple(
+            Finding(
+                check_id=str(f["checkId"]),
+                title=str(f["title"]),
+                severity=Severity(f["severity"]),
+                subject=str(f["subject"]),
+                message=str(f["message"]),
+                location=_location(f.get("location")),
+                suppressed=(f.get("suppressed") or {}).get("reason"),
+            )
+            for f in doc.get("findings") or ()
+        )
+        outcomes = [
+            Outcome(
+                str(o["checkId"]),
+                str(o["subject"]),
+                Status(o["status"]),
+                o.get("reason"),
+                _location(o.get("location")),
+            )
+            for o in doc.get("incomplete") or ()
+        ]
+        errors = tuple(
+            ProbeError(ErrorKind(e["kind"]), str(e["source"]), str(e["detail"]))
+            for e in doc.get("errors") or ()
+        )
+        subjects = int((doc.get("summary") or {}).get("subjects") or 0)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ProbeFailed(ErrorKind.MALFORMED, "agent", f"unexpected audit JSON: {exc}") from exc
+    by_outcome: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        by_outcome.setdefault((finding.check_id, finding.subject), []).append(finding)
+    for (check_id, subject), found in by_outcome.items():
+        outcomes.append(Outcome(check_id, subject, Status.FAILED, None, None, tuple(found)))
+    return AuditResult(
+        target=str(doc.get("target") or "node"),
+        inputs=tuple(str(i) for i in doc.get("inputs") or ()),
+        checks=checks,
+        outcomes=tuple(outcomes),
+        findings=findings,
+        errors=errors,
+        subjects=subjects,
+    )
+
+
+def _rename_node(subject: str, node: str) -> str:
+    """``node/<host name>[/...]`` from an agent -> ``node/<Node name>[/...]``."""
+    if not subject.startswith("node/"):
+        return subject
+    _, sep, tail = subject[5:].partition("/")
+    return f"node/{node}{sep}{tail}"
+
+
+def _agent_error(node: str, exc: BaseException) -> ProbeError:
+    from inspect8s.kube.live import KubeAPIError
+
+    if isinstance(exc, KubeAPIError):
+        return ProbeError(exc.kind, f"agent:node/{node}", str(exc))
+    if isinstance(exc, ProbeFailed):
+        return ProbeError(exc.kind, f"agent:node/{node}", exc.detail)
+    return ProbeError(ErrorKind.UNAVAILABLE, f"agent:node/{node}", f"{type(exc).__name__}: {exc}")
+
+
+def run_node_audits(
+    api: KubeAPI,
+    nodes: Sequence[str],
+    agent_args: Sequence[str],
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    image: str | None = None,
+    namespace: str = "default",
+    timeout: float = 120.0,
+    poll_interval: float = 0.5,
+    on_done: Callable[[NodeAudit, int, int], None] | None = None,
+) -> list[NodeAudit]:
+    """Run ``inspect8s audit <agent_args> --root /host -o json`` on every node through the
+    agent pod (kube/agent.py), ``parallel`` nodes at a time; one NodeAudit per node, in the
+    order of ``nodes``. A failing node gives a NodeAudit with ``error``; nothing raises
+    except KeyboardInterrupt (nodes not started yet are then not started; running agents
+    finish and delete their pods).
+    """
+    from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
+
+    if parallel < 1:
+        raise UsageError("--parallel must be at least 1")
+    total = len(nodes)
+    finished = 0
+    lock = threading.Lock()
+
+    def one(node: str) -> NodeAudit:
+        nonlocal finished
+        started = time.monotonic()
+        try:
+            run = run_agent(
+                api,
+                node,
+                ["audit", *agent_args],
+                image=image or DEFAULT_AGENT_IMAGE,
+                namespace=namespace,
+                timeout=timeout,
+                poll_interval=poll_interval,
+            )
+            result: AuditResult | None = result_from_json(run.output)
+            error = None
+        except Exception as exc:  # one node's failure is that node's error, not the run's
+            result, error = None, _agent_error(node, exc)
+        audit = NodeAudit(node, result, error, started, time.monotonic())
+        with lock:
+            finished += 1
+            if on_done is not None:
+                on_done(audit, finished, total)
+        return audit
+
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="inspect8s-agent")
+    try:
+        futures = [pool.submit(one, node) for node in nodes]
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditResult:
+    """The cluster result with every node's findings, outcomes and errors added.
+
+    Node-scope subjects from an agent are renamed to the Node's name; a failed agent is
+    one ProbeError (``agent:node/<name>``).
+    """
+    checks = {c.id: c for c in base.checks}
+    findings = list(base.findings)
+    outcomes = list(base.outcomes)
+    errors = list(base.errors)
+    subjects = base.subjects
+    for audit in audits:
+        if audit.error is not None:
+            errors.append(audit.error)
+        if audit.result is None:
+            continue
+        result = audit.result
+        for info in result.checks:
+            checks.setdefault(info.id, info)
+        renamed = [
+            dataclasses.replace(f, subject=_rename_node(f.subject, audit.node))
+            for f in result.findings
+        ]
+        findings.extend(renamed)
+        for o in result.outcomes:
+            outcomes.append(
+                dataclasses.replace(
+                    o,
+                    subject=_rename_node(o.subject, audit.node),
+                    findings=tuple(
+                        dataclasses.replace(f, subject=_rename_node(f.subject, audit.node))
+                        for f in o.findings
+                    ),
+                )
+            )
+        errors.extend(
+            dataclasses.replace(e, source=f"node/{audit.node}: {e.source}") for e in result.errors
+        )
+        subjects += result.subjects
+    findings.sort(key=Finding.sort_key)
+    outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
+    return dataclasses.replace(
+        base,
+        checks=tuple(sorted(checks.values(), key=lambda i: i.id)),
+        findings=tuple(findings),
+        outcomes=tuple(outcomes),
+        errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
+        subjects=subjects,
+    )
