@@ -181,6 +181,7 @@ class KubeServer:
         # node.k8s.io/v1 RuntimeClasses; None: the API group is not served (404).
         self.runtime_classes = runtime_classes
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
+        self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
         self._failures: list[_Failure] = []
@@ -334,10 +335,13 @@ class KubeServer:
         pod = copy.deepcopy(body)
         meta = pod.setdefault("metadata", {})
         with self._lock:
+            # A counter, not len(created): deleted pods must not free their names.
+            number = self._created_count
+            self._created_count += 1
             if not meta.get("name"):
-                meta["name"] = f"{meta.get('generateName', 'pod-')}{len(self.created):05x}"
+                meta["name"] = f"{meta.get('generateName', 'pod-')}{number:05x}"
             meta["namespace"] = namespace
-            meta["uid"] = f"00000000-0000-4000-8000-{len(self.created):012d}"
+            meta["uid"] = f"00000000-0000-4000-8000-{number:012d}"
             pod["status"] = {"phase": "Pending", "qosClass": "Burstable"}
             self.created[(namespace, meta["name"])] = pod
         return 201, pod
