@@ -349,13 +349,15 @@ def deprecation_warnings(snap: Snapshot) -> Iterator[Violation]:
                 warnings = None
             if not isinstance(warnings, dict) or not warnings:
                 yield Violation(
-                    f"containerd at {status.endpoint}: {cond.reason}: {cond.message}",
+                    f"containerd at {status.endpoint}: {cond.reason}: {cond.message}; "
+                    "run `ctr deprecations list` and remove what it names",
                     subject=subject_key("deprecations"),
                 )
                 continue
             for wid, text in sorted(warnings.items()):
                 yield Violation(
-                    f"containerd at {status.endpoint} reports {wid}: {text}",
+                    f"containerd at {status.endpoint} reports {wid}: {text} (remove the "
+                    "deprecated setting, then restart containerd: the list is not persisted)",
                     subject=subject_key(str(wid)),
                 )
 

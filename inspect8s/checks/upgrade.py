@@ -22,7 +22,7 @@ from inspect8s.checks.node import (
 )
 from inspect8s.checks.registry import CheckSettings, Scope, Skip, Violation, check
 from inspect8s.model import CgroupVersion, Snapshot
-from inspect8s.results import Severity
+from inspect8s.results import Location, Severity
 
 
 def _flag_violations(
@@ -289,7 +289,7 @@ def config_version(snap: Snapshot) -> Iterator[Violation]:
 
 
 @check(
-    "I8S-CGV1",
+    "I8S-CG-V1",
     title="cgroup v1 node with a target that refuses cgroup v1",
     severity=Severity.CRITICAL,
     scope=Scope.NODE,
@@ -315,17 +315,22 @@ def cgroup_v1(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     value = kc.settings.get("failCgroupV1")
     if value is not None and value.source != "default" and value.value is False:
         return
-    detail = (
-        f"failCgroupV1 is {value.value} ({where(value)})"
-        if value is not None and value.source != "default"
-        else "failCgroupV1 is not set"
-    )
+    explicit = value is not None and value.source != "default"
+    config_file = kc.config_file
+    if explicit and value is not None:
+        detail = f"failCgroupV1 is {value.value} ({where(value)})"
+    else:
+        detail = f"failCgroupV1 is not set in {config_file or 'the kubelet config (no --config)'}"
     yield Violation(
         f"the node runs cgroup {snap.node.node.cgroup_version.value} and {detail}: kubelet "
         f"1.{target} will not start; move the node to cgroup v2, or set failCgroupV1: false "
         "in the kubelet config",
         subject="kubelet/failCgroupV1",
-        location=location(value) if value is not None else None,
+        location=(
+            location(value)
+            if explicit and value is not None
+            else (Location(config_file) if config_file else None)
+        ),
     )
 
 
