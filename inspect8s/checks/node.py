@@ -210,11 +210,25 @@ def _installed_containerd(snap: Snapshot) -> tuple[int, ...] | None:
     return None
 
 
-def _deprecated(snap: Snapshot, ids: frozenset[str]) -> Iterator[Violation]:
-    from inspect8s.checks.versions import parse_version
+def _deprecated(
+    snap: Snapshot, ids: frozenset[str], settings: CheckSettings
+) -> Iterator[Violation]:
+    """Deprecated keys of ``ids``, when they matter: the installed containerd is 2.x (it
+    ignores them, or drops them in a later 2.x), or the target Kubernetes needs 2.x (past
+    1.35). On containerd 1.x for a target up to 1.35 they still work: no finding."""
+    from inspect8s.checks.versions import CONTAINERD_1X_LAST_KUBERNETES, parse_version
 
     config = containerd_config(snap)
     installed = _installed_containerd(snap)
+    try:
+        target: int | None = target_minor(snap, settings)
+    except Skip:
+        target = None
+    needs_2x = target is not None and target > CONTAINERD_1X_LAST_KUBERNETES
+    if installed is None and not needs_2x:
+        raise Skip("containerd's version is unknown (no CRI Version answer)")
+    if installed is not None and installed[0] < 2 and not needs_2x:
+        return
     for item in config.deprecated_keys:
         if item.id not in ids:
             continue
@@ -236,7 +250,7 @@ def _deprecated(snap: Snapshot, ids: frozenset[str]) -> Iterator[Violation]:
     severity=Severity.MEDIUM,
     scope=Scope.NODE,
 )
-def removed_properties(snap: Snapshot) -> Iterator[Violation]:
+def removed_properties(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     """Config properties removed in containerd 2.0: ``systemd_cgroup`` (use the runc
     runtime's ``options.SystemdCgroup``), ``untrusted_workload_runtime``,
     ``default_runtime`` (use ``default_runtime_name``), ``runtime_engine``,
@@ -246,9 +260,10 @@ def removed_properties(snap: Snapshot) -> Iterator[Violation]:
     stops applying.
 
     Source: runtime-facts 4.3 D4/D5 (containerd RELEASES.md "Deprecated config properties"
-    and "Deprecated features").
+    and "Deprecated features"). Reported when the installed containerd is 2.x or the target
+    Kubernetes is past 1.35 (which needs containerd 2.x); containerd 1.x still reads them.
     """
-    yield from _deprecated(snap, _CFGPROP_IDS)
+    yield from _deprecated(snap, _CFGPROP_IDS, settings)
 
 
 @check(
@@ -257,7 +272,7 @@ def removed_properties(snap: Snapshot) -> Iterator[Violation]:
     severity=Severity.LOW,
     scope=Scope.NODE,
 )
-def registry_properties(snap: Snapshot) -> Iterator[Violation]:
+def registry_properties(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     """``registry.mirrors``, ``registry.configs`` and ``registry.auths`` of the CRI plugin
     are deprecated since containerd 1.5 and targeted for removal in 2.2: move hosts to
     ``config_path`` with ``hosts.toml`` files, and credentials to ImagePullSecrets or a
@@ -265,8 +280,9 @@ def registry_properties(snap: Snapshot) -> Iterator[Violation]:
 
     Source: runtime-facts 4.3 D5 (containerd RELEASES.md "Deprecated config properties");
     the same deprecations appear as ``io.containerd.deprecation/cri-registry-*`` IDs.
+    Reported when the installed containerd is 2.x or the target Kubernetes is past 1.35.
     """
-    yield from _deprecated(snap, _REGISTRY_IDS)
+    yield from _deprecated(snap, _REGISTRY_IDS, settings)
 
 
 @check(
@@ -275,7 +291,7 @@ def registry_properties(snap: Snapshot) -> Iterator[Violation]:
     severity=Severity.HIGH,
     scope=Scope.NODE,
 )
-def v2_key_in_v3(snap: Snapshot) -> Iterator[Violation]:
+def v2_key_in_v3(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     """A version 3 config splits the CRI plugin into ``io.containerd.cri.v1.runtime`` and
     ``io.containerd.cri.v1.images``; keys left under ``io.containerd.grpc.v1.cri`` (other
     than the gRPC server's own) do nothing, and containerd logs "Ignoring unknown key".
@@ -283,7 +299,7 @@ def v2_key_in_v3(snap: Snapshot) -> Iterator[Violation]:
     Source: runtime-facts 4.3 D2/D3 (containerd/containerd#10132, docs/PLUGINS.md,
     #12552).
     """
-    yield from _deprecated(snap, frozenset({"v2-key-in-v3"}))
+    yield from _deprecated(snap, frozenset({"v2-key-in-v3"}), settings)
 
 
 @check(
@@ -292,7 +308,7 @@ def v2_key_in_v3(snap: Snapshot) -> Iterator[Violation]:
     severity=Severity.HIGH,
     scope=Scope.NODE,
 )
-def v1_shim(snap: Snapshot) -> Iterator[Violation]:
+def v1_shim(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     """containerd 2.0 removed the v1 runtime (``io.containerd.runtime.v1.linux``, whose
     shim binary is ``containerd-shim``) and the ``io.containerd.runc.v1`` shim; use
     ``io.containerd.runc.v2``.
@@ -301,7 +317,10 @@ def v1_shim(snap: Snapshot) -> Iterator[Violation]:
     the config's ``runtime_type`` values and the shim processes running on the node.
     """
     if snap.node_config is not None and snap.node_config.containerd is not None:
-        yield from _deprecated(snap, frozenset({"runtime.v1.linux", "runc.v1"}))
+        try:
+            yield from _deprecated(snap, frozenset({"runtime.v1.linux", "runc.v1"}), settings)
+        except Skip:
+            pass  # version unknown: the running shims below still tell
     if snap.node is None:
         return
     by_kind: dict[str, list[int]] = {}
