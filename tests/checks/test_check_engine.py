@@ -168,7 +168,9 @@ def test_select_and_ignore_by_prefix() -> None:
     ids = [c.id for c in filter_checks(loaded, ignore=["I8S-RES", "I8S-SEC-PRIV"])]
     assert not any(i.startswith(("I8S-RES", "I8S-SEC-PRIV")) for i in ids)
     assert "I8S-SEC-CAPS" in ids
-    assert filter_checks(loaded, scopes=[Scope.NODE]) == ()
+    node = filter_checks(loaded, scopes=[Scope.NODE])
+    assert node and all(c.scope is Scope.NODE for c in node)
+    assert not filter_checks(loaded, select=["I8S-SEC-"], scopes=[Scope.NODE])
 
 
 # --------------------------------------------------------------------------- running
