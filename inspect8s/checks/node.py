@@ -325,6 +325,11 @@ def v1_shim(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
         return
     by_kind: dict[str, list[int]] = {}
     for shim in snap.node.shims:
+        # comm is cut to 15 characters: an exiting runc.v2 shim with no command line left
+        # reads as "containerd-shim". containerd starts every shim with -namespace, so a
+        # shim without one was not read from its command line and is not judged.
+        if shim.namespace is None:
+            continue
         if shim.kind in ("containerd-shim", "docker-containerd-shim", "containerd-shim-runc-v1"):
             by_kind.setdefault(shim.kind, []).append(shim.pid)
     for kind, pids in sorted(by_kind.items()):
