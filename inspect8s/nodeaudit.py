@@ -311,7 +311,8 @@ def docker_socket_holders(
     when None) gives the inodes bound to each path; ``peers`` (sock_diag) the client end
     of every accepted connection; then every process's ``/proc/<pid>/fd`` links are read
     to find who holds those inodes. Cost: one readlink per open descriptor on the node
-    (about 1 ms per 1,000 descriptors from the page cache).
+    (measured here: 3.5 ms for 70 processes holding 302 descriptors, about 12 ms per
+    1,000 descriptors; the sock_diag dump took 0.2 ms).
     """
     wanted = set(sockets)
     path = f"/proc/{netns_pid}/net/unix" if netns_pid else "/proc/net/unix"
