@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed
-from inspect8s.host import cgroups, containertruth, identify, scan
+from inspect8s.host import cgroups, containertruth, scan
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
     CgroupLimits,
@@ -158,11 +158,6 @@ def _init_pid(pids: Sequence[int], processes: Mapping[int, ProcessInfo]) -> int 
 class RuntimeAnswers:
     daemons: list[RuntimeDaemon]
     metadata: dict[str, ContainerMeta]
-
-
-def _endpoint_socket(fs: HostFS, endpoint: str) -> str:
-    """The path on this machine for a runtime endpoint given as the host sees it."""
-    return fs.real(detect.strip_unix(endpoint))
 
 
 def query_runtimes(
@@ -528,13 +523,3 @@ def bundle_meta(fs: HostFS, cid: str, shim: Shim | None, errors: Errors) -> Cont
                 source=f"host:{path}",
             )
     return None
-
-
-__all__ = [
-    "ErrorKind",
-    "Errors",
-    "RuntimeOptions",
-    "collect_node",
-    "host_reference",
-    "identify",
-]

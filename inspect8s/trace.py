@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.collect import FLAGGED_NAMESPACES, Errors, NodeCollection
-from inspect8s.errors import ErrorKind, NotFoundError, ProbeFailed, UsageError
+from inspect8s.errors import NotFoundError, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
     Container,
@@ -34,13 +33,6 @@ from inspect8s.runtime.convert import ContainerMeta
 from inspect8s.serialize import to_data
 
 DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"  # kubelet >= 1.27 default
-
-
-@dataclass(frozen=True, slots=True)
-class PodRef:
-    name: str
-    namespace: str | None
-    uid: str | None
 
 
 # --------------------------------------------------------------------------- lookup
@@ -527,13 +519,3 @@ def pod_containers(collection: NodeCollection, c: Container) -> list[Container]:
         if (c.pod_uid and x.pod_uid == c.pod_uid)
         or (not c.pod_uid and x.pod_name == c.pod_name and x.pod_namespace == c.pod_namespace)
     ]
-
-
-__all__ = [
-    "ErrorKind",
-    "PodRef",
-    "container_of_pid",
-    "find_pod",
-    "pod_containers",
-    "trace_pod",
-]
