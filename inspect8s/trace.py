@@ -277,12 +277,49 @@ def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> L
     return Link("shim", values, f"host:/proc/{c.init_pid}/stat (ppid)")
 
 
+class CRISession:
+    """One CRI client per endpoint for a whole trace, and each sandbox's verbose status
+    asked once however many of its containers are traced."""
+
+    def __init__(self, fs: HostFS, timeout: float, errors: Errors) -> None:
+        self._fs = fs
+        self._timeout = timeout
+        self._errors = errors
+        self._clients: dict[str, Any] = {}
+        self._sandboxes: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def client(self, endpoint: str) -> Any:
+        if endpoint not in self._clients:
+            from inspect8s.runtime.cri import CRIClient
+
+            self._clients[endpoint] = CRIClient(self._fs.real(endpoint), timeout=self._timeout)
+        return self._clients[endpoint]
+
+    def sandbox_info(self, endpoint: str, sandbox_id: str) -> dict[str, Any]:
+        key = (endpoint, sandbox_id)
+        if key not in self._sandboxes:
+            client = self.client(endpoint)
+            status = self._errors.attempt(lambda: client.pod_sandbox_status(sandbox_id))
+            self._sandboxes[key] = _info(status or {})
+        return self._sandboxes[key]
+
+    def container_info(self, endpoint: str, container_id: str) -> dict[str, Any]:
+        client = self.client(endpoint)
+        return _info(self._errors.attempt(lambda: client.container_status(container_id)) or {})
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
 def trace_cri_container(
     fs: HostFS,
     report: NodeReport,
     c: Container,
     meta: ContainerMeta | None,
     sandbox: Container | None,
+    cri: CRISession,
     errors: Errors,
     timeout: float,
     processes: Mapping[int, ProcessInfo],
@@ -291,19 +328,12 @@ def trace_cri_container(
     info: dict[str, Any] = {}
     sandbox_info: dict[str, Any] = {}
     if meta is not None and meta.endpoint:
-        from inspect8s.runtime.cri import CRIClient
-
-        with CRIClient(fs.real(meta.endpoint), timeout=timeout) as client:
-            if c.is_sandbox:
-                status = errors.attempt(lambda: client.pod_sandbox_status(c.id))
-                info = _info(status or {})
-                sandbox_info = info
-            else:
-                status = errors.attempt(lambda: client.container_status(c.id))
-                info = _info(status or {})
-                if sandbox is not None:
-                    sb = errors.attempt(lambda: client.pod_sandbox_status(sandbox.id))
-                    sandbox_info = _info(sb or {})
+        if c.is_sandbox:
+            info = sandbox_info = cri.sandbox_info(meta.endpoint, c.id)
+        else:
+            info = cri.container_info(meta.endpoint, c.id)
+            if sandbox is not None:
+                sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id)
     runtime_options = info.get("runtimeOptions") or sandbox_info.get("runtimeOptions") or {}
     runtime_type = info.get("runtimeType") or sandbox_info.get("runtimeType")
     if info or sandbox_info:
@@ -434,21 +464,17 @@ def trace_docker_container(
 
 
 def _cri_node_links(
-    fs: HostFS,
     report: NodeReport,
     meta: ContainerMeta | None,
     runtime: str,
+    cri: CRISession,
     errors: Errors,
-    timeout: float,
 ) -> list[Link]:
     endpoint = meta.endpoint if meta else None
     links = kubelet_links(report, f"unix://{endpoint}" if endpoint else None)
     api_version = None
     if endpoint:
-        from inspect8s.runtime.cri import CRIClient
-
-        with CRIClient(fs.real(endpoint), timeout=timeout) as client:
-            api_version = errors.attempt(client.api_version)
+        api_version = errors.attempt(cri.client(endpoint).api_version)
     name = meta.runtime if meta else runtime
     daemon = _daemon(report, name)
     links.append(runtime_link(daemon, name, api_version))
@@ -476,28 +502,41 @@ def trace_pod(
         traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
         sandbox_trace = None
     else:
-        node_links = _cri_node_links(fs, report, meta, first.runtime, errors, timeout)
-        sandbox_trace = (
-            trace_cri_container(
-                fs, report, sandbox, meta, sandbox, errors, timeout, collection.processes
+        cri = CRISession(fs, timeout, errors)
+        try:
+            node_links = _cri_node_links(report, meta, first.runtime, cri, errors)
+            sandbox_trace = (
+                trace_cri_container(
+                    fs,
+                    report,
+                    sandbox,
+                    meta,
+                    sandbox,
+                    cri,
+                    errors,
+                    timeout,
+                    collection.processes,
+                )
+                if sandbox
+                else None
             )
-            if sandbox
-            else None
-        )
-        traces = [
-            trace_cri_container(
-                fs,
-                report,
-                c,
-                collection.metadata.get(c.id),
-                sandbox,
-                errors,
-                timeout,
-                collection.processes,
-            )
-            for c in containers
-            if not c.is_sandbox
-        ]
+            traces = [
+                trace_cri_container(
+                    fs,
+                    report,
+                    c,
+                    collection.metadata.get(c.id),
+                    sandbox,
+                    cri,
+                    errors,
+                    timeout,
+                    collection.processes,
+                )
+                for c in containers
+                if not c.is_sandbox
+            ]
+        finally:
+            cri.close()
     return RuntimeChain(
         pod_name=first.pod_name or pod_name,
         pod_namespace=first.pod_namespace or pod_namespace,
