@@ -17,6 +17,18 @@ What is read per process (decisions, measured in benchmarks/README.md "host_scan
   process. The host's own table is :func:`inspect8s.host.cgroups.read_layout`'s business.
 * identical ``cgroup`` contents are parsed and identified once (every process of one
   container, and every host process of one service, share them).
+* ``cgroup`` membership comes from the hierarchies themselves when it can
+  (``cgroups="auto"``, the default for a whole-host scan): each mounted hierarchy is walked
+  once and its ``cgroup.procs`` files read, which costs one read per cgroup instead of one
+  per process (a node has far fewer cgroups than processes). The text
+  ``/proc/<pid>/cgroup`` would show is rebuilt from that (hierarchy ids and controller
+  names taken from one process's file, paths joined to each mount's root the way the
+  kernel shows them), so the result is the same. A process is read the usual way when it
+  was not found in every hierarchy (started during the walk, outside what a mount shows,
+  listed in two cgroups of one v1 hierarchy because its threads are split), and a
+  hierarchy whose ``cgroup.procs`` cannot be read (threaded v2 subtrees answer
+  EOPNOTSUPP) is not walked at all, which sends every process down the usual path.
+  ``cgroups="proc"`` always reads ``/proc/<pid>/cgroup``.
 
 Failures:
 
@@ -33,12 +45,13 @@ Failures:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.host.cgroups import parse_proc_cgroup
+from inspect8s.host.cgroups import CgroupLayout, parse_proc_cgroup, read_layout
 from inspect8s.host.fs import HostFS
 from inspect8s.host.identify import identify_entries
 from inspect8s.host.mounts import parse_mountinfo
@@ -54,6 +67,8 @@ from inspect8s.model import (
 _MISSING = ErrorKind.MISSING
 _PROC_FILES = ("stat", "cgroup")
 _PROC_FILES_ALL = ("stat", "cgroup", "cmdline")
+_PROC_FILES_KNOWN_CGROUP = ("stat",)
+_PROC_FILES_ALL_KNOWN_CGROUP = ("stat", "cmdline")
 
 # comm (15 characters at most, TASK_COMM_LEN) of the processes whose command line the node
 # picture needs: kubelet, runtime daemons, shims and monitors, OCI runtimes.
@@ -77,6 +92,9 @@ CMDLINE_COMMS: frozenset[str] = frozenset(
     }
 )
 _PIDS_SHOWN = 5
+
+# a cgroup file's entries and the container they identify, if any
+_Parsed = tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +140,124 @@ def _ns_failures(failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]]) -> 
     return out
 
 
+def _walk_hierarchy(fs: HostFS, mount_point: str, mount_root: str) -> dict[int, str] | None:
+    """pid -> cgroup path in one hierarchy, from every ``cgroup.procs`` under its mount.
+
+    Paths are ``mount_root`` joined with the directory below the mount point, as
+    ``/proc/<pid>/cgroup`` shows them. A PID listed in two cgroups (a v1 process whose
+    threads sit in different cgroups) is left out. None when some ``cgroup.procs`` cannot
+    be read for another reason than the cgroup going away (a threaded v2 subtree): the
+    hierarchy then cannot be trusted.
+    """
+    top = fs.real(mount_point).rstrip("/") or "/"
+    prefix = mount_root.rstrip("/")
+    found: dict[int, str] = {}
+    twice: set[int] = set()
+    stack = [(top, "")]
+    flags = os.O_RDONLY | os.O_CLOEXEC
+    while stack:
+        directory, rel = stack.pop()
+        try:
+            fd = os.open(f"{directory}/cgroup.procs", flags)
+        except FileNotFoundError:
+            data = b""
+        except OSError:
+            return None
+        else:
+            try:
+                chunks = []
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+            except OSError:
+                return None
+            finally:
+                os.close(fd)
+            data = b"".join(chunks)
+        if data:
+            # v1 may list a PID twice in one file (cgroup-v1/cgroups.rst): harmless. A PID
+            # in two cgroups of one hierarchy is ambiguous.
+            try:
+                listed = dict.fromkeys(map(int, data.split()), prefix + rel or "/")
+            except ValueError:
+                return None
+            if not found.keys().isdisjoint(listed):
+                twice.update(found.keys() & listed.keys())
+            found.update(listed)
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, f"{rel}/{entry.name}"))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return None
+    for pid in twice:
+        found.pop(pid, None)
+    return found
+
+
+def cgroup_membership(
+    fs: HostFS, layout: CgroupLayout, sample: str
+) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]] | None:
+    """Every process's cgroup in every hierarchy, from the hierarchies' ``cgroup.procs``.
+
+    ``sample`` is one process's ``/proc/<pid>/cgroup``: it gives the hierarchies in the
+    kernel's order and their ``id:controllers:`` prefixes (the same for every process).
+    Returns ``(prefixes, pid -> paths)`` where ``paths[i]`` belongs to ``prefixes[i]``;
+    only PIDs found in every hierarchy are in the map. None when some hierarchy has no
+    mount under the root or cannot be walked.
+    """
+    prefixes: list[str] = []
+    walks: list[dict[int, str]] = []
+    for line in sample.splitlines():
+        if not line:
+            continue
+        hid, sep, rest = line.partition(":")
+        controllers, sep2, _ = rest.partition(":")
+        if not (sep and sep2):
+            return None
+        names = tuple(controllers.split(",")) if controllers else ()
+        if hid == "0" and not names:
+            mount = layout.v2
+        else:
+            mount = layout.v1.get(names[0]) if names else None
+            if mount is not None and set(mount.controllers) != set(names):
+                mount = None
+        if mount is None:
+            return None
+        walked = _walk_hierarchy(fs, mount.mount_point, mount.root)
+        if walked is None:
+            return None
+        prefixes.append(f"{hid}:{controllers}:")
+        walks.append(walked)
+    if not walks:
+        return None
+    first, rest_walks = walks[0], walks[1:]
+    members: dict[int, tuple[str, ...]] = {}
+    interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for pid, path in first.items():
+        paths = [path]
+        for walked in rest_walks:
+            other = walked.get(pid)
+            if other is None:
+                break
+            paths.append(other)
+        else:
+            key = tuple(paths)
+            members[pid] = interned.setdefault(key, key)
+    return tuple(prefixes), members
+
+
+def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
+    """The ``cgroup`` file of the first readable process (the hierarchies' order)."""
+    for pid in pid_list[:8]:
+        text = fs.read_text_or_none(f"/proc/{pid}/cgroup")
+        if text:
+            return text
+    return None
+
+
 def scan_host(
     fs: HostFS,
     *,
@@ -130,6 +266,8 @@ def scan_host(
     cmdline: Literal["needed", "all"] = "needed",
     cmdline_comms: Collection[str] = CMDLINE_COMMS,
     mountinfo: Literal["containers", "none"] = "containers",
+    cgroups: Literal["auto", "proc"] = "auto",
+    layout: CgroupLayout | None = None,
 ) -> HostScan:
     """Scan every process under ``fs`` (or only ``pids``) in one pass; see the module doc.
 
@@ -137,25 +275,50 @@ def scan_host(
     ``comm`` is in ``cmdline_comms`` (runtime daemons, shims, kubelet); the others get
     ``cmdline=()`` and ``cmdline_read=False``. Raises ProbeFailed only if ``/proc`` itself
     cannot be listed.
+
+    ``cgroups="auto"`` takes cgroup membership from the hierarchies' ``cgroup.procs``
+    (see the module doc) when the whole host is scanned; ``layout`` saves reading the mount
+    table again when the caller has it.
     """
     pid_list = list(fs.iter_pids()) if pids is None else list(pids)
+    prefixes: tuple[str, ...] = ()
+    members: dict[int, tuple[str, ...]] = {}
+    if cgroups == "auto" and pids is None:
+        if layout is None:
+            try:
+                layout = read_layout(fs)
+            except ProbeFailed:
+                layout = None
+        sample = _sample_cgroup(fs, pid_list) if layout is not None else None
+        if layout is not None and sample is not None:
+            membership = cgroup_membership(fs, layout, sample)
+            if membership is not None:
+                prefixes, members = membership
+    # cgroup paths from the walk -> (entries, identity)
+    walked_cache: dict[
+        tuple[str, ...], tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]
+    ] = {}
     processes: dict[int, ProcessInfo] = {}
     identities: dict[int, ContainerIdentity] = {}
     failures: list[ProbeFailed] = []
     ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]] = {}
     # raw cgroup file -> (entries, identity); shared by every process in the same cgroups
-    cgroup_cache: dict[bytes, tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]] = {}
+    cgroup_cache: dict[bytes, _Parsed] = {}
     read_proc_dir = fs.read_proc_dir
     ns_types = NAMESPACE_TYPES
     files_wanted = _PROC_FILES_ALL if cmdline == "all" else _PROC_FILES
+    files_known = _PROC_FILES_ALL_KNOWN_CGROUP if cmdline == "all" else _PROC_FILES_KNOWN_CGROUP
     comms = frozenset(cmdline_comms)
     want_status_all = status == "all"
     want_status_containers = status == "containers"
 
     for pid in pid_list:
         base = f"/proc/{pid}"
+        known = members.get(pid)
         try:
-            files, links, failed = read_proc_dir(base, files_wanted, "ns", ns_types)
+            files, links, failed = read_proc_dir(
+                base, files_wanted if known is None else files_known, "ns", ns_types
+            )
         except ProbeFailed as exc:
             if exc.kind is not _MISSING:
                 failures.append(exc)
@@ -212,7 +375,16 @@ def scan_host(
         raw_cgroup = files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()
         ident: ContainerIdentity | None = None
-        if raw_cgroup is not None:
+        if known is not None:
+            cached = walked_cache.get(known)
+            if cached is None:
+                text = "".join(f"{pre}{path}\n" for pre, path in zip(prefixes, known, strict=True))
+                entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
+                ident = identify_entries(entries)
+                walked_cache[known] = (entries, ident)
+            else:
+                entries, ident = cached
+        elif raw_cgroup is not None:
             cached = cgroup_cache.get(raw_cgroup)
             if cached is None:
                 try:
