@@ -7,7 +7,12 @@ times each, over every process in /proc:
   process (the reference: the least any namespace scan in Python can do);
 * ``scan_host``: :func:`inspect8s.host.scan.scan_host` on ``HostFS("/")`` (stat, cmdline,
   cgroup, ns links, container identity; status for container processes);
-* ``scan_host status=all`` (with ``--status-all``): the same, reading status for every process.
+* ``scan_host status=all`` (with ``--status-all``): the same, reading status for every process;
+* with ``--cgroups``: ``scan_host`` reading ``/proc/<pid>/cgroup`` per process
+  (``cgroups="proc"``), taking membership from every hierarchy's ``cgroup.procs``
+  (``cgroups="walk"``), and the walk of the cgroup2 hierarchy alone (what a cgroup v2 host
+  pays instead of the per-process reads; this machine's cgroup2 mount is timed whatever
+  its layout).
 
 Prints the median of each and the ratio scan/loop (goal: at most 2.0). Kills exactly the
 processes it started, also on Ctrl-C.
@@ -26,8 +31,9 @@ import sys
 import time
 from collections.abc import Callable
 
+from inspect8s.host.cgroups import read_layout
 from inspect8s.host.fs import HostFS
-from inspect8s.host.scan import scan_host
+from inspect8s.host.scan import cgroup_membership, scan_host
 
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--procs", type=int, default=5000, help="idle processes to start")
     ap.add_argument("--repeat", type=int, default=7, help="runs of each, alternating")
     ap.add_argument("--status-all", action="store_true", help="also time status='all'")
+    ap.add_argument("--cgroups", action="store_true", help="also time the cgroup sources")
     args = ap.parse_args(argv)
 
     fs = HostFS("/")
@@ -94,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.status_all:
         cases.append(("scan_host status=all", lambda: scan_host(fs, status="all")))
+    if args.cgroups:
+        layout = read_layout(fs)
+        cases.append(("scan_host cgroups=proc", lambda: scan_host(fs, cgroups="proc")))
+        cases.append(("scan_host cgroups=walk", lambda: scan_host(fs, cgroups="walk")))
+        if layout.v2 is not None:
+            cases.append(("cgroup2 walk alone", lambda: cgroup_membership(fs, layout, "0::/\n")))
 
     procs = start_idle(args.procs)
     try:

@@ -111,6 +111,7 @@ class ReplayHostFS(HostFS):
     """A HostFS over ``DIR/host`` that reports the recorded sockets and read failures."""
 
     __slots__ = ("_errors", "_sockets")
+    direct_reads = False  # every read goes through the methods below
 
     def __init__(self, bundle: Bundle) -> None:
         super().__init__(bundle.host_root)

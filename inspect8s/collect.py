@@ -288,12 +288,16 @@ def gather_node(
     errors = Errors()
     not_found: list[str] = []
 
-    host = scan.scan_host(fs, mountinfo="containers" if read_mounts else "none")
+    layout = errors.attempt(lambda: cgroups.read_layout(fs))
+    host = scan.scan_host(
+        fs,
+        mountinfo="containers" if read_mounts else "none",
+        cgroups="auto" if layout is not None else "proc",
+        layout=layout,
+    )
     for failure in host.failures:
         errors.add(failure)
     processes = host.processes
-
-    layout = errors.attempt(lambda: cgroups.read_layout(fs))
 
     daemons = detect.find_daemons(processes)
     extra = [(detect.strip_unix(e), "cri") for e in options.cri_endpoints]

@@ -179,6 +179,7 @@ class RecordingHostFS(HostFS):
     and notes sockets and read failures for the bundle manifest."""
 
     __slots__ = ("_dest", "errors", "notes", "redactions", "sockets")
+    direct_reads = False  # every read goes through the methods below
 
     def __init__(self, root: str, dest: str) -> None:
         super().__init__(root)

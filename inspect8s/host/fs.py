@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
 
@@ -22,6 +23,11 @@ class HostFS:
     """Read-only access to a host filesystem mounted at ``root``."""
 
     __slots__ = ("_prefix", "root")
+
+    # Whether the host scan may read around the per-file methods below
+    # (:meth:`read_proc_quick`, the cgroup.procs walk of ``host/scan.py``). Subclasses that
+    # record or replay each read set it False.
+    direct_reads: ClassVar[bool] = True
 
     def __init__(self, root: str = "/") -> None:
         root = os.path.abspath(root or "/")
@@ -175,6 +181,41 @@ class HostFS:
         finally:
             os.close(dfd)
         return contents, targets, failures
+
+    def read_proc_quick(
+        self, dir_path: str, files: Sequence[str], link_dir: str, links: Sequence[str]
+    ) -> tuple[list[bytes], list[str]] | None:
+        """:meth:`read_proc_dir` for the common case: every file small and readable, every
+        link readable. Returns the contents and link targets in the order asked, or None
+        on any error or a file too large for one read; the caller then asks
+        :meth:`read_proc_dir`, which says what failed. Keeps the per-process cost of the
+        host scan down to its syscalls."""
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        contents = []
+        try:
+            dfd = os.open(self._prefix + dir_path, flags | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            for name in files:
+                fd = os.open(name, flags, dir_fd=dfd)
+                try:
+                    data = os.read(fd, _SMALL_READ)
+                finally:
+                    os.close(fd)
+                if len(data) == _SMALL_READ:
+                    return None
+                contents.append(data)
+            lfd = os.open(link_dir, flags | os.O_DIRECTORY, dir_fd=dfd)
+            try:
+                targets = [os.readlink(name, dir_fd=lfd) for name in links]
+            finally:
+                os.close(lfd)
+        except OSError:
+            return None
+        finally:
+            os.close(dfd)
+        return contents, targets
 
     def read_many(
         self, dir_path: str, names: Sequence[str], *, single_read: bool = False

@@ -3,8 +3,9 @@
 What is read per process (decisions, measured in benchmarks/README.md "host_scan"):
 
 * always: ``stat`` (ppid, comm, state), ``cgroup`` and the eight ``ns/*`` links (inodes
-  taken from the link text, no ``stat``), in one :meth:`HostFS.read_proc_dir` call per
-  process.
+  taken from the link text, no ``stat``), in one :meth:`HostFS.read_proc_quick` call per
+  process; when that meets any error the process is read again with
+  :meth:`HostFS.read_proc_dir`, which says what failed.
 * ``cmdline`` only for container processes and for the daemons named in
   :data:`CMDLINE_COMMS` (kubelet, runtimes, shims, conmon) by default
   (``cmdline="needed"``; ``ProcessInfo.cmdline_read`` is False for the others);
@@ -17,10 +18,14 @@ What is read per process (decisions, measured in benchmarks/README.md "host_scan
   process. The host's own table is :func:`inspect8s.host.cgroups.read_layout`'s business.
 * identical ``cgroup`` contents are parsed and identified once (every process of one
   container, and every host process of one service, share them).
-* ``cgroup`` membership comes from the hierarchies themselves when it can
-  (``cgroups="auto"``, the default for a whole-host scan): each mounted hierarchy is walked
-  once and its ``cgroup.procs`` files read, which costs one read per cgroup instead of one
-  per process (a node has far fewer cgroups than processes). The text
+* ``cgroup`` membership comes from the hierarchy itself on a cgroup v2 host
+  (``cgroups="auto"``, the default for a whole-host scan; ``"walk"`` does it for any
+  layout): the hierarchy is walked once and its ``cgroup.procs`` files read, one read per
+  cgroup instead of one per process (a node has far fewer cgroups than processes; about
+  -40 ms at 5,000 processes). On v1 and hybrid hosts every hierarchy would have to be
+  walked and each root's ``cgroup.procs`` lists every process: ten hierarchies cost as
+  much as the per-process reads they save (benchmarks/README.md), so ``auto`` reads
+  ``/proc/<pid>/cgroup`` there. The text
   ``/proc/<pid>/cgroup`` would show is rebuilt from that (hierarchy ids and controller
   names taken from one process's file, paths joined to each mount's root the way the
   kernel shows them), so the result is the same. A process is read the usual way when it
@@ -249,6 +254,11 @@ def cgroup_membership(
     return tuple(prefixes), members
 
 
+def _unified(sample: str) -> bool:
+    """True when a ``/proc/<pid>/cgroup`` text has the single v2 line only."""
+    return sample.startswith("0::") and sample.count("\n") <= 1
+
+
 def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
     """The ``cgroup`` file of the first readable process (the hierarchies' order)."""
     for pid in pid_list[:8]:
@@ -256,6 +266,80 @@ def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
         if text:
             return text
     return None
+
+
+def _read_process(
+    fs: HostFS,
+    base: str,
+    pid: int,
+    names: tuple[str, ...],
+    failures: list[ProbeFailed],
+    ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]],
+) -> (
+    tuple[
+        tuple[int, str, str, int, int, int, int],
+        dict[str, int],
+        dict[str, bytes],
+        dict[str, ProbeFailed],
+    ]
+    | None
+):
+    """One process read file by file, each failure recorded: the path taken when the quick
+    read of :meth:`HostFS.read_proc_quick` met an error. None: leave the process out
+    (gone mid-scan, or its ``stat`` unreadable)."""
+    try:
+        files, links, failed = fs.read_proc_dir(base, names, "ns", NAMESPACE_TYPES)
+    except ProbeFailed as exc:
+        if exc.kind is not _MISSING:
+            failures.append(exc)
+        return None
+    link_failed: dict[str, ProbeFailed] = {}
+    if failed:
+        file_failed: dict[str, ProbeFailed] = {}
+        for key, one in failed.items():
+            if key.startswith("ns/"):
+                link_failed[key[3:]] = one
+            elif key == "ns":
+                link_failed = dict.fromkeys(NAMESPACE_TYPES, one)
+            else:
+                file_failed[key] = one
+        if any(f.kind is _MISSING for f in file_failed.values()):
+            return None  # gone mid-scan
+        if "stat" in file_failed:
+            failures.append(file_failed["stat"])
+            return None
+        failures.extend(file_failed.values())
+    try:
+        stat = stat_tuple(files["stat"].decode("utf-8", "replace"), f"host:{base}/stat")
+    except ProbeFailed as exc:
+        failures.append(exc)
+        return None
+
+    namespaces: dict[str, int] = {}
+    for kind, target in links.items():
+        # "net:[4026531840]": the inode sits between "[" and the final "]".
+        try:
+            namespaces[kind] = int(target[target.index("[") + 1 : -1])
+        except ValueError:
+            link_failed[kind] = ProbeFailed(
+                ErrorKind.MALFORMED,
+                f"host:{base}/ns/{kind}",
+                f"not a namespace link: {target!r}",
+            )
+    if link_failed:
+        if (
+            not namespaces
+            and stat[2] != "Z"
+            and all(f.kind is _MISSING for f in link_failed.values())
+        ):
+            return None  # every link gone: exited between stat and ns
+        by_kind: dict[ErrorKind, list[str]] = {}
+        for kind, link_exc in link_failed.items():
+            if link_exc.kind is not _MISSING:  # an absent type (old kernel) is no error
+                by_kind.setdefault(link_exc.kind, []).append(kind)
+        for ekind, kinds in by_kind.items():
+            ns_failed.setdefault((ekind, tuple(sorted(kinds))), []).append(pid)
+    return stat, namespaces, files, failed
 
 
 def scan_host(
@@ -266,7 +350,7 @@ def scan_host(
     cmdline: Literal["needed", "all"] = "needed",
     cmdline_comms: Collection[str] = CMDLINE_COMMS,
     mountinfo: Literal["containers", "none"] = "containers",
-    cgroups: Literal["auto", "proc"] = "auto",
+    cgroups: Literal["auto", "walk", "proc"] = "auto",
     layout: CgroupLayout | None = None,
 ) -> HostScan:
     """Scan every process under ``fs`` (or only ``pids``) in one pass; see the module doc.
@@ -276,21 +360,22 @@ def scan_host(
     ``cmdline=()`` and ``cmdline_read=False``. Raises ProbeFailed only if ``/proc`` itself
     cannot be listed.
 
-    ``cgroups="auto"`` takes cgroup membership from the hierarchies' ``cgroup.procs``
-    (see the module doc) when the whole host is scanned; ``layout`` saves reading the mount
-    table again when the caller has it.
+    ``cgroups="auto"`` takes cgroup membership from ``cgroup.procs`` on a cgroup v2 host
+    when the whole host is scanned, ``"walk"`` on any host, ``"proc"`` never (see the module
+    doc); ``layout`` saves reading the mount table again when the caller has it. A HostFS
+    whose ``direct_reads`` is False (recording, replaying) is always read file by file.
     """
     pid_list = list(fs.iter_pids()) if pids is None else list(pids)
     prefixes: tuple[str, ...] = ()
     members: dict[int, tuple[str, ...]] = {}
-    if cgroups == "auto" and pids is None:
+    if cgroups != "proc" and pids is None and fs.direct_reads:
         if layout is None:
             try:
                 layout = read_layout(fs)
             except ProbeFailed:
                 layout = None
         sample = _sample_cgroup(fs, pid_list) if layout is not None else None
-        if layout is not None and sample is not None:
+        if layout is not None and sample is not None and (cgroups == "walk" or _unified(sample)):
             membership = cgroup_membership(fs, layout, sample)
             if membership is not None:
                 prefixes, members = membership
@@ -304,7 +389,9 @@ def scan_host(
     ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]] = {}
     # raw cgroup file -> (entries, identity); shared by every process in the same cgroups
     cgroup_cache: dict[bytes, _Parsed] = {}
-    read_proc_dir = fs.read_proc_dir
+    read_quick = fs.read_proc_quick
+    direct = fs.direct_reads
+    ns_inode = tuple(slice(len(kind) + 2, -1) for kind in NAMESPACE_TYPES)
     ns_types = NAMESPACE_TYPES
     files_wanted = _PROC_FILES_ALL if cmdline == "all" else _PROC_FILES
     files_known = _PROC_FILES_ALL_KNOWN_CGROUP if cmdline == "all" else _PROC_FILES_KNOWN_CGROUP
@@ -315,62 +402,33 @@ def scan_host(
     for pid in pid_list:
         base = f"/proc/{pid}"
         known = members.get(pid)
-        try:
-            files, links, failed = read_proc_dir(
-                base, files_wanted if known is None else files_known, "ns", ns_types
-            )
-        except ProbeFailed as exc:
-            if exc.kind is not _MISSING:
-                failures.append(exc)
-            continue
-        link_failed: dict[str, ProbeFailed] = {}
-        if failed:
-            file_failed: dict[str, ProbeFailed] = {}
-            for key, one in failed.items():
-                if key.startswith("ns/"):
-                    link_failed[key[3:]] = one
-                elif key == "ns":
-                    link_failed = dict.fromkeys(ns_types, one)
-                else:
-                    file_failed[key] = one
-            if any(f.kind is _MISSING for f in file_failed.values()):
-                continue  # gone mid-scan
-            if "stat" in file_failed:
-                failures.append(file_failed["stat"])
-                continue
-            failures.extend(file_failed.values())
-        try:
-            _, comm, state, ppid, _, threads, start = stat_tuple(
-                files["stat"].decode("utf-8", "replace"), f"host:{base}/stat"
-            )
-        except ProbeFailed as exc:
-            failures.append(exc)
-            continue
-
-        namespaces: dict[str, int] = {}
-        for kind, target in links.items():
-            # "net:[4026531840]": the inode sits between "[" and the final "]".
+        names = files_wanted if known is None else files_known
+        got = read_quick(base, names, "ns", ns_types) if direct else None
+        namespaces: dict[str, int] | None = None
+        if got is not None:
             try:
-                namespaces[kind] = int(target[target.index("[") + 1 : -1])
+                # "net:[4026531840]": the inode sits between "net:[" and the final "]".
+                namespaces = {
+                    kind: int(target[inode])
+                    for kind, inode, target in zip(ns_types, ns_inode, got[1], strict=True)
+                }
             except ValueError:
-                link_failed[kind] = ProbeFailed(
-                    ErrorKind.MALFORMED,
-                    f"host:{base}/ns/{kind}",
-                    f"not a namespace link: {target!r}",
+                pass  # a link of another shape: the careful path below names it
+        if namespaces is not None and got is not None:
+            files = dict(zip(names, got[0], strict=True))
+            failed: dict[str, ProbeFailed] = {}
+            try:
+                _, comm, state, ppid, _, threads, start = stat_tuple(
+                    files["stat"].decode("utf-8", "replace"), f"host:{base}/stat"
                 )
-        if link_failed:
-            if (
-                not namespaces
-                and state != "Z"
-                and all(f.kind is _MISSING for f in link_failed.values())
-            ):
-                continue  # every link gone: exited between stat and ns
-            by_kind: dict[ErrorKind, list[str]] = {}
-            for kind, link_exc in link_failed.items():
-                if link_exc.kind is not _MISSING:  # an absent type (old kernel) is no error
-                    by_kind.setdefault(link_exc.kind, []).append(kind)
-            for ekind, kinds in by_kind.items():
-                ns_failed.setdefault((ekind, tuple(sorted(kinds))), []).append(pid)
+            except ProbeFailed as exc:
+                failures.append(exc)
+                continue
+        else:
+            careful = _read_process(fs, base, pid, names, failures, ns_failed)
+            if careful is None:
+                continue
+            (_, comm, state, ppid, _, threads, start), namespaces, files, failed = careful
 
         raw_cgroup = files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()

@@ -226,7 +226,7 @@ def test_fault_every_ns_link_gone_but_zombie_kept(tree: Path) -> None:
 def test_fault_malformed_stat_and_cgroup(tree: Path) -> None:
     (tree / "proc" / "1022" / "stat").write_text("1022 nginx S\n")
     (tree / "proc" / "1122" / "cgroup").write_text("not a cgroup line\n")
-    scan = scan_host(HostFS(str(tree)))
+    scan = scan_host(HostFS(str(tree)), cgroups="proc")
     assert 1022 not in scan.processes
     assert scan.processes[1122].cgroups == ()
     assert 1122 not in scan.identities
