@@ -5,7 +5,8 @@ Layout (version 1, documented in docs/output-formats.md, "Recorded bundles")::
     DIR/bundle.json            what, when, from where; sockets; facts such as the kubelet version
     DIR/host/...               every host file and link the collectors read, at its host path
     DIR/host-errors.json       host paths that could not be read, with kind and detail
-    DIR/runtime/cri.json       {socket path: {call: {"answer": ...} | {"error": {...}}}}
+    DIR/runtime/cri.json       {socket path: {call: {"answer": ...} | {"error": {...}}}};
+                               PodSandboxStatus and ContainerStatus: {call: {id: {...}}}
     DIR/runtime/docker.json    the same for Docker Engine sockets
     DIR/runtime/unix-peers.json  {socket inode: peer inode} of unix sockets (docker.sock holders)
 
@@ -261,6 +262,16 @@ class ReplayCRI(_ReplayBase):
 
     def list_containers(self) -> JSONDict:
         return dict(self._get("ListContainers") or {})
+
+    def _item(self, call: str, key: str) -> JSONDict:
+        per_key = (self._calls or {}).get(call)
+        return dict(_replayed(per_key, f"cri:{call}", key) or {})
+
+    def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> JSONDict:
+        return self._item("PodSandboxStatus", sandbox_id)
+
+    def container_status(self, container_id: str, verbose: bool = True) -> JSONDict:
+        return self._item("ContainerStatus", container_id)
 
 
 class ReplayDocker(_ReplayBase):

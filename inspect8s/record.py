@@ -382,6 +382,21 @@ class _Recorder:
         self._calls[call] = {"answer": redacted}
         return answer
 
+    def _keep_item(self, call: str, key: str, fn: Any) -> Any:
+        """:meth:`_keep` for a call asked once per object (``calls[call][key]``)."""
+        calls = self._calls.setdefault(call, {})
+        try:
+            answer = fn()
+        except ProbeFailed as exc:
+            calls[key] = {
+                "error": {"kind": exc.kind.value, "source": exc.source, "detail": exc.detail}
+            }
+            raise
+        redacted, count = redact_json(answer)
+        self._store.redacted_answers += count
+        calls[key] = {"answer": redacted}
+        return answer
+
     def close(self) -> None:
         self._inner.close()
 
@@ -422,6 +437,24 @@ class RecordingCRI(_Recorder):
     def list_containers(self) -> dict[str, Any]:
         return dict(self._keep("ListContainers", self._inner.list_containers))
 
+    def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> dict[str, Any]:
+        return dict(
+            self._keep_item(
+                "PodSandboxStatus",
+                sandbox_id,
+                lambda: self._inner.pod_sandbox_status(sandbox_id, verbose=True),
+            )
+        )
+
+    def container_status(self, container_id: str, verbose: bool = True) -> dict[str, Any]:
+        return dict(
+            self._keep_item(
+                "ContainerStatus",
+                container_id,
+                lambda: self._inner.container_status(container_id, verbose=True),
+            )
+        )
+
 
 class RecordingDocker(_Recorder):
     def __enter__(self) -> RecordingDocker:
@@ -458,6 +491,31 @@ class RecordingClients:
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _trace_every_pod(
+    fs: HostFS,
+    clients: RecordingClients,
+    cri_endpoints: Sequence[str],
+    docker_hosts: Sequence[str],
+    timeout: float,
+) -> None:
+    """Trace every pod on the node through the recording sources, so that the verbose
+    statuses and OCI state files a trace reads are in the bundle too
+    (``inspect8s pod NAME --trace-runtime --from DIR``). Failures are the trace's own
+    probe errors; nothing here raises for them."""
+    from inspect8s import trace
+    from inspect8s.collect import RuntimeOptions, gather_node
+
+    options = RuntimeOptions(
+        cri_endpoints=tuple(cri_endpoints),
+        docker_hosts=tuple(docker_hosts),
+        timeout=timeout,
+        clients=clients,
+    )
+    collection = gather_node(fs, options)
+    for members in trace.pods_on_node(collection.report).values():
+        trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
 
 
 def record_node(
@@ -498,6 +556,7 @@ def record_node(
         kubelet_version=given,
         peers=peers,
     )
+    _trace_every_pod(fs, clients, cri_endpoints, docker_hosts, timeout)
     # Keep only the peer pairs of sockets somebody was found holding (the bundle stays small
     # and says nothing about unrelated connections).
     held = {h for h in _held_inodes(fs, snapshot)}

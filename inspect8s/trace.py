@@ -29,7 +29,8 @@ from inspect8s.model import (
     RuntimeDaemon,
 )
 from inspect8s.runtime import detect, ocistate
-from inspect8s.runtime.convert import ContainerMeta
+from inspect8s.runtime.clients import LIVE, CRIAnswers, RuntimeClients
+from inspect8s.runtime.convert import ContainerMeta, VerboseInfo, verbose_info
 from inspect8s.serialize import to_data
 
 DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"  # kubelet >= 1.27 default
@@ -178,12 +179,6 @@ def _daemon(report: NodeReport, name: str) -> RuntimeDaemon | None:
 # --------------------------------------------------------------------------- container links
 
 
-def _info(status: Mapping[str, Any]) -> dict[str, Any]:
-    info = status.get("info") or {}
-    inner = info.get("info")
-    return inner if isinstance(inner, dict) else {}
-
-
 def _ns_links(c: Container, report: NodeReport, sandbox: Container | None) -> Link:
     if not c.namespaces:
         return Link("namespaces", {}, None, missing="namespace links unreadable or no process")
@@ -278,34 +273,38 @@ def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> L
 
 
 class CRISession:
-    """One CRI client per endpoint for a whole trace, and each sandbox's verbose status
-    asked once however many of its containers are traced."""
+    """One CRI client per endpoint for a whole trace (live sockets, or a bundle's answers
+    through ``clients``), and each sandbox's verbose status asked once however many of its
+    containers are traced."""
 
-    def __init__(self, fs: HostFS, timeout: float, errors: Errors) -> None:
+    def __init__(
+        self, fs: HostFS, timeout: float, errors: Errors, clients: RuntimeClients | None = None
+    ) -> None:
         self._fs = fs
         self._timeout = timeout
         self._errors = errors
-        self._clients: dict[str, Any] = {}
-        self._sandboxes: dict[tuple[str, str], dict[str, Any]] = {}
+        self._factory: RuntimeClients = clients or LIVE
+        self._clients: dict[str, CRIAnswers] = {}
+        self._sandboxes: dict[tuple[str, str], VerboseInfo | None] = {}
 
-    def client(self, endpoint: str) -> Any:
+    def client(self, endpoint: str) -> CRIAnswers:
         if endpoint not in self._clients:
-            from inspect8s.runtime.cri import CRIClient
-
-            self._clients[endpoint] = CRIClient(self._fs.real(endpoint), timeout=self._timeout)
+            self._clients[endpoint] = self._factory.cri(self._fs, endpoint, self._timeout)
         return self._clients[endpoint]
 
-    def sandbox_info(self, endpoint: str, sandbox_id: str) -> dict[str, Any]:
+    def sandbox_info(self, endpoint: str, sandbox_id: str, runtime: str) -> VerboseInfo | None:
+        """The sandbox's verbose status; None when the call failed (recorded in errors)."""
         key = (endpoint, sandbox_id)
         if key not in self._sandboxes:
             client = self.client(endpoint)
             status = self._errors.attempt(lambda: client.pod_sandbox_status(sandbox_id))
-            self._sandboxes[key] = _info(status or {})
+            self._sandboxes[key] = None if status is None else verbose_info(status, runtime)
         return self._sandboxes[key]
 
-    def container_info(self, endpoint: str, container_id: str) -> dict[str, Any]:
+    def container_info(self, endpoint: str, container_id: str, runtime: str) -> VerboseInfo | None:
         client = self.client(endpoint)
-        return _info(self._errors.attempt(lambda: client.container_status(container_id)) or {})
+        status = self._errors.attempt(lambda: client.container_status(container_id))
+        return None if status is None else verbose_info(status, runtime)
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -325,28 +324,38 @@ def trace_cri_container(
     processes: Mapping[int, ProcessInfo],
 ) -> ContainerTrace:
     links: list[Link] = []
-    info: dict[str, Any] = {}
-    sandbox_info: dict[str, Any] = {}
+    info: VerboseInfo | None = None
+    sandbox_info: VerboseInfo | None = None
     if meta is not None and meta.endpoint:
         if c.is_sandbox:
-            info = sandbox_info = cri.sandbox_info(meta.endpoint, c.id)
+            info = sandbox_info = cri.sandbox_info(meta.endpoint, c.id, meta.runtime)
         else:
-            info = cri.container_info(meta.endpoint, c.id)
+            info = cri.container_info(meta.endpoint, c.id, meta.runtime)
             if sandbox is not None:
-                sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id)
-    runtime_options = info.get("runtimeOptions") or sandbox_info.get("runtimeOptions") or {}
-    runtime_type = info.get("runtimeType") or sandbox_info.get("runtimeType")
-    if info or sandbox_info:
+                sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id, meta.runtime)
+    said = [v for v in (info, sandbox_info) if v is not None and v.shape != "none"]
+    runtime_options: dict[str, Any] = {}
+    for v in said:
+        runtime_options = runtime_options or v.runtime_options
+    runtime_type = next((v.runtime_type for v in said if v.runtime_type), None)
+    if said:
+        handler_from = sandbox_info if sandbox_info is not None else info
+        call = "cri:PodSandboxStatus(verbose)" if c.is_sandbox else "cri:ContainerStatus(verbose)"
+        sources = [call]
+        if handler_from is not None and handler_from.handler_source:
+            sources.append(handler_from.handler_source)
         links.append(
             Link(
                 "handler",
                 {
-                    "runtime_handler": sandbox_info.get("runtimeHandler") or "",
+                    "runtime_handler": (handler_from.runtime_handler if handler_from else None)
+                    or "",
                     "runtime_type": runtime_type,
                     "runtime_options": runtime_options,
-                    "snapshotter": info.get("snapshotter"),
+                    "snapshotter": info.snapshotter if info else None,
+                    "status_shape": said[0].shape,
                 },
-                "cri:ContainerStatus(verbose)" if not c.is_sandbox else "cri:PodSandboxStatus",
+                "; ".join(sources),
             )
         )
     else:
@@ -379,7 +388,7 @@ def trace_cri_container(
             if arg.startswith("--root="):
                 roots.append(arg.split("=", 1)[1])
     links.append(_oci_link(fs, c, ns, binary or "runc", roots, errors, timeout))
-    pid_from_runtime = info.get("pid")
+    pid_from_runtime = info.pid if info else None
     links.append(
         Link(
             "processes",
@@ -389,13 +398,14 @@ def trace_cri_container(
                 "runtime_reported_pid": pid_from_runtime,
                 "pids": list(c.pids),
             },
-            "cri:ContainerStatus(verbose).info.pid; host:/proc" if info else "host:/proc",
+            "cri:ContainerStatus(verbose).info.pid; host:/proc"
+            if pid_from_runtime is not None
+            else "host:/proc",
         )
     )
     links.append(_ns_links(c, report, sandbox))
     links.extend(_cgroup_links(c))
-    spec = info.get("runtimeSpec") or {}
-    resources = ((spec.get("linux") or {}).get("resources")) or {}
+    resources = info.resources if info else {}
     if resources:
         links.append(
             Link(
@@ -406,6 +416,7 @@ def trace_cri_container(
                     "cpu_period": (resources.get("cpu") or {}).get("period"),
                     "cpu_shares": (resources.get("cpu") or {}).get("shares"),
                     "pids_limit": (resources.get("pids") or {}).get("limit"),
+                    "privileged": info.privileged if info else None,
                 },
                 "cri:ContainerStatus(verbose).info.runtimeSpec.linux.resources",
             )
@@ -489,9 +500,11 @@ def trace_pod(
     timeout: float = 3.0,
     pod_name: str | None = None,
     pod_namespace: str | None = None,
+    clients: RuntimeClients | None = None,
 ) -> RuntimeChain:
     """The chain of one pod from its containers on this node (``pod_name`` names it when
-    the containers themselves carry no name, e.g. found by UID)."""
+    the containers themselves carry no name, e.g. found by UID). ``clients`` answers the
+    runtime calls (default: the live sockets; a bundle's ``ReplayClients`` for ``--from``)."""
     errors = Errors()
     report = collection.report
     sandbox = next((c for c in containers if c.is_sandbox), None)
@@ -502,7 +515,7 @@ def trace_pod(
         traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
         sandbox_trace = None
     else:
-        cri = CRISession(fs, timeout, errors)
+        cri = CRISession(fs, timeout, errors, clients)
         try:
             node_links = _cri_node_links(report, meta, first.runtime, cri, errors)
             sandbox_trace = (

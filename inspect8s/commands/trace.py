@@ -22,6 +22,7 @@ from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
 if TYPE_CHECKING:
     from inspect8s.collect import NodeCollection
     from inspect8s.host.fs import HostFS
+    from inspect8s.runtime.clients import RuntimeClients
 
 TraceOpt = Annotated[
     bool,
@@ -45,21 +46,42 @@ def _check_output(output: OutputFormat) -> None:
 
 
 def _gather(
-    root: str, timeout: float, cri_endpoint: list[str] | None, docker_host: list[str] | None
-) -> tuple[HostFS, NodeCollection]:
+    root: str,
+    timeout: float,
+    cri_endpoint: list[str] | None,
+    docker_host: list[str] | None,
+    from_dir: str | None = None,
+) -> tuple[HostFS, NodeCollection, RuntimeClients | None]:
+    """The node picture, from the host under ``root`` or from a bundle (``--from``), and
+    the runtime clients a trace should ask (None: the live sockets)."""
     from inspect8s.collect import RuntimeOptions, gather_node
     from inspect8s.errors import UsageError
     from inspect8s.host.fs import HostFS
 
-    fs = HostFS(root)
+    clients: RuntimeClients | None = None
+    extra_cri: list[str] = []
+    extra_docker: list[str] = []
+    if from_dir is not None:
+        from inspect8s.bundle import ReplayClients, ReplayHostFS, load_bundle
+
+        bundle = load_bundle(from_dir)
+        fs: HostFS = ReplayHostFS(bundle)
+        clients = ReplayClients(bundle)
+        recorded = bundle.manifest.get("options") or {}
+        extra_cri = list(recorded.get("criEndpoints") or ())
+        extra_docker = list(recorded.get("dockerHosts") or ())
+    else:
+        fs = HostFS(root)
     if not fs.is_dir("/proc"):
-        raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
+        where = f"--from {from_dir}" if from_dir else root
+        raise UsageError(f"{where} has no proc directory: is --root the host's / ?")
     options = RuntimeOptions(
-        cri_endpoints=tuple(cri_endpoint or ()),
-        docker_hosts=tuple(docker_host or ()),
+        cri_endpoints=(*extra_cri, *(cri_endpoint or ())),
+        docker_hosts=(*extra_docker, *(docker_host or ())),
         timeout=timeout,
+        clients=clients,
     )
-    return fs, gather_node(fs, options)
+    return fs, gather_node(fs, options), clients
 
 
 AgentImageOpt = Annotated[
@@ -72,6 +94,14 @@ AgentNamespaceOpt = Annotated[
 AgentTimeoutOpt = Annotated[
     float,
     typer.Option("--agent-timeout", min=1.0, help="Seconds the agent pod may take in all."),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Trace from a bundle written by `inspect8s record` instead of this machine "
+        "(host files and runtime answers as recorded; no Kubernetes API).",
+    ),
 ]
 UidOpt = Annotated[
     str | None,
@@ -92,6 +122,10 @@ def _emit(doc: dict[str, Any], output: OutputFormat) -> None:
         write_yaml(doc, sys.stdout)
     else:
         write_json(doc, sys.stdout)
+
+
+def _traced_on(from_dir: str | None) -> str:
+    return f"bundle {from_dir}" if from_dir else "this machine"
 
 
 def _use_api(local: bool, kubeconfig: str | None, context: str | None) -> bool:
@@ -121,6 +155,7 @@ def pod(
     agent_image: AgentImageOpt = None,
     agent_namespace: AgentNamespaceOpt = "default",
     agent_timeout: AgentTimeoutOpt = 120.0,
+    from_dir: FromOpt = None,
 ) -> int:
     """Show one pod's containers on this node; with --trace-runtime, its whole runtime chain.
 
@@ -133,7 +168,7 @@ def pod(
 
     _check_output(output)
     api_pod: dict[str, Any] | None = None
-    if _use_api(local, kubeconfig, context):
+    if from_dir is None and _use_api(local, kubeconfig, context):
         api_pod, remote = _api_lookup(
             name,
             namespace,
@@ -156,7 +191,7 @@ def pod(
             return 0
         namespace = api_pod["namespace"]
         uid = uid or api_pod.get("uid")
-    fs, collection = _gather(root, timeout, cri_endpoint, docker_host)
+    fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
         if output is OutputFormat.TABLE:
@@ -170,11 +205,17 @@ def pod(
             )
         return 0
     chain = trace.trace_pod(
-        fs, collection, containers, timeout=timeout, pod_name=name, pod_namespace=namespace
+        fs,
+        collection,
+        containers,
+        timeout=timeout,
+        pod_name=name,
+        pod_namespace=namespace,
+        clients=clients,
     )
     doc = document("RuntimeChain", chain)
     doc["api"] = api_pod
-    doc["traced_on"] = "this machine"
+    doc["traced_on"] = _traced_on(from_dir)
     _emit(doc, output)
     return 0
 
@@ -272,6 +313,7 @@ def pid(
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
+    from_dir: FromOpt = None,
 ) -> int:
     """Which container and pod a host process belongs to, with the same chain as
     `pod --trace-runtime`."""
@@ -279,7 +321,7 @@ def pid(
     from inspect8s.render.views import document, write_structured
 
     _check_output(output)
-    fs, collection = _gather(root, timeout, cri_endpoint, docker_host)
+    fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
     tgid, container = trace.container_of_pid(collection, fs, pid)
     if container is None:
         proc = collection.processes[tgid]
@@ -297,9 +339,9 @@ def pid(
             )
         return 0
     members = trace.pod_containers(collection, container)
-    chain = trace.trace_pod(fs, collection, members, timeout=timeout)
+    chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
     doc = document("RuntimeChain", chain)
-    doc["traced_on"] = "this machine"
+    doc["traced_on"] = _traced_on(from_dir)
     if output is OutputFormat.TABLE:
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
         sys.stdout.write(

@@ -153,3 +153,107 @@ def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, Container
             source="docker:/containers/json",
         )
     return out
+
+
+# --------------------------------------------------------------------------- verbose status
+
+# Annotations CRI-O puts in the OCI spec of sandboxes and containers
+# (cri-o pkg/annotations: io.kubernetes.cri-o.*).
+CRIO_RUNTIME_HANDLER = "io.kubernetes.cri-o.RuntimeHandler"
+CRIO_SANDBOX_ID = "io.kubernetes.cri-o.SandboxID"
+CRIO_PRIVILEGED = "io.kubernetes.cri-o.PrivilegedRuntime"
+
+
+@dataclass(frozen=True, slots=True)
+class VerboseInfo:
+    """What a runtime's verbose ``ContainerStatus`` / ``PodSandboxStatus`` says, whichever
+    runtime gave it. ``shape`` names the ``info`` document read: "containerd" (keys
+    ``runtimeType``, ``runtimeOptions``, ``snapshotter``, ``sandboxID``, ``pid``,
+    ``runtimeSpec``, ``config``; sandboxes also ``runtimeHandler``), "cri-o" (containers:
+    ``sandboxID``, ``pid``, ``runtimeSpec``, ``privileged``; sandboxes: ``image``, ``pid``,
+    ``runtimeSpec``, or only ``runtimeSpec`` / nothing for a sandbox without an infra
+    container), or "none" when the answer had no ``info``. None means "not said"."""
+
+    shape: str
+    pid: int | None = None
+    sandbox_id: str | None = None
+    runtime_handler: str | None = None
+    runtime_type: str | None = None
+    runtime_options: dict[str, Any] = field(default_factory=dict)
+    snapshotter: str | None = None
+    privileged: bool | None = None
+    cgroups_path: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)  # runtimeSpec.linux.resources
+    annotations: dict[str, str] = field(default_factory=dict)  # runtimeSpec.annotations
+    handler_source: str | None = None  # where runtime_handler came from
+
+
+def _crio_shaped(info: Mapping[str, Any], annotations: Mapping[str, str]) -> bool:
+    if any(k.startswith("io.kubernetes.cri-o.") for k in annotations):
+        return True
+    return "privileged" in info and "runtimeType" not in info
+
+
+def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> VerboseInfo:
+    """Read a verbose ``ContainerStatus`` or ``PodSandboxStatus`` answer (``MessageToDict``
+    shape with ``info["info"]`` parsed from JSON, as :class:`~inspect8s.runtime.cri.CRIClient`
+    and bundles give it). ``runtime`` ("containerd", "crio") picks the shape; without it the
+    keys decide. The sandbox's handler comes from ``status.runtimeHandler`` (CRI v1, filled
+    by recent runtimes), else containerd's ``info.runtimeHandler``, else CRI-O's
+    ``io.kubernetes.cri-o.RuntimeHandler`` annotation."""
+    raw = answer.get("info") or {}
+    info = raw.get("info") if isinstance(raw, Mapping) else None
+    status = answer.get("status") or {}
+    status_handler = str(status.get("runtimeHandler") or "") or None
+    if not isinstance(info, Mapping):
+        return VerboseInfo(
+            "none",
+            runtime_handler=status_handler,
+            handler_source="cri:status.runtimeHandler" if status_handler else None,
+        )
+    spec = info.get("runtimeSpec") or {}
+    linux = spec.get("linux") or {} if isinstance(spec, Mapping) else {}
+    annotations = {str(k): str(v) for k, v in (spec.get("annotations") or {}).items()}
+    crio = runtime == "crio" if runtime in ("crio", "containerd") else None
+    if crio is None:
+        crio = _crio_shaped(info, annotations)
+    pid = info.get("pid")
+    handler, source = status_handler, "cri:status.runtimeHandler" if status_handler else None
+    if crio:
+        if handler is None and annotations.get(CRIO_RUNTIME_HANDLER):
+            handler = annotations[CRIO_RUNTIME_HANDLER]
+            source = f"cri:info.runtimeSpec.annotations[{CRIO_RUNTIME_HANDLER}]"
+        privileged = info.get("privileged")
+        if privileged is None and CRIO_PRIVILEGED in annotations:
+            privileged = annotations[CRIO_PRIVILEGED] == "true"
+        return VerboseInfo(
+            "cri-o",
+            pid=pid if isinstance(pid, int) and pid > 0 else None,
+            sandbox_id=str(info.get("sandboxID") or annotations.get(CRIO_SANDBOX_ID) or "") or None,
+            runtime_handler=handler,
+            privileged=privileged if isinstance(privileged, bool) else None,
+            cgroups_path=linux.get("cgroupsPath") or None,
+            resources=dict(linux.get("resources") or {}),
+            annotations=annotations,
+            handler_source=source,
+        )
+    if handler is None and info.get("runtimeHandler") is not None:
+        handler = str(info.get("runtimeHandler"))
+        source = "cri:info.runtimeHandler"
+    config = info.get("config") or {}
+    security = ((config.get("linux") or {}).get("securityContext")) or {}
+    privileged = security.get("privileged")
+    return VerboseInfo(
+        "containerd",
+        pid=pid if isinstance(pid, int) and pid > 0 else None,
+        sandbox_id=str(info.get("sandboxID") or "") or None,
+        runtime_handler=handler,
+        runtime_type=str(info.get("runtimeType") or "") or None,
+        runtime_options=dict(info.get("runtimeOptions") or {}),
+        snapshotter=str(info.get("snapshotter") or "") or None,
+        privileged=privileged if isinstance(privileged, bool) else None,
+        cgroups_path=linux.get("cgroupsPath") or None,
+        resources=dict(linux.get("resources") or {}),
+        annotations=annotations,
+        handler_source=source,
+    )

@@ -317,3 +317,57 @@ def test_pod_trace_joins_the_api_view_on_this_node(scene: Scene, tmp_path: Path)
     (app,) = doc["containers"]
     assert app["container_id"] == pod.container_ids["app"]
     assert link(app, "processes")["values"]["init_pid"] == pod.container_pids["app"]
+
+
+def _without_versions(doc: dict[str, Any]) -> dict[str, Any]:
+    """A chain with what only a live run can know taken out: binary versions (a bundle
+    does not run binaries) and where it was traced."""
+    doc = json.loads(json.dumps(doc))
+    doc.pop("traced_on", None)
+    for trace in [doc.get("sandbox"), *doc["containers"]]:
+        for one in (trace or {}).get("links", []):
+            if one["name"] == "oci-runtime":
+                one["values"].pop("version", None)
+                one["source"] = (one["source"] or "").split("; ")[0]
+    return doc
+
+
+def test_recorded_bundle_traces_like_the_live_node(scene: Scene, tmp_path: Path) -> None:
+    """`record` keeps every verbose ContainerStatus / PodSandboxStatus and OCI state file
+    a trace reads, so `pod --trace-runtime --from DIR` gives the live chain back."""
+    bundle = tmp_path / "bundle"
+    proc = cli(scene.bed, "record", str(bundle))
+    assert proc.returncode == 0, proc.stderr
+    answers = json.loads((bundle / "runtime/cri.json").read_text())
+    calls = answers[str(scene.bed.containerd_socket)]
+    pod = scene.pods["burstable"]
+    assert set(pod.container_ids.values()) <= set(calls["ContainerStatus"])
+    assert pod.sandbox_id in calls["PodSandboxStatus"]
+    live = cli_json(scene.bed, "pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local")
+    replay_proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspect8s",
+            "pod",
+            pod.name,
+            "-n",
+            pod.namespace,
+            "--trace-runtime",
+            "--from",
+            str(bundle),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert replay_proc.returncode == 0, replay_proc.stderr
+    replay = json.loads(replay_proc.stdout)
+    assert replay["traced_on"] == f"bundle {bundle}"
+    assert _without_versions(replay) == _without_versions(live)
+    app = next(c for c in replay["containers"] if c["name"] == "app")
+    assert link(app, "handler")["values"]["runtime_type"] == "io.containerd.runc.v2"
+    assert link(app, "processes")["values"]["runtime_reported_pid"] == pod.container_pids["app"]
