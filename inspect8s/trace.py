@@ -398,7 +398,10 @@ def trace_cri_container(
                 "runtime_reported_pid": pid_from_runtime,
                 "pids": list(c.pids),
             },
-            "cri:ContainerStatus(verbose).info.pid; host:/proc"
+            (
+                f"cri:{'PodSandboxStatus' if c.is_sandbox else 'ContainerStatus'}"
+                "(verbose).info.pid; host:/proc"
+            )
             if pid_from_runtime is not None
             else "host:/proc",
         )
@@ -418,7 +421,8 @@ def trace_cri_container(
                     "pids_limit": (resources.get("pids") or {}).get("limit"),
                     "privileged": info.privileged if info else None,
                 },
-                "cri:ContainerStatus(verbose).info.runtimeSpec.linux.resources",
+                f"cri:{'PodSandboxStatus' if c.is_sandbox else 'ContainerStatus'}"
+                "(verbose).info.runtimeSpec.linux.resources",
             )
         )
     return ContainerTrace(

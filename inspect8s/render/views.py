@@ -224,7 +224,8 @@ def _link_summary(link: dict[str, Any]) -> str:
         return ", ".join(parts)
     if name == "handler":
         handler = v.get("runtime_handler") or "(default)"
-        return f"handler {handler} -> {v.get('runtime_type')}"
+        runtime_type = v.get("runtime_type")
+        return f"handler {handler}" + (f" -> {runtime_type}" if runtime_type else "")
     if name == "shim":
         text = f"{v.get('binary')} PID {v.get('pid')}"
         return text + (f" (namespace {v['namespace']})" if v.get("namespace") else "")
