@@ -200,7 +200,13 @@ def query_runtimes(
             if version is None:
                 continue
             runtime = runtime_name_from_cri_version(version)
-            versions.setdefault(runtime, (str(version.get("runtimeVersion", "")), "cri:Version"))
+            said = str(version.get("runtimeVersion", ""))
+            if runtime == "cri-dockerd":
+                # cri-dockerd answers Version with the Docker Engine's name and version
+                # (runtimeName "docker"); its own version is not in the answer.
+                versions.setdefault("dockerd", (said, "cri:Version (from cri-dockerd)"))
+            else:
+                versions.setdefault(runtime, (said, "cri:Version"))
             sandboxes = (errors.attempt(client.list_pod_sandboxes) or {}).get("items", [])
             ctrs = (errors.attempt(client.list_containers) or {}).get("containers", [])
             for cid, meta in cri_index(runtime, sandboxes, ctrs).items():
@@ -213,7 +219,9 @@ def query_runtimes(
             info = errors.attempt(engine.version)
             if info is None:
                 continue
-            versions.setdefault("dockerd", (str(info.get("Version", "")), "docker:/version"))
+            # the Engine's own answer wins over what cri-dockerd relayed
+            if versions.get("dockerd", ("", "cri:"))[1].startswith("cri:"):
+                versions["dockerd"] = (str(info.get("Version", "")), "docker:/version")
             for cid, meta in docker_index(errors.attempt(engine.containers) or []).items():
                 metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
 
@@ -356,10 +364,16 @@ def gather_node(
         is_sandbox = (
             meta.is_sandbox
             if meta
-            # containerd's runc.v2 shim is started for the sandbox and named after it;
-            # conmon is per container, so its id says nothing about the sandbox.
+            # containerd's CRI starts one runc.v2 shim per sandbox, named after it; conmon,
+            # and dockerd's shims (namespace moby), are per container, so their id says
+            # nothing about the sandbox.
             else _looks_like_pause(init_proc)
-            or (shim is not None and shim.kind != "conmon" and shim.id == cid)
+            or (
+                shim is not None
+                and shim.kind != "conmon"
+                and shim.namespace != "moby"
+                and shim.id == cid
+            )
         )
         containers.append(
             Container(

@@ -434,45 +434,75 @@ def trace_cri_container(
     )
 
 
-def trace_docker_container(
-    fs: HostFS, report: NodeReport, c: Container, errors: Errors, timeout: float
-) -> ContainerTrace:
-    links: list[Link] = []
+def moby_links(report: NodeReport) -> list[Link]:
+    """dockerd and the containerd it drives (namespace ``moby``): the containerd whose
+    socket dockerd's ``--containerd`` names, else the only containerd on the node."""
     dockerd = _daemon(report, "dockerd")
-    links.append(runtime_link(dockerd, "dockerd", None))
-    containerd = None
-    if dockerd is not None:
-        wanted = set(detect.flag_values(dockerd.cmdline[1:], ("--containerd",)))
-        for d in report.runtimes:
-            if d.name == "containerd" and (not wanted or wanted & set(d.sockets)):
-                containerd = d
-                break
+    links = [runtime_link(dockerd, "dockerd", None)]
+    candidates = [d for d in report.runtimes if d.name == "containerd"]
+    wanted = set(detect.flag_values(dockerd.cmdline[1:], ("--containerd",))) if dockerd else set()
+    containerd = next((d for d in candidates if wanted & set(d.sockets)), None)
+    if containerd is None and len(candidates) == 1:
+        containerd = candidates[0]
     link = runtime_link(containerd, "containerd", None)
-    links.append(
-        Link("containerd", {**link.values, "namespace": "moby"}, link.source, link.missing)
-    )
-    links.append(_shim_link(report, c, None))
+    values = {**link.values, "namespace": "moby"}
+    if wanted:
+        values["socket_from_dockerd"] = sorted(wanted)[0]
+    links.append(Link("containerd", values, link.source, link.missing))
+    return links
+
+
+def trace_docker_container(
+    fs: HostFS,
+    report: NodeReport,
+    c: Container,
+    errors: Errors,
+    timeout: float,
+    *,
+    daemons: bool = True,
+    info: VerboseInfo | None = None,
+    sandbox: Container | None = None,
+) -> ContainerTrace:
+    """One Docker container: dockerd -> containerd (moby) -> shim -> runc -> processes.
+    ``daemons=False`` leaves the dockerd and containerd links to the pod's node links
+    (the cri-dockerd chain); ``info`` is cri-dockerd's verbose ContainerStatus."""
+    links: list[Link] = moby_links(report) if daemons else []
+    dockerd = _daemon(report, "dockerd")
+    links.append(_shim_link(report, c, sandbox))
     roots: list[str] = []
     if dockerd is not None:
         for exec_root in detect.flag_values(dockerd.cmdline[1:], ("--exec-root",)):
             roots.append(f"{exec_root.rstrip('/')}/runtime-runc/moby")
     links.append(_oci_link(fs, c, "moby", "runc", roots, errors, timeout))
-    links.append(
-        Link(
-            "processes",
-            {"init_pid": c.init_pid, "pids": list(c.pids)},
-            "host:/proc",
-        )
-    )
-    links.append(_ns_links(c, report, None))
+    values: dict[str, Any] = {"init_pid": c.init_pid, "pids": list(c.pids)}
+    source = "host:/proc"
+    if sandbox is not None:
+        values["sandbox_pid"] = sandbox.init_pid
+    if info is not None:
+        values["runtime_reported_pid"] = info.pid
+        if info.pid is not None:
+            call = "PodSandboxStatus" if c.is_sandbox else "ContainerStatus"
+            source = f"cri:{call}(verbose).info.pid; host:/proc"
+    links.append(Link("processes", values, source))
+    links.append(_ns_links(c, report, sandbox))
     links.extend(_cgroup_links(c))
     return ContainerTrace(
         container_id=c.id,
-        name=c.name,
+        name=c.name if not c.is_sandbox else "(sandbox)",
         pod_name=c.pod_name,
         pod_namespace=c.pod_namespace,
         links=tuple(links),
     )
+
+
+def _uses_cri_dockerd(report: NodeReport, meta: ContainerMeta | None) -> bool:
+    """The kubelet reaches Docker through cri-dockerd: the container was listed by
+    cri-dockerd, or (no runtime answered) the kubelet's endpoint is cri-dockerd's socket."""
+    if meta is not None:
+        return meta.runtime == "cri-dockerd"
+    kubelet = report.kubelet
+    endpoint = kubelet.flags.get("--container-runtime-endpoint") if kubelet else None
+    return bool(endpoint and "cri-dockerd" in endpoint)
 
 
 # --------------------------------------------------------------------------- chains
@@ -514,8 +544,38 @@ def trace_pod(
     sandbox = next((c for c in containers if c.is_sandbox), None)
     first = sandbox or containers[0]
     meta = collection.metadata.get(first.id)
-    if first.runtime == "docker" and (meta is None or meta.runtime == "docker"):
-        node_links: list[Link] = kubelet_links(report, None)
+    node_links: list[Link]
+    sandbox_trace: ContainerTrace | None
+    if first.runtime in ("docker", "cri-dockerd") and _uses_cri_dockerd(report, meta):
+        # kubelet -> cri-dockerd -> dockerd -> containerd (moby) -> shim -> runc
+        cri = CRISession(fs, timeout, errors, clients)
+        try:
+            node_links = _cri_node_links(report, meta, "cri-dockerd", cri, errors)
+            engine, containerd = moby_links(report)
+            node_links += [
+                Link("dockerd", engine.values, engine.source, engine.missing),
+                containerd,
+            ]
+
+            def one(c: Container) -> ContainerTrace:
+                m = collection.metadata.get(c.id)
+                info = None
+                if m is not None and m.endpoint:
+                    info = (
+                        cri.sandbox_info(m.endpoint, c.id, m.runtime)
+                        if c.is_sandbox
+                        else cri.container_info(m.endpoint, c.id, m.runtime)
+                    )
+                return trace_docker_container(
+                    fs, report, c, errors, timeout, daemons=False, info=info, sandbox=sandbox
+                )
+
+            sandbox_trace = one(sandbox) if sandbox else None
+            traces = [one(c) for c in containers if not c.is_sandbox]
+        finally:
+            cri.close()
+    elif first.runtime == "docker" and (meta is None or meta.runtime == "docker"):
+        node_links = kubelet_links(report, None)
         traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
         sandbox_trace = None
     else:

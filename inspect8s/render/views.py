@@ -211,7 +211,7 @@ def _link_summary(link: dict[str, Any]) -> str:
         return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
     if name == "cri-endpoint":
         return f"{v.get('endpoint')} (set by {v.get('set_by')})"
-    if name in ("runtime", "containerd"):
+    if name in ("runtime", "dockerd", "containerd"):
         parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
         if v.get("pid"):
             parts.append(f"PID {v['pid']}")

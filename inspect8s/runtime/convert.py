@@ -172,7 +172,8 @@ class VerboseInfo:
     ``runtimeSpec``, ``config``; sandboxes also ``runtimeHandler``), "cri-o" (containers:
     ``sandboxID``, ``pid``, ``runtimeSpec``, ``privileged``; sandboxes: ``image``, ``pid``,
     ``runtimeSpec``, or only ``runtimeSpec`` / nothing for a sandbox without an infra
-    container), or "none" when the answer had no ``info``. None means "not said"."""
+    container), "cri-dockerd" (containers: ``sandboxID`` and ``pid`` only), or "none" when
+    the answer had no ``info``. None means "not said"."""
 
     shape: str
     pid: int | None = None
@@ -214,10 +215,18 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
     spec = info.get("runtimeSpec") or {}
     linux = spec.get("linux") or {} if isinstance(spec, Mapping) else {}
     annotations = {str(k): str(v) for k, v in (spec.get("annotations") or {}).items()}
+    pid = info.get("pid")
+    if runtime == "cri-dockerd" or (runtime is None and set(info) <= {"sandboxID", "pid"}):
+        return VerboseInfo(
+            "cri-dockerd",
+            pid=pid if isinstance(pid, int) and pid > 0 else None,
+            sandbox_id=str(info.get("sandboxID") or "") or None,
+            runtime_handler=status_handler,
+            handler_source="cri:status.runtimeHandler" if status_handler else None,
+        )
     crio = runtime == "crio" if runtime in ("crio", "containerd") else None
     if crio is None:
         crio = _crio_shaped(info, annotations)
-    pid = info.get("pid")
     handler, source = status_handler, "cri:status.runtimeHandler" if status_handler else None
     if crio:
         if handler is None and annotations.get(CRIO_RUNTIME_HANDLER):

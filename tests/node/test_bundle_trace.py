@@ -148,3 +148,86 @@ def test_from_is_not_a_bundle(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "not a bundle written by `inspect8s record`" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- cri-dockerd
+
+DOCKERD_BUNDLE = FIXTURES / "bundles" / "cri-dockerd-0.3"
+DOCKERD_TREE = FIXTURES / "nodes" / "cri-dockerd"
+DOCKERD_EXPECTED = json.loads((DOCKERD_TREE / "expected.json").read_text())
+WEB = ("web-7d9f8-abcde", "shop")
+
+
+def _tree_ppid(tree: Path, pid: int) -> int:
+    stat = (tree / "proc" / str(pid) / "stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _check_cri_dockerd_chain(doc: dict[str, Any], *, answered: bool) -> None:
+    names = [x["name"] for x in doc["node_links"]]
+    assert names == ["kubelet", "cri-endpoint", "runtime", "dockerd", "containerd"]
+    node = {x["name"]: x for x in doc["node_links"]}
+    assert node["cri-endpoint"]["values"]["endpoint"] == "unix:///var/run/cri-dockerd.sock"
+    cri_dockerd = node["runtime"]["values"]
+    assert (cri_dockerd["name"], cri_dockerd["pid"]) == ("cri-dockerd", 850)
+    # cri-dockerd's Version answer carries the Engine's version, never its own
+    assert cri_dockerd["version"] is None
+    assert cri_dockerd["cri_api_version"] == ("v1" if answered else None)
+    engine = node["dockerd"]
+    assert engine["values"]["pid"] == 800
+    assert engine["values"]["version"] == ("24.0.7" if answered else None)
+    if answered:
+        assert engine["source"] == "docker:/version"
+    containerd = node["containerd"]["values"]
+    assert (containerd["pid"], containerd["namespace"]) == (700, "moby")
+    assert containerd["socket_from_dockerd"] == "/run/containerd/containerd.sock"
+    want = {c["id"]: c for c in DOCKERD_EXPECTED["containers"]}
+    sandbox = next(c for c in want.values() if c["sandbox"])
+    assert doc["sandbox"]["container_id"] == sandbox["id"]
+    (nginx,) = doc["containers"]
+    assert nginx["name"] == ("nginx" if answered else None)
+    for t in (doc["sandbox"], nginx):
+        c = want[t["container_id"]]
+        assert "handler" not in {x["name"] for x in t["links"]}
+        shim = link(t, "shim")["values"]
+        assert shim["binary"] == "containerd-shim-runc-v2" and shim["namespace"] == "moby"
+        assert shim["pid"] == c["shim_pid"] == _tree_ppid(DOCKERD_TREE, c["init_pid"])
+        oci = link(t, "oci-runtime")["values"]
+        assert oci["state_file"] == f"/run/docker/runtime-runc/moby/{c['id']}/state.json"
+        assert oci["state_init_pid"] == c["init_pid"]
+        procs = link(t, "processes")["values"]
+        assert procs["init_pid"] == c["init_pid"] and procs["sandbox_pid"] == sandbox["init_pid"]
+        assert link(t, "cgroup")["values"]["path"] == c["cgroup"]
+    procs = link(nginx, "processes")["values"]
+    assert procs.get("runtime_reported_pid") == (
+        want[nginx["container_id"]]["init_pid"] if answered else None
+    )
+    assert link(nginx, "limits")["values"]["memory_max_bytes"] == 256 << 20
+    shared = link(nginx, "namespaces")["values"]["shared_with_sandbox"]
+    assert {"net", "ipc", "uts"} <= set(shared)
+
+
+def test_cri_dockerd_chain_from_bundle() -> None:
+    doc = trace(*WEB, DOCKERD_BUNDLE)
+    assert doc["errors"] == []
+    _check_cri_dockerd_chain(doc, answered=True)
+
+
+def test_cri_dockerd_chain_from_host_files_alone() -> None:
+    """No runtime answers (--root a tree): the kubelet's endpoint flag and the processes
+    still give kubelet -> cri-dockerd -> dockerd -> containerd -> shim -> runc."""
+    uid = DOCKERD_EXPECTED["containers"][0]["pod_uid"]
+    proc = run(
+        "pod", WEB[0], "--uid", uid, "--trace-runtime", "--local",
+        "--root", str(DOCKERD_TREE), "-o", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    _check_cri_dockerd_chain(json.loads(proc.stdout), answered=False)
+
+
+def test_pid_from_bundle_names_the_cri_dockerd_container() -> None:
+    nginx = next(c for c in DOCKERD_EXPECTED["containers"] if c["name"] == "nginx")
+    proc = run("pid", str(nginx["init_pid"]), "--from", str(DOCKERD_BUNDLE))
+    assert proc.returncode == 0, proc.stderr
+    assert f"is in container nginx {nginx['id'][:13]} (cri-dockerd)" in proc.stdout
+    assert "dockerd, 24.0.7, PID 800" in proc.stdout

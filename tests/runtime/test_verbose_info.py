@@ -98,3 +98,16 @@ def test_answer_without_info() -> None:
     assert got.shape == "none" and got.pid is None and got.runtime_handler is None
     got = verbose_info({"status": {"runtimeHandler": "kata"}, "info": {}}, None)
     assert (got.shape, got.runtime_handler) == ("none", "kata")
+
+
+def test_cri_dockerd_container_status() -> None:
+    answers = json.loads(
+        (FIXTURES / "bundles" / "cri-dockerd-0.3" / "runtime" / "cri.json").read_text()
+    )["/run/cri-dockerd.sock"]
+    (answer,) = _answers(answers, "ContainerStatus").values()
+    for runtime in ("cri-dockerd", None):
+        got = verbose_info(answer, runtime)
+        assert got.shape == "cri-dockerd"
+        assert got.pid == answer["info"]["info"]["pid"] == 2402
+        assert got.sandbox_id == answer["info"]["info"]["sandboxID"]
+        assert got.runtime_type is None and got.resources == {}
