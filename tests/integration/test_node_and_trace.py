@@ -344,28 +344,9 @@ def test_recorded_bundle_traces_like_the_live_node(scene: Scene, tmp_path: Path)
     assert set(pod.container_ids.values()) <= set(calls["ContainerStatus"])
     assert pod.sandbox_id in calls["PodSandboxStatus"]
     live = cli_json(scene.bed, "pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local")
-    replay_proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inspect8s",
-            "pod",
-            pod.name,
-            "-n",
-            pod.namespace,
-            "--trace-runtime",
-            "--from",
-            str(bundle),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    replay = cli_json(
+        scene.bed, "pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--from", str(bundle)
     )
-    assert replay_proc.returncode == 0, replay_proc.stderr
-    replay = json.loads(replay_proc.stdout)
     assert replay["traced_on"] == f"bundle {bundle}"
     assert _without_versions(replay) == _without_versions(live)
     app = next(c for c in replay["containers"] if c["name"] == "app")
