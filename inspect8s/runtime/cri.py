@@ -178,7 +178,8 @@ class CRIClient:
         return self._to_dict(self._call("Status", self._runtime.Status, request))
 
     def runtime_config(self) -> JSONDict:
-        """``RuntimeConfig``: the cgroup driver (containerd >= 1.7.x; 1.6 is UNIMPLEMENTED)."""
+        """``RuntimeConfig``: the cgroup driver (containerd >= 2.0, CRI-O, cri-dockerd 0.3.x;
+        containerd 1.6 and 1.7 answer UNIMPLEMENTED: runtime-facts.md C3)."""
         request = self._pb.RuntimeConfigRequest()
         return self._to_dict(self._call("RuntimeConfig", self._runtime.RuntimeConfig, request))
 
