@@ -65,6 +65,16 @@ class Bundle:
     def host_root(self) -> str:
         return str(Path(self.path) / HOST_DIR)
 
+    @property
+    def cri_endpoints(self) -> tuple[str, ...]:
+        """The ``--cri-endpoint`` values given to ``record``; replay asks them again."""
+        return tuple(str(e) for e in (self.manifest.get("options") or {}).get("criEndpoints") or ())
+
+    @property
+    def docker_hosts(self) -> tuple[str, ...]:
+        """The ``--docker-host`` values given to ``record``."""
+        return tuple(str(e) for e in (self.manifest.get("options") or {}).get("dockerHosts") or ())
+
 
 def _read_json(path: Path, what: str, default: Any) -> Any:
     if not path.exists():

@@ -171,6 +171,7 @@ def query_runtimes(
     runtime, none per container)."""
     metadata: dict[str, ContainerMeta] = {}
     versions: dict[str, tuple[str, str]] = {}  # daemon name -> (version, source)
+    relayed: tuple[str, str] | None = None  # dockerd's version as cri-dockerd relays it
     if not options.query_runtimes:
         return RuntimeAnswers(daemons=daemons, metadata=metadata)
 
@@ -203,8 +204,9 @@ def query_runtimes(
             said = str(version.get("runtimeVersion", ""))
             if runtime == "cri-dockerd":
                 # cri-dockerd answers Version with the Docker Engine's name and version
-                # (runtimeName "docker"); its own version is not in the answer.
-                versions.setdefault("dockerd", (said, "cri:Version (from cri-dockerd)"))
+                # (runtimeName "docker"); its own version is not in the answer. Used for
+                # dockerd only when the Engine itself does not answer (below).
+                relayed = relayed or (said, "cri:Version (from cri-dockerd)")
             else:
                 versions.setdefault(runtime, (said, "cri:Version"))
             sandboxes = (errors.attempt(client.list_pod_sandboxes) or {}).get("items", [])
@@ -219,12 +221,12 @@ def query_runtimes(
             info = errors.attempt(engine.version)
             if info is None:
                 continue
-            # the Engine's own answer wins over what cri-dockerd relayed
-            if versions.get("dockerd", ("", "cri:"))[1].startswith("cri:"):
-                versions["dockerd"] = (str(info.get("Version", "")), "docker:/version")
+            versions.setdefault("dockerd", (str(info.get("Version", "")), "docker:/version"))
             for cid, meta in docker_index(errors.attempt(engine.containers) or []).items():
                 metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
 
+    if relayed is not None:
+        versions.setdefault("dockerd", relayed)
     updated = []
     for d in daemons:
         found = versions.get(d.name)

@@ -31,6 +31,7 @@ from inspect8s.model import (
     NodeConfig,
     NodeReport,
     ProcessInfo,
+    RuntimeChain,
     RuntimeCondition,
     RuntimeStatus,
     Snapshot,
@@ -385,8 +386,12 @@ def collect_node_audit(
     kubelet_version: KubeletVersion | None = None,
     peers: Mapping[int, int] | None = None,
     bundle_source: str | None = None,
+    trace_pods: bool = False,
 ) -> Snapshot:
     """The Snapshot a node audit checks. Never raises ProbeFailed.
+
+    ``trace_pods`` also traces every pod on the node into ``Snapshot.traces`` (``record``
+    does, so that its bundle holds what ``pod --trace-runtime --from`` reads).
 
     ``peers``: unix socket peer inodes (a bundle's recording); None: ask the kernel when
     the root is this machine's, else none (docker.sock clients then cannot be named).
@@ -460,8 +465,17 @@ def collect_node_audit(
         for d in report.runtimes
     )
     report = replace(report, runtimes=runtimes)
+    traces: tuple[RuntimeChain, ...] = ()
+    if trace_pods:
+        from inspect8s import trace
+
+        traces = tuple(
+            trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
+            for members in trace.pods_on_node(report).values()
+        )
     return Snapshot(
         node=report,
+        traces=traces,
         errors=(*report.errors, *errors.items),
         node_config=node_config,
         runtime_status=tuple(statuses),
@@ -521,12 +535,11 @@ def collect_for_node(
     if given is None and isinstance(recorded, dict) and recorded.get("version"):
         origin = recorded.get("source") or "recorded"
         given = KubeletVersion(str(recorded["version"]), f"{bundle.source} ({origin})")
-    options = bundle.manifest.get("options") or {}
     return collect_node_audit(
         ReplayHostFS(bundle),
         clients=ReplayClients(bundle),
-        cri_endpoints=[*(options.get("criEndpoints") or ()), *cri_endpoints],
-        docker_hosts=[*(options.get("dockerHosts") or ()), *docker_hosts],
+        cri_endpoints=[*bundle.cri_endpoints, *cri_endpoints],
+        docker_hosts=[*bundle.docker_hosts, *docker_hosts],
         timeout=timeout,
         kubelet_version=given,
         peers=bundle.unix_peers,

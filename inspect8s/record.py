@@ -369,32 +369,21 @@ class _Recorder:
         self._calls = calls
         self._store = store
 
-    def _keep(self, call: str, fn: Any) -> Any:
+    def _keep(self, call: str, fn: Any, key: str | None = None) -> Any:
+        """Ask ``fn`` and keep its answer or failure under ``calls[call]``, or under
+        ``calls[call][key]`` for a call asked once per object (verbose statuses)."""
+        into = self._calls if key is None else self._calls.setdefault(call, {})
+        slot = call if key is None else key
         try:
             answer = fn()
         except ProbeFailed as exc:
-            self._calls[call] = {
+            into[slot] = {
                 "error": {"kind": exc.kind.value, "source": exc.source, "detail": exc.detail}
             }
             raise
         redacted, count = redact_json(answer)
         self._store.redacted_answers += count
-        self._calls[call] = {"answer": redacted}
-        return answer
-
-    def _keep_item(self, call: str, key: str, fn: Any) -> Any:
-        """:meth:`_keep` for a call asked once per object (``calls[call][key]``)."""
-        calls = self._calls.setdefault(call, {})
-        try:
-            answer = fn()
-        except ProbeFailed as exc:
-            calls[key] = {
-                "error": {"kind": exc.kind.value, "source": exc.source, "detail": exc.detail}
-            }
-            raise
-        redacted, count = redact_json(answer)
-        self._store.redacted_answers += count
-        calls[key] = {"answer": redacted}
+        into[slot] = {"answer": redacted}
         return answer
 
     def close(self) -> None:
@@ -438,22 +427,12 @@ class RecordingCRI(_Recorder):
         return dict(self._keep("ListContainers", self._inner.list_containers))
 
     def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> dict[str, Any]:
-        return dict(
-            self._keep_item(
-                "PodSandboxStatus",
-                sandbox_id,
-                lambda: self._inner.pod_sandbox_status(sandbox_id, verbose=True),
-            )
-        )
+        call = lambda: self._inner.pod_sandbox_status(sandbox_id, verbose=True)  # noqa: E731
+        return dict(self._keep("PodSandboxStatus", call, key=sandbox_id))
 
     def container_status(self, container_id: str, verbose: bool = True) -> dict[str, Any]:
-        return dict(
-            self._keep_item(
-                "ContainerStatus",
-                container_id,
-                lambda: self._inner.container_status(container_id, verbose=True),
-            )
-        )
+        call = lambda: self._inner.container_status(container_id, verbose=True)  # noqa: E731
+        return dict(self._keep("ContainerStatus", call, key=container_id))
 
 
 class RecordingDocker(_Recorder):
@@ -493,31 +472,6 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _trace_every_pod(
-    fs: HostFS,
-    clients: RecordingClients,
-    cri_endpoints: Sequence[str],
-    docker_hosts: Sequence[str],
-    timeout: float,
-) -> None:
-    """Trace every pod on the node through the recording sources, so that the verbose
-    statuses and OCI state files a trace reads are in the bundle too
-    (``inspect8s pod NAME --trace-runtime --from DIR``). Failures are the trace's own
-    probe errors; nothing here raises for them."""
-    from inspect8s import trace
-    from inspect8s.collect import RuntimeOptions, gather_node
-
-    options = RuntimeOptions(
-        cri_endpoints=tuple(cri_endpoints),
-        docker_hosts=tuple(docker_hosts),
-        timeout=timeout,
-        clients=clients,
-    )
-    collection = gather_node(fs, options)
-    for members in trace.pods_on_node(collection.report).values():
-        trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
-
-
 def record_node(
     directory: str,
     *,
@@ -555,8 +509,8 @@ def record_node(
         timeout=timeout,
         kubelet_version=given,
         peers=peers,
+        trace_pods=True,  # the bundle keeps what `pod --trace-runtime --from` reads
     )
-    _trace_every_pod(fs, clients, cri_endpoints, docker_hosts, timeout)
     # Keep only the peer pairs of sockets somebody was found holding (the bundle stays small
     # and says nothing about unrelated connections).
     held = {h for h in _held_inodes(fs, snapshot)}

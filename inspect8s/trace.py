@@ -272,6 +272,11 @@ def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> L
     return Link("shim", values, f"host:/proc/{c.init_pid}/stat (ppid)")
 
 
+def _status_call(c: Container) -> str:
+    """The verbose CRI call that speaks for ``c``."""
+    return "cri:PodSandboxStatus(verbose)" if c.is_sandbox else "cri:ContainerStatus(verbose)"
+
+
 class CRISession:
     """One CRI client per endpoint for a whole trace (live sockets, or a bundle's answers
     through ``clients``), and each sandbox's verbose status asked once however many of its
@@ -306,6 +311,15 @@ class CRISession:
         status = self._errors.attempt(lambda: client.container_status(container_id))
         return None if status is None else verbose_info(status, runtime)
 
+    def info_for(self, c: Container, meta: ContainerMeta | None) -> VerboseInfo | None:
+        """``c``'s own verbose status from the runtime that listed it (PodSandboxStatus for
+        a sandbox); None when no runtime listed it or the call failed."""
+        if meta is None or not meta.endpoint:
+            return None
+        if c.is_sandbox:
+            return self.sandbox_info(meta.endpoint, c.id, meta.runtime)
+        return self.container_info(meta.endpoint, c.id, meta.runtime)
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
@@ -324,24 +338,16 @@ def trace_cri_container(
     processes: Mapping[int, ProcessInfo],
 ) -> ContainerTrace:
     links: list[Link] = []
-    info: VerboseInfo | None = None
-    sandbox_info: VerboseInfo | None = None
-    if meta is not None and meta.endpoint:
-        if c.is_sandbox:
-            info = sandbox_info = cri.sandbox_info(meta.endpoint, c.id, meta.runtime)
-        else:
-            info = cri.container_info(meta.endpoint, c.id, meta.runtime)
-            if sandbox is not None:
-                sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id, meta.runtime)
+    info = cri.info_for(c, meta)
+    sandbox_info = info if c.is_sandbox else None
+    if sandbox is not None and not c.is_sandbox and meta is not None and meta.endpoint:
+        sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id, meta.runtime)
     said = [v for v in (info, sandbox_info) if v is not None and v.shape != "none"]
-    runtime_options: dict[str, Any] = {}
-    for v in said:
-        runtime_options = runtime_options or v.runtime_options
+    runtime_options = next((v.runtime_options for v in said if v.runtime_options), {})
     runtime_type = next((v.runtime_type for v in said if v.runtime_type), None)
     if said:
         handler_from = sandbox_info if sandbox_info is not None else info
-        call = "cri:PodSandboxStatus(verbose)" if c.is_sandbox else "cri:ContainerStatus(verbose)"
-        sources = [call]
+        sources = [_status_call(c)]
         if handler_from is not None and handler_from.handler_source:
             sources.append(handler_from.handler_source)
         links.append(
@@ -398,10 +404,7 @@ def trace_cri_container(
                 "runtime_reported_pid": pid_from_runtime,
                 "pids": list(c.pids),
             },
-            (
-                f"cri:{'PodSandboxStatus' if c.is_sandbox else 'ContainerStatus'}"
-                "(verbose).info.pid; host:/proc"
-            )
+            f"{_status_call(c)}.info.pid; host:/proc"
             if pid_from_runtime is not None
             else "host:/proc",
         )
@@ -421,8 +424,7 @@ def trace_cri_container(
                     "pids_limit": (resources.get("pids") or {}).get("limit"),
                     "privileged": info.privileged if info else None,
                 },
-                f"cri:{'PodSandboxStatus' if c.is_sandbox else 'ContainerStatus'}"
-                "(verbose).info.runtimeSpec.linux.resources",
+                f"{_status_call(c)}.info.runtimeSpec.linux.resources",
             )
         )
     return ContainerTrace(
@@ -481,8 +483,7 @@ def trace_docker_container(
     if info is not None:
         values["runtime_reported_pid"] = info.pid
         if info.pid is not None:
-            call = "PodSandboxStatus" if c.is_sandbox else "ContainerStatus"
-            source = f"cri:{call}(verbose).info.pid; host:/proc"
+            source = f"{_status_call(c)}.info.pid; host:/proc"
     links.append(Link("processes", values, source))
     links.append(_ns_links(c, report, sandbox))
     links.extend(_cgroup_links(c))
@@ -558,14 +559,7 @@ def trace_pod(
             ]
 
             def one(c: Container) -> ContainerTrace:
-                m = collection.metadata.get(c.id)
-                info = None
-                if m is not None and m.endpoint:
-                    info = (
-                        cri.sandbox_info(m.endpoint, c.id, m.runtime)
-                        if c.is_sandbox
-                        else cri.container_info(m.endpoint, c.id, m.runtime)
-                    )
+                info = cri.info_for(c, collection.metadata.get(c.id))
                 return trace_docker_container(
                     fs, report, c, errors, timeout, daemons=False, info=info, sandbox=sandbox
                 )

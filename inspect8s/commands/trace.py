@@ -59,17 +59,15 @@ def _gather(
     from inspect8s.host.fs import HostFS
 
     clients: RuntimeClients | None = None
-    extra_cri: list[str] = []
-    extra_docker: list[str] = []
+    extra_cri: tuple[str, ...] = ()
+    extra_docker: tuple[str, ...] = ()
     if from_dir is not None:
         from inspect8s.bundle import ReplayClients, ReplayHostFS, load_bundle
 
         bundle = load_bundle(from_dir)
         fs: HostFS = ReplayHostFS(bundle)
         clients = ReplayClients(bundle)
-        recorded = bundle.manifest.get("options") or {}
-        extra_cri = list(recorded.get("criEndpoints") or ())
-        extra_docker = list(recorded.get("dockerHosts") or ())
+        extra_cri, extra_docker = bundle.cri_endpoints, bundle.docker_hosts
     else:
         fs = HostFS(root)
     if not fs.is_dir("/proc"):

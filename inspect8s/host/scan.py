@@ -380,9 +380,7 @@ def scan_host(
             if membership is not None:
                 prefixes, members = membership
     # cgroup paths from the walk -> (entries, identity)
-    walked_cache: dict[
-        tuple[str, ...], tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]
-    ] = {}
+    walked_cache: dict[tuple[str, ...], _Parsed] = {}
     processes: dict[int, ProcessInfo] = {}
     identities: dict[int, ContainerIdentity] = {}
     failures: list[ProbeFailed] = []

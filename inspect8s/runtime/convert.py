@@ -215,12 +215,14 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
     spec = info.get("runtimeSpec") or {}
     linux = spec.get("linux") or {} if isinstance(spec, Mapping) else {}
     annotations = {str(k): str(v) for k, v in (spec.get("annotations") or {}).items()}
-    pid = info.get("pid")
+    said_pid = info.get("pid")
+    pid = said_pid if isinstance(said_pid, int) and said_pid > 0 else None
+    sandbox_id = str(info.get("sandboxID") or annotations.get(CRIO_SANDBOX_ID) or "") or None
     if runtime == "cri-dockerd" or (runtime is None and set(info) <= {"sandboxID", "pid"}):
         return VerboseInfo(
             "cri-dockerd",
-            pid=pid if isinstance(pid, int) and pid > 0 else None,
-            sandbox_id=str(info.get("sandboxID") or "") or None,
+            pid=pid,
+            sandbox_id=sandbox_id,
             runtime_handler=status_handler,
             handler_source="cri:status.runtimeHandler" if status_handler else None,
         )
@@ -237,8 +239,8 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
             privileged = annotations[CRIO_PRIVILEGED] == "true"
         return VerboseInfo(
             "cri-o",
-            pid=pid if isinstance(pid, int) and pid > 0 else None,
-            sandbox_id=str(info.get("sandboxID") or annotations.get(CRIO_SANDBOX_ID) or "") or None,
+            pid=pid,
+            sandbox_id=sandbox_id,
             runtime_handler=handler,
             privileged=privileged if isinstance(privileged, bool) else None,
             cgroups_path=linux.get("cgroupsPath") or None,
@@ -254,8 +256,8 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
     privileged = security.get("privileged")
     return VerboseInfo(
         "containerd",
-        pid=pid if isinstance(pid, int) and pid > 0 else None,
-        sandbox_id=str(info.get("sandboxID") or "") or None,
+        pid=pid,
+        sandbox_id=sandbox_id,
         runtime_handler=handler,
         runtime_type=str(info.get("runtimeType") or "") or None,
         runtime_options=dict(info.get("runtimeOptions") or {}),
