@@ -435,9 +435,13 @@ def scan_host(
             cached = walked_cache.get(known)
             if cached is None:
                 text = "".join(f"{pre}{path}\n" for pre, path in zip(prefixes, known, strict=True))
-                entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
-                ident = identify_entries(entries)
-                walked_cache[known] = (entries, ident)
+                try:  # a cgroup name holding a newline would not read back
+                    entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
+                except ProbeFailed as exc:
+                    failures.append(exc)
+                else:
+                    ident = identify_entries(entries)
+                    walked_cache[known] = (entries, ident)
             else:
                 entries, ident = cached
         elif raw_cgroup is not None:
