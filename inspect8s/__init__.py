@@ -11,11 +11,11 @@ from typing import Any
 from inspect8s._version import __version__
 
 _LAZY = {
-    "check": "inspect8s.checks.registry",
-    "Scope": "inspect8s.checks.registry",
-    "Violation": "inspect8s.checks.registry",
-    "Skip": "inspect8s.checks.registry",
-    "Severity": "inspect8s.results",
+    "check": "inspect8s.audit.registry",
+    "Scope": "inspect8s.audit.registry",
+    "Violation": "inspect8s.audit.registry",
+    "Skip": "inspect8s.audit.registry",
+    "Severity": "inspect8s.audit.results",
     "HostFS": "inspect8s.host.fs",
     "ProbeFailed": "inspect8s.errors",
     "ErrorKind": "inspect8s.errors",

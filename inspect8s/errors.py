@@ -1,6 +1,6 @@
 """Error kinds, the exception sources raise, and the record the snapshot keeps.
 
-Sources raise :class:`ProbeFailed`; only ``collect.py`` (and the command layer for
+Sources raise :class:`ProbeFailed`; only ``inspect8s.collect`` (and the command layer for
 whole-command failures) turns it into a :class:`ProbeError` that every renderer shows.
 """
 

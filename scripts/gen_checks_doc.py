@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspect8s.checks.registry import Check, load_checks
+from inspect8s.audit.registry import Check, load_checks
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from inspect8s.audit import IgnoreRule
-    from inspect8s.checks.registry import Check, CheckSettings
+    from inspect8s.audit.registry import Check, CheckSettings
+    from inspect8s.audit.results import AuditResult
+    from inspect8s.audit.runner import IgnoreRule
     from inspect8s.model import RuntimeClass, Snapshot
-    from inspect8s.results import AuditResult
 
 ClusterOpt = Annotated[
     bool,
@@ -109,7 +109,7 @@ def join_api(
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
-    from inspect8s import cluster
+    from inspect8s.collect import cluster as cluster
     from inspect8s.errors import ProbeError, UsageError
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPI, KubeAPIError
@@ -164,8 +164,8 @@ def audit_cluster(
     agent_timeout: float,
 ) -> AuditResult:
     """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged."""
-    from inspect8s import audit as engine
-    from inspect8s import cluster
+    from inspect8s.audit import runner as engine
+    from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
 
     interactive = sys.stderr.isatty()

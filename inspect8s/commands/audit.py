@@ -123,8 +123,8 @@ KubeletVersionOpt = Annotated[
 
 
 def parse_fail_on(text: str) -> object:
+    from inspect8s.audit.results import Severity
     from inspect8s.errors import UsageError
-    from inspect8s.results import Severity
 
     if text.strip().lower() in ("none", "never"):
         return None
@@ -174,11 +174,11 @@ def audit(
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
     """
-    from inspect8s import audit as engine
-    from inspect8s.checks.registry import CheckSettings, filter_checks, load_checks
+    from inspect8s.audit import runner as engine
+    from inspect8s.audit.registry import CheckSettings, filter_checks, load_checks
+    from inspect8s.audit.results import Scope, Severity
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
-    from inspect8s.results import Scope, Severity
 
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
@@ -295,7 +295,7 @@ def _join_specs(
     if classes is not None:
         snapshot = dataclasses.replace(snapshot, runtime_classes=classes)
     if pods_file:
-        from inspect8s.cluster import load_pod_list
+        from inspect8s.collect.cluster import load_pod_list
 
         pods, errors = load_pod_list(pods_file)
         return dataclasses.replace(snapshot, pods=pods, errors=(*snapshot.errors, *errors))

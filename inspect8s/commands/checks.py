@@ -27,7 +27,7 @@ def checks(
     ignore: IgnoreOpt = None,
 ) -> int:
     """List every check (built-in and plugins): ID, severity, scope, title, rationale."""
-    from inspect8s.checks.registry import filter_checks, load_checks
+    from inspect8s.audit.registry import filter_checks, load_checks
     from inspect8s.errors import UsageError
 
     fmt = output.lower()

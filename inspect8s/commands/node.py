@@ -62,15 +62,15 @@ def node(
     """Show what runs on this node and how it is isolated: runtimes, sockets, shims, the
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
-    from inspect8s.collect import RuntimeOptions, collect_node
+    from inspect8s.collect.node import RuntimeOptions, collect_node
     from inspect8s.errors import UsageError
     from inspect8s.host.fs import HostFS
+    from inspect8s.model.serialize import to_data
     from inspect8s.render.views import (
         write_node_config_table,
         write_node_table,
         write_structured,
     )
-    from inspect8s.serialize import to_data
 
     if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
         raise UsageError(f"`node` prints table, json or yaml, not {output.value}")

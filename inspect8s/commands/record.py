@@ -35,7 +35,7 @@ def record(
     """Record what `inspect8s audit` reads on this node (host files, runtime answers),
     with credentials redacted, so the node can be audited later with --from DIR."""
     from inspect8s._version import __version__
-    from inspect8s.record import record_node
+    from inspect8s.collect.record import record_node
 
     manifest = record_node(
         directory,

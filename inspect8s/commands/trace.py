@@ -20,7 +20,7 @@ from inspect8s.commands._options import (
 from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
 
 if TYPE_CHECKING:
-    from inspect8s.collect import NodeCollection
+    from inspect8s.collect.node import NodeCollection
     from inspect8s.host.fs import HostFS
     from inspect8s.runtime.clients import RuntimeClients
 
@@ -54,7 +54,7 @@ def _gather(
 ) -> tuple[HostFS, NodeCollection, RuntimeClients | None]:
     """The node picture, from the host under ``root`` or from a bundle (``--from``), and
     the runtime clients a trace should ask (None: the live sockets)."""
-    from inspect8s.collect import RuntimeOptions, gather_node
+    from inspect8s.collect.node import RuntimeOptions, gather_node
     from inspect8s.errors import UsageError
     from inspect8s.host.fs import HostFS
 
@@ -62,7 +62,7 @@ def _gather(
     extra_cri: tuple[str, ...] = ()
     extra_docker: tuple[str, ...] = ()
     if from_dir is not None:
-        from inspect8s.bundle import ReplayClients, ReplayHostFS, load_bundle
+        from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
 
         bundle = load_bundle(from_dir)
         fs: HostFS = ReplayHostFS(bundle)
@@ -161,7 +161,7 @@ def pod(
     labels on the runtime's sandboxes and containers (--local forces this). With a
     kubeconfig the pod is looked up in the API; if it runs on another node, a short-lived
     agent pod traces it there and is deleted afterwards."""
-    from inspect8s import trace
+    from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_pod_brief, write_structured
 
     _check_output(output)
@@ -238,7 +238,7 @@ def _api_lookup(
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
     from inspect8s.kube.convert import pod_from_json
     from inspect8s.kube.live import KubeAPI
-    from inspect8s.serialize import to_data
+    from inspect8s.model.serialize import to_data
 
     with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
         raw = api.get_pod(namespace, name)
@@ -315,7 +315,7 @@ def pid(
 ) -> int:
     """Which container and pod a host process belongs to, with the same chain as
     `pod --trace-runtime`."""
-    from inspect8s import trace
+    from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_structured
 
     _check_output(output)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from inspect8s.results import AuditResult
+from inspect8s.audit.results import AuditResult
 
 ENTRY_POINT_GROUP = "inspect8s.renderers.v1"
 
@@ -33,7 +33,7 @@ def get_renderer(name: str) -> Renderer:
     """
     from importlib.metadata import entry_points
 
-    from inspect8s.checks.registry import PluginLoadError
+    from inspect8s.audit.registry import PluginLoadError
     from inspect8s.errors import UsageError
 
     matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name.lower()]

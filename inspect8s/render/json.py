@@ -11,7 +11,7 @@ import json
 from typing import Any, TextIO
 
 from inspect8s._version import __version__
-from inspect8s.results import AuditResult, Location, Status
+from inspect8s.audit.results import AuditResult, Location, Status
 
 SCHEMA_VERSION = 1
 

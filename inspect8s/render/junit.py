@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import TextIO
 
-from inspect8s.results import AuditResult, Finding, Outcome, Scope, Status
+from inspect8s.audit.results import AuditResult, Finding, Outcome, Scope, Status
 
 
 def _finding_line(f: Finding) -> str:

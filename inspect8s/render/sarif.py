@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from inspect8s._version import __version__
-from inspect8s.results import AuditResult, CheckInfo, Finding, Location, Severity, Status
+from inspect8s.audit.results import AuditResult, CheckInfo, Finding, Location, Severity, Status
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

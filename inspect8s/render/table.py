@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from inspect8s.results import AuditResult, Finding, Severity, Status
+from inspect8s.audit.results import AuditResult, Finding, Severity, Status
 
 
 def _severity_line(counts: dict[str, int]) -> str:

@@ -18,7 +18,7 @@ from inspect8s.model import (
     NodeConfig,
     NodeReport,
 )
-from inspect8s.serialize import to_data
+from inspect8s.model.serialize import to_data
 
 SCHEMA_VERSION = 1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from inspect8s.audit.results import AuditResult
 from inspect8s.render.json import document
-from inspect8s.results import AuditResult
 
 
 def render(result: AuditResult, out: TextIO) -> None:

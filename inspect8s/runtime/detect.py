@@ -1,7 +1,7 @@
 """Find container runtimes, their sockets, shims and the kubelet from a host scan.
 
 Pure functions over ``ProcessInfo`` (from the one /proc pass) plus socket look-ups through
-``HostFS``. Nothing here talks to a runtime; ``collect.py`` asks the runtimes afterwards.
+``HostFS``. Nothing here talks to a runtime; ``inspect8s.collect`` asks the runtimes afterwards.
 
 Socket paths and daemon names: runtime-facts.md "Host-side mapping facts"; kubelet
 flag syntax is pflag's (``--flag=value`` or ``--flag value``; booleans may stand alone).

@@ -19,17 +19,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from inspect8s.audit import collect_for_node, run_checks
-from inspect8s.checks.registry import Check, CheckSettings, load_checks
+from inspect8s.audit.registry import Check, CheckSettings, load_checks
+from inspect8s.audit.results import AuditResult
+from inspect8s.audit.runner import collect_for_node, run_checks
 from inspect8s.errors import UsageError
 from inspect8s.render import get_renderer
-from inspect8s.results import AuditResult
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT = REPO / "tests" / "fixtures" / "audit"
 BUNDLES = sorted(p.name for p in AUDIT.iterdir() if (p / "bundle.json").is_file())
 SCHEMA = json.loads((REPO / "tests/fixtures/schemas/sarif-schema-2.1.0.json").read_text())
-NODE_MODULES = ("inspect8s.checks.node", "inspect8s.checks.upgrade")
+NODE_MODULES = ("inspect8s.audit.checks.node", "inspect8s.audit.checks.upgrade")
 
 
 def node_checks() -> list[Check]:

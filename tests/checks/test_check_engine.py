@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inspect8s.audit import (
-    IgnoreRule,
-    exit_code,
-    load_ignore_file,
-    parse_ignore_rules,
-    run_checks,
-)
-from inspect8s.checks.registry import (
+from inspect8s.audit.registry import (
     CheckDefinitionError,
     CheckSettings,
     PluginLoadError,
@@ -26,9 +19,16 @@ from inspect8s.checks.registry import (
     filter_checks,
     load_checks,
 )
+from inspect8s.audit.results import Location, Scope, Severity, Status
+from inspect8s.audit.runner import (
+    IgnoreRule,
+    exit_code,
+    load_ignore_file,
+    parse_ignore_rules,
+    run_checks,
+)
 from inspect8s.errors import ErrorKind, ProbeError, UsageError
 from inspect8s.model import ContainerSpec, KubeNode, Pod, ResourceList, Snapshot
-from inspect8s.results import Location, Scope, Severity, Status
 
 
 def _pod(name: str = "web", namespace: str = "shop", **kw: object) -> Pod:
@@ -104,7 +104,7 @@ def test_builtin_checks_come_through_the_entry_point_group() -> None:
     assert ids == sorted(ids)
     assert "I8S-WL-DOCKERSOCK" in ids
     assert {c.info.origin for c in loaded if c.id.startswith("I8S-SEC-")} == {
-        "inspect8s.checks.pods"
+        "inspect8s.audit.checks.pods"
     }
     assert load_checks(entry_points=False) == ()
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from inspect8s.audit import audit_manifests
-from inspect8s.checks.registry import Check, load_checks
-from inspect8s.results import Scope, Status
+from inspect8s.audit.registry import Check, load_checks
+from inspect8s.audit.results import Scope, Status
+from inspect8s.audit.runner import audit_manifests
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
 # built-in checks only: installed plugins (plugins/examples) have their own tests

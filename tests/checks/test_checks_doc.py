@@ -21,7 +21,7 @@ def test_checks_doc_is_up_to_date() -> None:
 
 
 def test_checks_doc_names_every_builtin_check() -> None:
-    from inspect8s.checks.registry import load_checks
+    from inspect8s.audit.registry import load_checks
 
     text = (REPO / "docs" / "checks.md").read_text()
     for c in load_checks():

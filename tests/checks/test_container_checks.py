@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from inspect8s.checks import cluster as cl
-from inspect8s.checks import containers as cc
-from inspect8s.checks.registry import CheckSettings, ContainerContext, Skip, Violation
+from inspect8s.audit.checks import cluster as cl
+from inspect8s.audit.checks import containers as cc
+from inspect8s.audit.registry import CheckSettings, ContainerContext, Skip, Violation
 from inspect8s.host.containertruth import resolve_mounts
 from inspect8s.model import (
     CgroupLimits,

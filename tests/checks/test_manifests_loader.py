@@ -1,4 +1,4 @@
-"""inspect8s.manifests: files, directories, documents, kinds, lines, and malformed input."""
+"""inspect8s.collect.manifests: files, directories, documents, kinds, lines, and malformed input."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspect8s.collect.manifests import load_manifests, manifest_files
 from inspect8s.errors import ErrorKind, NotFoundError
-from inspect8s.manifests import load_manifests, manifest_files
 from inspect8s.model import QoS
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "fixtures" / "manifests"

@@ -12,10 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from inspect8s.checks.pods import memory_limit_missing
+from inspect8s.audit.checks.pods import memory_limit_missing
+from inspect8s.audit.results import (
+    AuditResult,
+    CheckInfo,
+    Finding,
+    Outcome,
+    Scope,
+    Severity,
+    Status,
+)
 from inspect8s.kube.convert import pod_from_json
 from inspect8s.render.json import render
-from inspect8s.results import AuditResult, CheckInfo, Finding, Outcome, Scope, Severity, Status
 from tests.kubeserver import AgentScript, KubeServer, load_fixture
 
 
@@ -82,7 +90,7 @@ def agent_output(hostname: str, pod: str) -> str:
         Severity.MEDIUM,
         Scope.CONTAINER,
         "rationale",
-        "inspect8s.checks.containers",
+        "inspect8s.audit.checks.containers",
     )
     node_info = CheckInfo("I8S-NODE-TEST", "Node thing", Severity.LOW, Scope.NODE, "r", "x")
     findings = (

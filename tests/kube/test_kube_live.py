@@ -293,7 +293,7 @@ def test_importing_the_kube_modules_does_not_import_kubernetes() -> None:
 
     code = (
         "import sys, inspect8s.kube, inspect8s.kube.live, inspect8s.kube.agent, "
-        "inspect8s.kube.recorded, inspect8s.kube.convert, inspect8s.kube.config; "
+        "inspect8s.kube.convert, inspect8s.kube.config; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))"
     )
     result = subprocess.run(

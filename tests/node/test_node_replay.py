@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inspect8s.collect import FLAGGED_NAMESPACES
+from inspect8s.collect.node import FLAGGED_NAMESPACES
 
 NODES = Path(__file__).resolve().parents[1] / "fixtures" / "nodes"
 TREES = sorted(p.name for p in NODES.iterdir() if (p / "expected.json").is_file())

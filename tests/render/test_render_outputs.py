@@ -15,12 +15,12 @@ import jsonschema
 import pytest
 import yaml
 
-from inspect8s.audit import audit_manifests, load_ignore_file, run_checks
-from inspect8s.checks.registry import Check, Skip, Violation, check, checks_in, load_checks
+from inspect8s.audit.registry import Check, Skip, Violation, check, checks_in, load_checks
+from inspect8s.audit.results import AuditResult, Location
+from inspect8s.audit.runner import audit_manifests, load_ignore_file, run_checks
 from inspect8s.errors import ErrorKind, ProbeError
 from inspect8s.model import KubeNode, Pod, Snapshot
 from inspect8s.render import get_renderer, renderer_names
-from inspect8s.results import AuditResult, Location
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"

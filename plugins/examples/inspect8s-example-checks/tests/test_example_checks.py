@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from inspect8s_example_checks import checks as example
 
-from inspect8s.audit import audit_manifests
-from inspect8s.checks.registry import load_checks
+from inspect8s.audit.registry import load_checks
+from inspect8s.audit.runner import audit_manifests
 
 MANIFEST = """\
 apiVersion: apps/v1

@@ -30,9 +30,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from inspect8s.audit.results import Location
 from inspect8s.errors import ErrorKind, NotFoundError, ProbeError, ProbeFailed
 from inspect8s.model import Pod
-from inspect8s.results import Location
 
 MANIFEST_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 

@@ -33,9 +33,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
 from inspect8s.errors import Inspect8sError
 from inspect8s.model import Container, ContainerSpec, ContainerTrace, Pod, Snapshot
-from inspect8s.results import CheckInfo, Location, Scope, Severity
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from inspect8s.checks.registry import Scope, Skip, Violation, check
+from inspect8s.audit.registry import Scope, Skip, Violation, check
+from inspect8s.audit.results import Severity
 from inspect8s.model import KubeNode, Snapshot
-from inspect8s.results import Severity
 
 
 def _nodes(snapshot: Snapshot) -> tuple[KubeNode, ...]:

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from inspect8s.collect import Errors, RuntimeOptions, gather_node
+from inspect8s.collect.errors import Errors
+from inspect8s.collect.node import RuntimeOptions, gather_node
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
@@ -467,7 +468,7 @@ def collect_node_audit(
     report = replace(report, runtimes=runtimes)
     traces: tuple[RuntimeChain, ...] = ()
     if trace_pods:
-        from inspect8s import trace
+        from inspect8s.collect import trace as trace
 
         traces = tuple(
             trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
@@ -514,7 +515,7 @@ def collect_for_node(
     ``Snapshot.kubelet_version``. Raises UsageError for more than one bundle or a bundle
     that cannot be read.
     """
-    from inspect8s.bundle import ReplayClients, ReplayHostFS, load_bundle
+    from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
     from inspect8s.errors import UsageError
 
     given = KubeletVersion(kubelet_version, "option") if kubelet_version else None

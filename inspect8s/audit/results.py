@@ -92,7 +92,7 @@ class CheckInfo:
     severity: Severity
     scope: Scope
     rationale: str  # the check's docstring, dedented
-    origin: str  # where it was loaded from: "inspect8s.checks.pods", "path:/x/y.py", ...
+    origin: str  # where it was loaded from: "inspect8s.audit.checks.pods", "path:/x/y.py", ...
 
     @property
     def summary(self) -> str:

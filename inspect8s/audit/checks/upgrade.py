@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from inspect8s.checks import versions as v
-from inspect8s.checks.node import (
+from inspect8s.audit.checks import versions as v
+from inspect8s.audit.checks.node import (
     containerd_config,
     containerd_statuses,
     kubelet_config,
@@ -20,9 +20,9 @@ from inspect8s.checks.node import (
     target_minor,
     where,
 )
-from inspect8s.checks.registry import CheckSettings, Scope, Skip, Violation, check
+from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
+from inspect8s.audit.results import Location, Severity
 from inspect8s.model import CgroupVersion, Snapshot
-from inspect8s.results import Location, Severity
 
 
 def _flag_violations(

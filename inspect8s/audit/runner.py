@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from inspect8s.checks.registry import Check, CheckSettings, ContainerContext, Skip, Violation
-from inspect8s.errors import UsageError
-from inspect8s.model import Pod, Snapshot
-from inspect8s.results import (
+from inspect8s.audit.registry import Check, CheckSettings, ContainerContext, Skip, Violation
+from inspect8s.audit.results import (
     AuditResult,
     Finding,
     Location,
@@ -27,6 +25,8 @@ from inspect8s.results import (
     Severity,
     Status,
 )
+from inspect8s.errors import UsageError
+from inspect8s.model import Pod, Snapshot
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -124,9 +124,9 @@ def collect_for_node(
     written by ``inspect8s record``, ``timeout`` the per-call deadline; ``cri_endpoints``
     and ``docker_hosts`` are extra runtime sockets, ``kubelet_version`` overrides the
     detected kubelet version. Probe failures are in ``errors`` (never raised for one
-    source). Implemented in :mod:`inspect8s.nodeaudit`.
+    source). Implemented in :mod:`inspect8s.collect.nodeaudit`.
     """
-    from inspect8s.nodeaudit import collect_for_node as collect
+    from inspect8s.collect.nodeaudit import collect_for_node as collect
 
     return collect(
         root,
@@ -316,7 +316,7 @@ def audit_manifests(
     stdin: TextIO | None = None,
 ) -> AuditResult:
     """Audit manifest files and directories with the pod-scope checks among ``checks``."""
-    from inspect8s.manifests import load_manifests
+    from inspect8s.collect.manifests import load_manifests
 
     found = load_manifests(paths, stdin=stdin)
     snapshot = Snapshot(pods=found.pods, errors=found.errors)

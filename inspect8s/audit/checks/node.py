@@ -1,6 +1,6 @@
 """Node-wide checks (scope node): the kubelet, the runtimes, cgroups and Docker leftovers.
 
-They read the node audit's Snapshot (``inspect8s/nodeaudit.py``): the node report, the
+They read the node audit's Snapshot (``inspect8s/collect/nodeaudit.py``): the node report, the
 node configuration with provenance, each CRI endpoint's own answers and the docker.sock
 holders. Facts and sources are in the project's runtime-facts reference (sections 4.1 to
 4.5); each docstring names the one it uses. Version-aware rules are in ``upgrade.py``.
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from inspect8s.checks.registry import CheckSettings, Scope, Skip, Violation, check
-from inspect8s.checks.versions import kube_minor
+from inspect8s.audit.checks.versions import kube_minor
+from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
+from inspect8s.audit.results import Location, Severity
 from inspect8s.model import (
     ConfigValue,
     ContainerdConfig,
@@ -19,7 +20,6 @@ from inspect8s.model import (
     RuntimeStatus,
     Snapshot,
 )
-from inspect8s.results import Location, Severity
 
 # --------------------------------------------------------------------------- helpers
 
@@ -197,7 +197,7 @@ _REGISTRY_IDS = frozenset({"registry.mirrors", "registry.configs", "registry.aut
 
 
 def _installed_containerd(snap: Snapshot) -> tuple[int, ...] | None:
-    from inspect8s.checks.versions import parse_version
+    from inspect8s.audit.checks.versions import parse_version
 
     for status in containerd_statuses(snap):
         parsed = parse_version(status.runtime_version)
@@ -216,7 +216,7 @@ def _deprecated(
     """Deprecated keys of ``ids``, when they matter: the installed containerd is 2.x (it
     ignores them, or drops them in a later 2.x), or the target Kubernetes needs 2.x (past
     1.35). On containerd 1.x for a target up to 1.35 they still work: no finding."""
-    from inspect8s.checks.versions import CONTAINERD_1X_LAST_KUBERNETES, parse_version
+    from inspect8s.audit.checks.versions import CONTAINERD_1X_LAST_KUBERNETES, parse_version
 
     config = containerd_config(snap)
     installed = _installed_containerd(snap)

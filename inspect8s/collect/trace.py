@@ -15,7 +15,8 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inspect8s.collect import FLAGGED_NAMESPACES, Errors, NodeCollection
+from inspect8s.collect.errors import Errors
+from inspect8s.collect.node import FLAGGED_NAMESPACES, NodeCollection
 from inspect8s.errors import NotFoundError, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
@@ -28,10 +29,10 @@ from inspect8s.model import (
     RuntimeChain,
     RuntimeDaemon,
 )
+from inspect8s.model.serialize import to_data
 from inspect8s.runtime import detect, ocistate
 from inspect8s.runtime.clients import LIVE, CRIAnswers, RuntimeClients
 from inspect8s.runtime.convert import ContainerMeta, VerboseInfo, verbose_info
-from inspect8s.serialize import to_data
 
 DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"  # kubelet >= 1.27 default
 

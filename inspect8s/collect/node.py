@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed
+from inspect8s.collect.errors import Errors
+from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host import cgroups, containertruth, scan
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
@@ -38,27 +39,6 @@ T = TypeVar("T")
 # user, cgroup and time are kept in the inodes but not flagged: every pod shares them with
 # the host unless hostUsers: false or (cgroup) the runtime unshares it on cgroup v2.
 FLAGGED_NAMESPACES: tuple[str, ...] = ("ipc", "mnt", "net", "pid", "uts")
-
-
-@dataclass
-class Errors:
-    """Collects ProbeErrors, dropping exact repeats."""
-
-    items: list[ProbeError] = field(default_factory=list)
-    _seen: set[tuple[str, str, str]] = field(default_factory=set)
-
-    def add(self, exc: ProbeFailed) -> None:
-        key = (exc.kind.value, exc.source, exc.detail)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.items.append(exc.record())
-
-    def attempt(self, fn: Callable[[], T]) -> T | None:
-        try:
-            return fn()
-        except ProbeFailed as exc:
-            self.add(exc)
-            return None
 
 
 @dataclass(frozen=True, slots=True)

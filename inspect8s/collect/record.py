@@ -2,7 +2,7 @@
 
 Host files and links go to ``DIR/host/<host path>`` as the collectors read them (through
 :class:`RecordingHostFS`); runtime answers to ``DIR/runtime/*.json`` (through
-:class:`RecordingClients`); the layout is in :mod:`inspect8s.bundle` and
+:class:`RecordingClients`); the layout is in :mod:`inspect8s.collect.bundle` and
 docs/output-formats.md. Credentials are redacted on the way in: values of secret-looking
 flags and ``KEY=value`` words in command lines and unit/env files (``--token``,
 ``--password``, ``*_TOKEN=``), the user:password part of URLs, and ``password``, ``auth``,
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from inspect8s.bundle import (
+from inspect8s.collect.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_VERSION,
     CRI_ANSWERS,
@@ -484,8 +484,8 @@ def record_node(
 ) -> dict[str, Any]:
     """Collect the node as ``inspect8s audit`` does and write the bundle to ``directory``
     (which must be absent or empty). Returns the manifest written."""
+    from inspect8s.collect.nodeaudit import collect_node_audit, unix_socket_peers
     from inspect8s.model import KubeletVersion
-    from inspect8s.nodeaudit import collect_node_audit, unix_socket_peers
 
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -547,7 +547,7 @@ def record_node(
 
 def _held_inodes(fs: RecordingHostFS, snapshot: Any) -> set[int]:
     """Inodes of the docker sockets' server ends (listener and accepted connections)."""
-    from inspect8s.nodeaudit import parse_proc_net_unix
+    from inspect8s.collect.nodeaudit import parse_proc_net_unix
 
     if snapshot.docker_socket_holders is None:
         return set()

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed, UsageError
-from inspect8s.model import KubeNode, Pod, RuntimeClass, Snapshot
-from inspect8s.results import (
+from inspect8s.audit.results import (
     AuditResult,
     CheckInfo,
     Finding,
@@ -34,6 +32,8 @@ from inspect8s.results import (
     Severity,
     Status,
 )
+from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed, UsageError
+from inspect8s.model import KubeNode, Pod, RuntimeClass, Snapshot
 
 if TYPE_CHECKING:
     from inspect8s.kube.live import KubeAPI

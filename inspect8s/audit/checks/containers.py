@@ -1,6 +1,6 @@
 """Host-truth checks (scope container): what the kernel enforces versus what the pod asked.
 
-Each check receives a :class:`~inspect8s.checks.registry.ContainerContext`: the container as
+Each check receives a :class:`~inspect8s.audit.registry.ContainerContext`: the container as
 the node probe saw it (cgroup limits, namespaces, ``/proc/<pid>/status`` of its init
 process, its mount table) joined with its pod spec when one is known (API, ``--pods``).
 A check that needs a part that was not collected raises ``Skip`` with the reason.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from inspect8s.checks.pods import RUNTIME_SOCKET_DIRS, RUNTIME_SOCKETS
-from inspect8s.checks.registry import (
+from inspect8s.audit.checks.pods import RUNTIME_SOCKET_DIRS, RUNTIME_SOCKETS
+from inspect8s.audit.registry import (
     CheckSettings,
     ContainerContext,
     Scope,
@@ -27,8 +27,8 @@ from inspect8s.checks.registry import (
     Violation,
     check,
 )
+from inspect8s.audit.results import Severity
 from inspect8s.model import CgroupLimits, Container, ContainerSpec, Pod
-from inspect8s.results import Severity
 
 PAGE_SIZE = 4096  # the kernel rounds memory limits down to whole pages
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from inspect8s.checks.registry import Scope, Violation, check
+from inspect8s.audit.registry import Scope, Violation, check
+from inspect8s.audit.results import Severity
 from inspect8s.model import ContainerSpec, Pod, Volume
-from inspect8s.results import Severity
 
 
 def _kind(spec: ContainerSpec) -> str:

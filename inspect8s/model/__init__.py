@@ -1,0 +1,101 @@
+"""Frozen models: what the collectors turn raw data into. No I/O here.
+
+Units are in field names; where a field may be ``None`` the comment on the same line
+says what ``None`` means. One module per domain; every model is re-exported here.
+"""
+
+from inspect8s.model.chain import ContainerTrace, Link, RuntimeChain
+from inspect8s.model.config import (
+    ConfigValue,
+    ContainerdConfig,
+    ContainerdRuntime,
+    CrictlConfig,
+    CrioConfig,
+    CrioRuntime,
+    DeprecatedKey,
+    DockerDaemonConfig,
+    KubeletConfig,
+    NodeConfig,
+)
+from inspect8s.model.host import (
+    NAMESPACE_TYPES,
+    CgroupEntry,
+    CgroupLimits,
+    CgroupVersion,
+    ContainerIdentity,
+    ContainerMount,
+    Mount,
+    ProcessInfo,
+    QoS,
+)
+from inspect8s.model.kube import (
+    ContainerSpec,
+    KubeNode,
+    Pod,
+    ResourceList,
+    RuntimeClass,
+    Volume,
+    VolumeMount,
+)
+from inspect8s.model.node import (
+    Container,
+    DockerEngineStatus,
+    KubeletProcess,
+    KubeletVersion,
+    NamespaceReference,
+    NodeInfo,
+    NodeReport,
+    RuntimeCondition,
+    RuntimeDaemon,
+    RuntimeStatus,
+    Shim,
+    SocketHolder,
+    SocketInfo,
+)
+from inspect8s.model.snapshot import Snapshot
+
+__all__ = [
+    "NAMESPACE_TYPES",
+    "CgroupEntry",
+    "CgroupLimits",
+    "CgroupVersion",
+    "ConfigValue",
+    "Container",
+    "ContainerIdentity",
+    "ContainerMount",
+    "ContainerSpec",
+    "ContainerTrace",
+    "ContainerdConfig",
+    "ContainerdRuntime",
+    "CrictlConfig",
+    "CrioConfig",
+    "CrioRuntime",
+    "DeprecatedKey",
+    "DockerDaemonConfig",
+    "DockerEngineStatus",
+    "KubeNode",
+    "KubeletConfig",
+    "KubeletProcess",
+    "KubeletVersion",
+    "Link",
+    "Mount",
+    "NamespaceReference",
+    "NodeConfig",
+    "NodeInfo",
+    "NodeReport",
+    "Pod",
+    "ProcessInfo",
+    "QoS",
+    "ResourceList",
+    "RuntimeChain",
+    "RuntimeClass",
+    "RuntimeCondition",
+    "RuntimeDaemon",
+    "RuntimeStatus",
+    "Shim",
+    "Snapshot",
+    "SocketHolder",
+    "SocketInfo",
+    "Volume",
+    "VolumeMount",
+]

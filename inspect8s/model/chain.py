@@ -1,0 +1,50 @@
+"""The runtime chain of one container: links from the kubelet to the cgroup limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspect8s.errors import ProbeError
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One link of a runtime chain: a named step, its values, and what proved them.
+
+    ``missing`` is None when the link was established, else the reason it was not.
+    """
+
+    name: str  # "kubelet" | "cri-endpoint" | "runtime" | "handler" | "shim" | "oci-runtime" ...
+    values: dict[str, object]
+    source: str | None
+    missing: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerTrace:
+    """Where one container sits, link by link (see docs/architecture.md)."""
+
+    container_id: str
+    name: str | None
+    pod_name: str | None
+    pod_namespace: str | None
+    links: tuple[Link, ...]
+
+    def link(self, name: str) -> Link | None:
+        for item in self.links:
+            if item.name == name:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeChain:
+    """The trace of one pod: the links it shares (kubelet..runtime) and one trace per container."""
+
+    pod_name: str | None
+    pod_namespace: str | None
+    pod_uid: str | None
+    node_links: tuple[Link, ...]
+    sandbox: ContainerTrace | None
+    containers: tuple[ContainerTrace, ...]
+    errors: tuple[ProbeError, ...] = ()

@@ -1,0 +1,179 @@
+"""The node as inspect8s sees it: runtimes, sockets, shims, the kubelet, containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspect8s.errors import ProbeError
+from inspect8s.model.host import CgroupLimits, CgroupVersion, ContainerMount, QoS
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeDaemon:
+    """A container runtime daemon found on the node."""
+
+    name: str  # "containerd" | "crio" | "cri-dockerd" | "dockerd" | "podman"
+    pid: int | None  # None: only its socket was found
+    version: str | None  # None: not asked or not answered
+    sockets: tuple[str, ...] = ()
+    config_file: str | None = None  # None: default / not given on the command line
+    cmdline: tuple[str, ...] = ()
+    version_source: str | None = None  # e.g. "cri:Version", "docker:/version"
+
+
+@dataclass(frozen=True, slots=True)
+class SocketInfo:
+    """A runtime socket path looked for under the root."""
+
+    path: str
+    runtime: str
+    kind: str  # "socket" | "file" | "dir"
+
+
+@dataclass(frozen=True, slots=True)
+class Shim:
+    """A per-sandbox/per-container monitor process (containerd-shim-*, conmon)."""
+
+    pid: int
+    kind: str  # binary name: "containerd-shim-runc-v2", "conmon", ...
+    namespace: str | None  # containerd namespace from "-namespace" (k8s.io, moby); None: n/a
+    id: str | None  # sandbox / container id the shim was started for; None: unknown
+    child_pids: tuple[int, ...] = ()
+    container_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletProcess:
+    pid: int
+    version: str | None  # None: could not be determined from the host
+    cmdline: tuple[str, ...]
+    flags: dict[str, str]  # "--flag" -> value ("true" for bare boolean flags)
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceReference:
+    """The process whose namespaces stand for "the host" when comparing inodes."""
+
+    pid: int | None  # None: no readable reference
+    reason: str  # e.g. "PID 1", "PID 1 unreadable (permission); using containerd PID 812"
+    namespaces: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A container as seen on the node: host truth joined with what the runtime says."""
+
+    id: str
+    runtime: str
+    name: str | None  # None: the runtime did not answer and no label said
+    pod_name: str | None
+    pod_namespace: str | None
+    pod_uid: str | None
+    qos: QoS | None
+    init_pid: int | None  # None: not running / not found
+    shim_pid: int | None
+    pids: tuple[int, ...]
+    cgroup_path: str
+    cgroup_driver: str
+    limits: CgroupLimits
+    namespaces: dict[str, int]
+    host_namespaces: tuple[str, ...]  # ns types whose inode equals the host reference's
+    is_sandbox: bool = False  # the pod's pause/sandbox container
+    image: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    name_source: str | None = None  # where name/pod came from: "cri", "docker", "cgroup"
+    # Of the init process, from /proc/<pid>/status (container checks); None: not read.
+    cap_eff: int | None = None  # CapEff bit mask
+    seccomp_mode: int | None = None  # 0 disabled, 1 strict, 2 filter
+    no_new_privs: bool | None = None
+    mounts: tuple[ContainerMount, ...] | None = None  # its mount table; None: not read
+    pod_limits: CgroupLimits | None = None  # of the parent (pod) cgroup; None: not read
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    hostname: str
+    kernel: str
+    os_release: str | None  # PRETTY_NAME; None: /etc/os-release unreadable
+    cgroup_version: CgroupVersion | None  # None: no cgroup mount found
+    cgroup_driver: str | None  # as implied by the container cgroup paths; None: no containers
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReport:
+    """The whole node picture, as `inspect8s node` prints it."""
+
+    node: NodeInfo
+    runtimes: tuple[RuntimeDaemon, ...]
+    sockets: tuple[SocketInfo, ...]
+    shims: tuple[Shim, ...]
+    kubelet: KubeletProcess | None
+    host_reference: NamespaceReference
+    containers: tuple[Container, ...]
+    errors: tuple[ProbeError, ...]
+    not_found: tuple[str, ...] = ()  # things looked for and absent, said plainly
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeCondition:
+    """One CRI ``Status`` condition (``RuntimeReady``, ``ContainerdHasNoDeprecationWarnings``)."""
+
+    type: str
+    status: bool  # protobuf leaves false out of the JSON answer: absent means False
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeStatus:
+    """What one CRI endpoint answered to Version, Status(verbose) and RuntimeConfig."""
+
+    endpoint: str  # the socket's host path
+    runtime_name: str | None  # Version.runtimeName ("containerd", "cri-o"); None: no answer
+    runtime_version: str | None  # Version.runtimeVersion; None: no answer
+    api_version: str | None  # "v1" | "v1alpha2"; None: neither API answered
+    conditions: tuple[RuntimeCondition, ...] = ()  # (): Status not answered
+    cgroup_driver: str | None = None  # "systemd" | "cgroupfs" | "unimplemented"; None: failed
+    sandbox_image: str | None = None  # from the verbose Status config; None: not reported
+    source: str = "cri"  # "cri" (live) or "bundle:<dir>"
+    errors: tuple[str, ...] = ()  # one line per call that failed ("Version: unavailable: ...")
+
+
+@dataclass(frozen=True, slots=True)
+class DockerEngineStatus:
+    """What one Docker Engine socket answered."""
+
+    endpoint: str  # the socket's host path
+    version: str | None  # /version Version; None: no answer
+    api_version: str | None  # /version ApiVersion
+    containers: tuple[str, ...] = ()  # ids from /containers/json?all=1; (): none or not asked
+    source: str = "docker"  # "docker" (live) or "bundle:<dir>"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletVersion:
+    """The kubelet's version and where it was read (``--kubelet-version``, a bundle, dpkg)."""
+
+    version: str  # "v1.26.4" or "1.26.4-00" as the source wrote it
+    source: str  # "option", "bundle:<dir>", "host:/var/lib/dpkg/status", "api:node/<name>"
+
+    @property
+    def minor(self) -> int | None:
+        parts = self.version.lstrip("v").split(".")
+        if len(parts) < 2 or parts[0] != "1":
+            return None
+        digits = "".join(ch for ch in parts[1] if ch.isdigit())
+        return int(digits) if digits else None
+
+
+@dataclass(frozen=True, slots=True)
+class SocketHolder:
+    """A process holding a connection to (or the listener of) a runtime socket."""
+
+    pid: int
+    comm: str
+    cmdline: tuple[str, ...]
+    socket: str  # the socket's path
+    fd: int
+    role: str  # "listener" (the daemon's own end) | "client" (the peer of an accepted conn)

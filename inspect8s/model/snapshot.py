@@ -1,0 +1,39 @@
+"""Everything one run collected: what checks read and renderers show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspect8s.errors import ProbeError
+from inspect8s.model.chain import RuntimeChain
+from inspect8s.model.config import NodeConfig
+from inspect8s.model.kube import KubeNode, Pod, RuntimeClass
+from inspect8s.model.node import (
+    DockerEngineStatus,
+    KubeletVersion,
+    NodeReport,
+    RuntimeStatus,
+    SocketHolder,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything collected for one run: what checks read and renderers show.
+
+    A part is ``None`` / empty when it was not collected (no API access, no node probe);
+    why is in ``errors`` or in the command's options, never guessed.
+    """
+
+    node: NodeReport | None = None
+    pods: tuple[Pod, ...] = ()
+    kube_nodes: tuple[KubeNode, ...] = ()
+    traces: tuple[RuntimeChain, ...] = ()
+    errors: tuple[ProbeError, ...] = ()
+    node_config: NodeConfig | None = None  # None: node configuration not collected
+    # Node audit (inspect8s/collect/nodeaudit.py); empty / None when not collected:
+    runtime_status: tuple[RuntimeStatus, ...] = ()  # one per CRI endpoint that was asked
+    docker_engines: tuple[DockerEngineStatus, ...] = ()  # one per Docker socket that was asked
+    kubelet_version: KubeletVersion | None = None  # None: not determined
+    docker_socket_holders: tuple[SocketHolder, ...] | None = None  # None: not scanned
+    runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
