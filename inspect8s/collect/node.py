@@ -257,12 +257,12 @@ def _note_sockets(
             if kubelet_ident is None:
                 problem = f"nothing at {parsed.path} (as the kubelet sees it)"
     for text in options.cri_endpoints:
-        path = require_unix(text, "CRI endpoint")
+        path = require_unix(text, "CRI endpoint", "cri_endpoints")
         if book.add(path, "given as a CRI endpoint", runtime="cri") is None:
             errors.add(ProbeFailed(ErrorKind.MISSING, f"host:{path}",
                                    "given as a CRI endpoint, but nothing is there"))  # fmt: skip
     for text in options.docker_hosts:
-        path = require_unix(text, "Docker host")
+        path = require_unix(text, "Docker host", "docker_hosts")
         if book.add(path, "given as a Docker host", runtime="dockerd") is None:
             errors.add(ProbeFailed(ErrorKind.MISSING, f"host:{path}",
                                    "given as a Docker host, but nothing is there"))  # fmt: skip

@@ -27,6 +27,8 @@ from inspect8s.model import (
     KubeletProcess,
     Link,
     NodeReport,
+    ProcessInfo,
+    ProcessOrigin,
     RuntimeChain,
     RuntimeDaemon,
 )
@@ -38,12 +40,29 @@ from inspect8s.runtime.convert import ContainerMeta, VerboseInfo, verbose_info
 # --------------------------------------------------------------------------- lookup
 
 
-def pods_on_node(report: NodeReport) -> dict[tuple[str, str], list[Container]]:
-    pods: dict[tuple[str, str], list[Container]] = {}
+def pod_key(c: Container) -> tuple[str, ...]:
+    """A pod's identity: its UID; without one (no label, no pod cgroup), its namespace and
+    name within the daemon that runs it."""
+    if c.pod_uid:
+        return ("uid", c.pod_uid)
+    return ("name", c.pod_namespace or "", c.pod_name or "", str(c.runtime_pid or ""))
+
+
+def pods_on_node(report: NodeReport) -> dict[tuple[str, ...], list[Container]]:
+    """Every pod on the node by identity (:func:`pod_key`), with its containers."""
+    pods: dict[tuple[str, ...], list[Container]] = {}
     for c in report.containers:
-        if c.pod_name:
-            pods.setdefault((c.pod_namespace or "", c.pod_name), []).append(c)
+        if c.pod_name or c.pod_uid:
+            pods.setdefault(pod_key(c), []).append(c)
     return pods
+
+
+def _pod_label(report: NodeReport, members: Sequence[Container]) -> str:
+    first = next((c for c in members if c.pod_name), members[0])
+    daemon = next((d for d in report.runtimes if d.pid and d.pid == first.runtime_pid), None)
+    runtime = f"{daemon.name} PID {daemon.pid}" if daemon else first.runtime
+    uid = first.pod_uid or "no UID"
+    return f"{first.pod_namespace or '?'}/{first.pod_name or '?'} (UID {uid}, {runtime})"
 
 
 def find_pod(
@@ -51,20 +70,48 @@ def find_pod(
 ) -> list[Container]:
     """The containers (sandbox included) of pod ``name``; errors list close matches.
 
-    With ``uid`` (known from the API) containers are matched by the pod UID their cgroup
-    path or labels carry, which works even when no runtime answers."""
-    if uid:
-        by_uid = [c for c in report.containers if c.pod_uid == uid]
-        if by_uid:
-            return by_uid
+    With ``uid`` (known from the API) the pod is the one with that UID, whatever its name
+    says (its cgroup path or labels carry it, so this works with no runtime answering).
+    Without it, a name held by several pods (two runtimes, or a StatefulSet pod being
+    replaced) means the one in the kubelet's runtime when exactly one is there; otherwise
+    every candidate is listed with its UID and runtime, and none is guessed.
+    """
     pods = pods_on_node(report)
-    matches = [k for k in pods if k[1] == name and (namespace is None or k[0] == namespace)]
+    if uid:
+        found = pods.get(("uid", uid))
+        if found:
+            return found
+        where = f"{namespace}/{name}" if namespace else name
+        raise NotFoundError(f"no container of pod {where} (UID {uid}) runs on this node")
+    matches = [
+        members
+        for members in pods.values()
+        if any(c.pod_name == name for c in members)
+        and (namespace is None or any(c.pod_namespace == namespace for c in members))
+    ]
     if len(matches) == 1:
-        return pods[matches[0]]
+        return matches[0]
     if len(matches) > 1:
-        listed = ", ".join(f"{ns}/{n}" for ns, n in sorted(matches))
-        raise UsageError(f"pod {name!r} exists in several namespaces ({listed}); pass -n")
-    names = sorted({f"{ns}/{n}" for ns, n in pods})
+        namespaces = {next((c.pod_namespace for c in m if c.pod_namespace), "") for m in matches}
+        kubelet = report.kubelet_runtime
+        if len(namespaces) == 1 and kubelet is not None and kubelet.daemon_pid is not None:
+            mine = [m for m in matches if any(c.runtime_pid == kubelet.daemon_pid for c in m)]
+            if len(mine) == 1:
+                return mine[0]
+        listed = "; ".join(sorted(_pod_label(report, m) for m in matches))
+        if len(namespaces) > 1 and namespace is None:
+            raise UsageError(
+                f"pod {name!r} exists in several namespaces: {listed}; name the namespace",
+                param="namespace",
+            )
+        raise UsageError(
+            f"{len(matches)} pods are named {name!r} here: {listed}; "
+            "name the pod's UID to pick one",
+            param="uid",
+        )
+    names = sorted(
+        {f"{m[0].pod_namespace or ''}/{m[0].pod_name}" for m in pods.values() if m[0].pod_name}
+    )
     close = difflib.get_close_matches(
         name if namespace is None else f"{namespace}/{name}",
         names if namespace is not None else [n.split("/", 1)[1] for n in names],
@@ -76,6 +123,24 @@ def find_pod(
     if not pods:
         hint = "; no pod containers were found on this node (is a runtime reachable?)"
     raise NotFoundError(f"no pod {name!r}{where} on this node{hint}")
+
+
+def same_name_notes(report: NodeReport, members: Sequence[Container]) -> tuple[str, ...]:
+    """Other pods on the node with the same namespace/name as the pod of ``members``."""
+    first = next((c for c in members if c.pod_name), None)
+    if first is None:
+        return ()
+    key = pod_key(first)
+    others = [
+        m
+        for k, m in pods_on_node(report).items()
+        if k != key
+        and any(c.pod_name == first.pod_name and c.pod_namespace == first.pod_namespace for c in m)
+    ]
+    return tuple(
+        f"another pod has this namespace/name: {_pod_label(report, m)}"
+        for m in sorted(others, key=lambda m: pod_key(m[0]))
+    )
 
 
 def container_of_pid(
@@ -93,13 +158,90 @@ def container_of_pid(
             raise NotFoundError(f"no process with PID {pid} on this node") from None
         for line in status.splitlines():
             if line.startswith("Tgid:"):
-                tgid = int(line.split()[1])
+                try:
+                    tgid = int(line.split()[1])
+                except (IndexError, ValueError):
+                    break
         if tgid not in processes:
             raise NotFoundError(f"no process with PID {pid} on this node (it may have exited)")
     for c in collection.report.containers:
         if tgid in c.pids:
             return tgid, c
     return tgid, None
+
+
+def _cgroup_line(proc: ProcessInfo) -> str:
+    """The cgroup path that says where a process is: on v1 and hybrid hosts a resource
+    controller's line (``memory``, ``pids``, ``cpu``...), not ``name=systemd`` or the empty
+    v2 line, which CRI-O leaves at ``/`` for conmon (runtime-facts, real-crio-1.28.11)."""
+    entries = list(proc.cgroups)
+    for wanted in ("memory", "pids", "cpu", "cpuacct"):
+        for e in entries:
+            if wanted in e.controllers:
+                return e.path
+    real = [e for e in entries if e.controllers and not any("=" in x for x in e.controllers)]
+    if real:
+        return real[0].path
+    v2 = [e for e in entries if not e.controllers]
+    return v2[0].path if v2 else (entries[0].path if entries else "unknown")
+
+
+def process_origin(
+    collection: NodeCollection, fs: HostFS, pid: int
+) -> tuple[ProcessOrigin, Container | None]:
+    """What host process (or thread) ``pid`` is, and the container whose pod's chain tells
+    its story: its own, the one it monitors (a shim or conmon), or None."""
+    tgid, container = container_of_pid(collection, fs, pid)
+    report = collection.report
+    proc = collection.processes[tgid]
+    cgroup = _cgroup_line(proc)
+
+    def origin(role: str, text: str, c: Container | None) -> ProcessOrigin:
+        return ProcessOrigin(
+            pid=tgid,
+            thread=pid,
+            comm=proc.comm,
+            role=role,
+            description=text,
+            cgroup=cgroup,
+            container_id=c.id if c else None,
+            pod_namespace=c.pod_namespace if c else None,
+            pod_name=c.pod_name if c else None,
+            pod_uid=c.pod_uid if c else None,
+        )
+
+    if container is not None:
+        pod = _pod_label(report, [container]) if container.pod_name or container.pod_uid else None
+        if container.is_sandbox:
+            text = f"the sandbox (pause process) of pod {pod}" if pod else "a sandbox"
+            return origin("sandbox", text, container), container
+        name = container.name or "?"
+        text = f"in container {name} {container.id[:13]} ({container.runtime})"
+        return origin("container", text + (f" of pod {pod}" if pod else ""), container), container
+    shim = next((s for s in report.shims if s.pid == tgid), None)
+    if shim is not None:
+        monitored = [c for c in report.containers if c.id in (shim.id, *shim.container_ids)]
+        target = next(
+            (c for c in monitored if c.id == shim.id), monitored[0] if monitored else None
+        )
+        if target is not None:
+            if target.is_sandbox or (shim.kind != "conmon" and len(monitored) > 1):
+                what = f"pod {_pod_label(report, [target])}"
+            else:
+                what = f"container {target.name or '?'} {target.id[:13]}"
+                if target.pod_name:
+                    what += f" of pod {_pod_label(report, [target])}"
+            text = f"the monitor ({shim.kind}) of {what}"
+        else:
+            text = f"a monitor ({shim.kind}) of {shim.id or 'an unknown container'}"
+        return origin("monitor", text, target), target
+    daemon = next((d for d in report.runtimes if d.pid == tgid), None)
+    if daemon is not None:
+        socks = ", ".join(daemon.sockets) or "no socket found"
+        return origin("runtime", f"the {daemon.name} daemon ({socks})", None), None
+    if report.kubelet is not None and report.kubelet.pid == tgid:
+        return origin("kubelet", "the kubelet", None), None
+    return origin("host", f"in no container; its cgroup is {cgroup}", None), None
 
 
 # --------------------------------------------------------------------------- node links
@@ -680,6 +822,7 @@ def trace_pod(
         sandbox=sandbox_trace,
         containers=tuple(traces),
         errors=tuple(errors.items),
+        notes=same_name_notes(report, containers),
     )
 
 

@@ -25,6 +25,7 @@ from inspect8s.commands._options import (
     output_format,
     root_of,
 )
+from inspect8s.render.escape import escape
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
@@ -313,21 +314,19 @@ def pid(
     root = root_of(env, root)
     from_dir = one_bundle(env, from_dirs)
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
-    tgid, container = trace.container_of_pid(collection, fs, pid)
+    origin, container = trace.process_origin(collection, fs, pid)
+    tgid = origin.pid
     if container is None:
-        proc = collection.processes[tgid]
-        cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
         if fmt == "table":
-            env.stdout.write(
-                f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}\n"
-            )
+            env.stdout.write(escape(f"PID {tgid} ({origin.comm}) is {origin.description}") + "\n")
         else:
             write_structured(
                 "ProcessOrigin",
-                {"pid": tgid, "comm": proc.comm, "container": None, "cgroup": cgroup},
+                {"pid": tgid, "comm": origin.comm, "container": None, "cgroup": origin.cgroup,
+                 "role": origin.role, "description": origin.description},
                 fmt,
                 env.stdout,
-            )
+            )  # fmt: skip
         return 0
     members = trace.pod_containers(collection, container)
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
@@ -335,15 +334,19 @@ def pid(
     doc["traced_on"] = _traced_on(from_dir)
     if fmt == "table":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        env.stdout.write(
-            f"{what} is in container {container.name or '?'} {container.id[:13]} "
-            f"({container.runtime})\n\n"
-        )
+        env.stdout.write(escape(f"{what} is {origin.description}") + "\n\n")
         _emit(env, doc, fmt)
     else:
         write_structured(
             "ProcessOrigin",
-            {"pid": tgid, "thread": pid, "container": container.id, "chain": doc},
+            {
+                "pid": tgid,
+                "thread": pid,
+                "container": container.id,
+                "chain": doc,
+                "role": origin.role,
+                "description": origin.description,
+            },
             fmt,
             env.stdout,
         )

@@ -75,10 +75,11 @@ def why_not_unix(parsed: ParsedEndpoint) -> str:
     return f"{parsed.text!r} is not a socket path (expected unix:///path or /path)"
 
 
-def require_unix(text: str, what: str) -> str:
+def require_unix(text: str, what: str, param: str | None = None) -> str:
     """The socket path of a user-given endpoint; UsageError (exit 2) for anything else.
-    ``what`` names the endpoint in the message ("CRI endpoint", "Docker host")."""
+    ``what`` names the endpoint in the message ("CRI endpoint", "Docker host"); ``param``
+    the library parameter that gave it."""
     parsed = parse_endpoint(text)
     if parsed.path is None:
-        raise UsageError(f"{what} {why_not_unix(parsed)}")
+        raise UsageError(f"{what} {why_not_unix(parsed)}", param=param)
     return parsed.path
