@@ -30,6 +30,7 @@ from inspect8s.render.escape import escape
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
     from inspect8s.host.fs import HostFS
+    from inspect8s.model import KubeletVersion
     from inspect8s.runtime.clients import RuntimeClients
 
 TraceOpt = Annotated[
@@ -52,35 +53,21 @@ def _gather(
     cri_endpoint: list[str] | None,
     docker_host: list[str] | None,
     from_dir: str | None = None,
+    kubelet_version: KubeletVersion | None = None,
 ) -> tuple[HostFS, NodeCollection, RuntimeClients | None]:
     """The node picture, from the host under ``root`` or from a bundle (``--from``), and
     the runtime clients a trace should ask (None: the live sockets)."""
-    from inspect8s.collect.node import RuntimeOptions, gather_node
-    from inspect8s.errors import UsageError
-    from inspect8s.host.fs import HostFS
+    from inspect8s.collect.node import gather_node
+    from inspect8s.collect.sources import open_sources
 
-    clients: RuntimeClients | None = None
-    extra_cri: tuple[str, ...] = ()
-    extra_docker: tuple[str, ...] = ()
-    if from_dir is not None:
-        from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
-
-        bundle = load_bundle(from_dir)
-        fs: HostFS = ReplayHostFS(bundle)
-        clients = ReplayClients(bundle)
-        extra_cri, extra_docker = bundle.cri_endpoints, bundle.docker_hosts
-    else:
-        fs = HostFS(root)
-    if not fs.is_dir("/proc"):
-        where = f"--from {from_dir}" if from_dir else root
-        raise UsageError(f"{where} has no proc directory: is --root the host's / ?")
-    options = RuntimeOptions(
-        cri_endpoints=(*extra_cri, *(cri_endpoint or ())),
-        docker_hosts=(*extra_docker, *(docker_host or ())),
+    sources = open_sources(root, from_dir)
+    options = sources.options(
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
-        clients=clients,
+        kubelet_version=kubelet_version,
     )
-    return fs, gather_node(fs, options), clients
+    return sources.fs, gather_node(sources.fs, options), sources.clients
 
 
 UidOpt = Annotated[
@@ -154,8 +141,9 @@ def pod(
     from_dir = one_bundle(env, from_dirs)
     kubeconfig = env.path(kubeconfig) if kubeconfig else None
     api_pod: dict[str, Any] | None = None
+    kubelet_version: KubeletVersion | None = None
     if from_dir is None and _use_api(env, local, kubeconfig, context):
-        api_pod, remote = _api_lookup(
+        api_pod, remote, kubelet_version = _api_lookup(
             env,
             name,
             namespace,
@@ -177,7 +165,9 @@ def pod(
             return 0
         namespace = api_pod["namespace"]
         uid = uid or api_pod.get("uid")
-    fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
+    fs, collection, clients = _gather(
+        root, timeout, cri_endpoint, docker_host, from_dir, kubelet_version
+    )
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
         if fmt == "table":
@@ -219,13 +209,16 @@ def _api_lookup(
     agent_image: str | None = None,
     agent_namespace: str = "default",
     agent_timeout: float = 120.0,
-) -> tuple[dict[str, Any], tuple[dict[str, Any], str] | None]:
-    """Look the pod up in the API. Returns its view as data, and, when it runs on another
-    node and a trace was asked for, the agent's chain document and that node's name."""
+) -> tuple[dict[str, Any], tuple[dict[str, Any], str] | None, KubeletVersion | None]:
+    """Look the pod up in the API. Returns its view as data; when it runs on another
+    node and a trace was asked for, the agent's chain document and that node's name; and
+    the kubelet's version as this node's Node object reports it (None: not this node or
+    not readable)."""
     from inspect8s.host.fs import HostFS
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
     from inspect8s.kube.convert import pod_from_json
     from inspect8s.kube.live import KubeAPI
+    from inspect8s.model import KubeletVersion
     from inspect8s.model.serialize import to_data
 
     with KubeAPI.from_config(
@@ -235,8 +228,16 @@ def _api_lookup(
         pod = pod_from_json(raw, default_namespace=namespace or api.namespace)
         view: dict[str, Any] = to_data(pod)
         node = pod.node_name
-        if not trace_runtime or node is None or _is_this_node(api, node, HostFS(root)):
-            return view, None
+        if node is None:
+            return view, None, None
+        here, node_obj = _is_this_node(api, node, HostFS(root))
+        version = None
+        if here and node_obj is not None:
+            said = ((node_obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion")
+            if isinstance(said, str) and said:
+                version = KubeletVersion(said, f"api:node/{node}")
+        if not trace_runtime or here:
+            return view, None, version
         args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
         if pod.uid:
             args += ["--uid", pod.uid]
@@ -250,7 +251,7 @@ def _api_lookup(
             timeout=agent_timeout,
             on_poll=progress,
         )
-        return view, (run.output, node)
+        return view, (run.output, node), None
 
 
 def _progress(env: Environment, what: str) -> Any:
@@ -267,8 +268,9 @@ def _progress(env: Environment, what: str) -> Any:
     return on_poll
 
 
-def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
-    """Whether the Node ``node_name`` is the machine under ``fs``.
+def _is_this_node(api: Any, node_name: str, fs: HostFS) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the Node ``node_name`` is the machine under ``fs``, and the Node (None: it
+    could not be read).
 
     The kubelet reports ``status.nodeInfo.bootID`` from /proc/sys/kernel/random/boot_id,
     which is unique per boot: equal boot IDs mean the same machine, whatever the node is
@@ -287,11 +289,11 @@ def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
     try:
         node = api.get_node(node_name)
     except KubeAPIError:
-        return node_name == local("/proc/sys/kernel/hostname")
+        return node_name == local("/proc/sys/kernel/hostname"), None
     boot_id = ((node.get("status") or {}).get("nodeInfo") or {}).get("bootID")
     if boot_id:
-        return bool(boot_id == local("/proc/sys/kernel/random/boot_id"))
-    return node_name == local("/proc/sys/kernel/hostname")
+        return bool(boot_id == local("/proc/sys/kernel/random/boot_id")), node
+    return node_name == local("/proc/sys/kernel/hostname"), node
 
 
 def pid(
