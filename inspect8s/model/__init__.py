@@ -15,6 +15,8 @@ from inspect8s.model.config import (
     DeprecatedKey,
     DockerDaemonConfig,
     KubeletConfig,
+    KubeletConfigz,
+    KubeletFile,
     NodeConfig,
 )
 from inspect8s.model.host import (
@@ -75,6 +77,8 @@ __all__ = [
     "DockerEngineStatus",
     "KubeNode",
     "KubeletConfig",
+    "KubeletConfigz",
+    "KubeletFile",
     "KubeletProcess",
     "KubeletVersion",
     "Link",
