@@ -413,6 +413,7 @@ def collect_node_audit(
     version = kubelet_version or detect_kubelet_version(fs, errors)
 
     from inspect8s.nodeconfig import collect_node_config
+    from inspect8s.nodeconfig.kubeproxy import find_kube_proxy
 
     wanted_cri = [strip_unix(e) for e in cri_endpoints]
     wanted_docker = [strip_unix(e) for e in docker_hosts]
@@ -424,6 +425,9 @@ def collect_node_audit(
         crio_cmdline=_pick_cmdline(report, "crio", wanted_cri),
         dockerd_cmdline=_pick_cmdline(report, "dockerd", wanted_docker),
         kubelet_version=version.version if version else None,
+        kube_proxy=find_kube_proxy(
+            collection.processes, report.host_reference.namespaces.get("mnt")
+        ),
     )
     for failure in failures:
         errors.add(failure)

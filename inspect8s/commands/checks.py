@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from inspect8s.commands.audit import ChecksPathOpt, IgnoreOpt, SelectOpt
+from inspect8s.commands.audit import BenchmarkOpt, ChecksPathOpt, IgnoreOpt, SelectOpt
 
 ListOutputOpt = Annotated[
     str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")
@@ -25,6 +25,7 @@ def checks(
     checks_path: ChecksPathOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    benchmark: BenchmarkOpt = None,
 ) -> int:
     """List every check (built-in and plugins): ID, severity, scope, title, rationale."""
     from inspect8s.audit.registry import filter_checks, load_checks
@@ -37,6 +38,7 @@ def checks(
         load_checks(checks_path or ()),
         select=[*(select or ()), *([check_id] if check_id else [])],
         ignore=ignore or (),
+        benchmark=benchmark,
     )
     if check_id and not found:
         raise UsageError(f"no check ID starts with {check_id!r}")
@@ -48,6 +50,7 @@ def checks(
             "scope": c.scope.value,
             "origin": c.info.origin,
             "rationale": c.info.rationale,
+            **({"properties": c.info.properties} if c.info.properties else {}),
         }
         for c in found
     ]

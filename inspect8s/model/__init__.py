@@ -17,6 +17,7 @@ from inspect8s.model.config import (
     KubeletConfig,
     KubeletConfigz,
     KubeletFile,
+    KubeProxyConfig,
     NodeConfig,
 )
 from inspect8s.model.host import (
@@ -76,6 +77,7 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeProxyConfig",
     "KubeletConfig",
     "KubeletConfigz",
     "KubeletFile",

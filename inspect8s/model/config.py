@@ -48,7 +48,7 @@ class KubeletFile:
     """A file the kubelet uses, named by its unit, a flag or a setting, with mode and owner."""
 
     path: str  # host path
-    role: str  # "unit" | "unit-drop-in" | "config" | "config-drop-in" | "kubeconfig" | "client-ca"
+    role: str  # unit, unit-drop-in, config, config-drop-in, kubeconfig, client-ca, proxy-kubeconfig
     named_by: ConfigValue | None  # the flag or setting that names it; None: systemd's unit search
     mode: int | None = None  # permission bits (0o644); None: not read, see ``error``
     uid: int | None = None
@@ -233,6 +233,15 @@ class CrictlConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class KubeProxyConfig:
+    """A kube-proxy process on the host and the kubeconfig file it uses (CIS 4.1.3/4.1.4)."""
+
+    pid: int
+    kubeconfig: KubeletFile | None  # role "proxy-kubeconfig"; None: see ``reason``
+    reason: str | None = None  # why no file is judged (runs in a pod, no kubeconfig); None: one is
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Node configuration with provenance. A part is None when its file is absent."""
 
@@ -241,3 +250,4 @@ class NodeConfig:
     crio: CrioConfig | None  # None: no crio.conf and no drop-ins
     docker: DockerDaemonConfig | None  # None: no daemon.json
     crictl: CrictlConfig | None  # None: no crictl.yaml (crictl uses its default endpoints)
+    kube_proxy: KubeProxyConfig | None = None  # None: no kube-proxy process found

@@ -410,13 +410,11 @@ def _merge_patch(base: object, patch: object) -> object:
     return copy.deepcopy(patch)
 
 
-def _leaf_values(
-    prefix: tuple[str, ...], value: object
-) -> Iterable[tuple[tuple[str, ...], object]]:
+def leaf_values(prefix: tuple[str, ...], value: object) -> Iterable[tuple[tuple[str, ...], object]]:
     """(path, value) of every non-mapping value under ``value`` (depth-limited)."""
     if isinstance(value, dict) and len(prefix) < 8:
         for key, sub in value.items():
-            yield from _leaf_values((*prefix, str(key)), sub)
+            yield from leaf_values((*prefix, str(key)), sub)
     else:
         yield prefix, value
 
@@ -488,7 +486,7 @@ def merge_kubelet(
                         origin=origin,
                     )
             if key in STRUCT_FIELDS and isinstance(value, dict):
-                for parts, leaf in _leaf_values((key,), value):
+                for parts, leaf in leaf_values((key,), value):
                     dotted = ".".join(parts)
                     previous_leaf = leaves.get(dotted)
                     leaves[dotted] = ConfigValue(
