@@ -275,6 +275,10 @@ class HostFS:
             if name.isdigit():
                 yield int(name)
 
+    def _stat(self, path: str) -> os.stat_result:
+        """stat(2) of a host path, following links; raises OSError."""
+        return os.stat(self.real(path))
+
     def exists(self, path: str) -> bool:
         return os.path.lexists(self.real(path))
 
@@ -307,7 +311,7 @@ class HostFS:
     def stat(self, path: str) -> FileStat:
         """Mode, owner and size of ``path`` (symlinks followed); ProbeFailed on any error."""
         try:
-            st = os.stat(self.real(path))
+            st = self._stat(path)
         except OSError as exc:
             raise self._fail(path, exc) from None
         if stat.S_ISREG(st.st_mode):
