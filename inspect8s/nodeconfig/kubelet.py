@@ -40,7 +40,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
@@ -513,13 +513,13 @@ def merge_kubelet(
         converted = convert(str(given.value))
         steps = field.split(".")
         if len(steps) > 1:
-            leaves[field] = _from_flag(given, converted, leaves.get(field))
+            leaves[field] = _from_flag(given, converted, leaves.get(field), convert)
             whole = settings.get(steps[0])
             settings[steps[0]] = _from_flag(
                 given, _set_in(whole.value if whole else None, steps[1:], converted), whole
             )
             continue
-        settings[field] = _from_flag(given, converted, settings.get(field))
+        settings[field] = _from_flag(given, converted, settings.get(field), convert)
     return Merged(settings, leaves, gates)
 
 
@@ -532,9 +532,26 @@ def _line(lines: dict[tuple[str, ...], int], parts: tuple[str, ...]) -> int | No
     return None
 
 
-def _from_flag(given: ConfigValue, value: object, previous: ConfigValue | None) -> ConfigValue:
+def _from_flag(
+    given: ConfigValue,
+    value: object,
+    previous: ConfigValue | None,
+    convert: Callable[[str], object] | None = None,
+) -> ConfigValue:
+    """The field's value from a flag; it overrides the flag's earlier occurrences on the
+    command line (converted like the flag), then what the files and defaults had."""
+    earlier = tuple(
+        replace(o, value=convert(str(o.value))) if convert is not None else o
+        for o in given.overrides
+    )
     return ConfigValue(
-        given.key, value, given.source, given.line, _chain(previous), given.origin, given.via
+        given.key,
+        value,
+        given.source,
+        given.line,
+        (*earlier, *_chain(previous)),
+        given.origin,
+        given.via,
     )
 
 

@@ -81,14 +81,14 @@ def describe(value: ConfigValue, kc: KubeletConfig | None) -> str:
         return "the running kubelet's command line (no unit file passes it)"
     where = value.where()
     if origin == "config":
-        text = f"{where} (the --config file)"
+        text = f"{where}, the --config file"
     elif origin == "config-drop-in":
-        text = f"{where} (a --config-dir drop-in)"
+        text = f"{where}, a --config-dir drop-in"
     elif origin == "env-file":
         text = f"{where}, ${value.via}" if value.via else where
     elif origin in ("unit", "unit-drop-in"):
         kind = "a kubelet.service drop-in" if origin == "unit-drop-in" else "kubelet.service"
-        text = f"{where} ({kind}" + (f", ${value.via})" if value.via else ")")
+        text = f"{where}, {kind}" + (f", ${value.via}" if value.via else "")
     else:
         text = where
     if value.key.startswith("-") and kc is not None and kc.flags_from == "cmdline":
@@ -114,15 +114,14 @@ def _shown(value: object) -> str:
 
 
 def overridden(value: ConfigValue, kc: KubeletConfig | None) -> str:
-    """ "; it overrides X at Y" for the nearest value this one replaced that was written
-    somewhere (a default being replaced is not news)."""
-    for previous in value.overrides:
-        if previous.origin == "default":
-            continue
-        if previous.value == value.value and previous.key == value.key:
-            continue
-        return f"; it overrides {previous.key}: {_shown(previous.value)} ({describe(previous, kc)})"
-    return ""
+    """ "; it overrides X (Y) and Z (W)" for the values this one replaced that were written
+    somewhere, latest first (a default being replaced is not news)."""
+    parts = [
+        f"{previous.key}: {_shown(previous.value)} ({describe(previous, kc)})"
+        for previous in value.overrides
+        if previous.origin != "default"
+    ]
+    return "; it overrides " + " and ".join(parts) if parts else ""
 
 
 # --------------------------------------------------------------------------- sources
@@ -180,7 +179,7 @@ def judge_setting(
         )
         yield Violation(
             f"{name} is {_shown(file_value.value)}: {file_problem} ({describe(file_value, kc)})"
-            f"{overridden(file_value, kc)}{confirmed}; {fix}",
+            f"{overridden(file_value, kc)}{confirmed}; {_remedy(file_value, bad, fix)}",
             subject=subject,
             location=location(file_value, kc),
         )
@@ -215,6 +214,28 @@ def judge_setting(
         subject=subject,
         location=location(file_value, kc) if file_value is not None else None,
     )
+
+
+def _remedy(value: ConfigValue, bad: JudgeFn, fix: str) -> str:
+    """What to do: for a flag, remove it where it is written (flags win over the config
+    file); when the file underneath is right, that is all."""
+    if not value.key.startswith("-"):
+        return fix
+    where = value.where() if value.source.startswith("/") else "the kubelet's command line"
+    written = (
+        f"{value.key}={_shown(value.value).strip(chr(39))} from {where}"
+        if value.source.startswith("/")
+        else value.key
+    )
+    below = next(
+        (o for o in value.overrides if not o.key.startswith("-") and o.origin != "default"),
+        None,
+    )
+    if below is not None and bad(below) is None:
+        return (
+            f"remove {written}: the config file's {below.key}: {_shown(below.value)} then applies"
+        )
+    return f"remove {written} and {fix}"
 
 
 def _is(expected: object, problem: str) -> JudgeFn:
@@ -732,7 +753,8 @@ def hostname_override(snap: Snapshot) -> Iterator[Violation]:
     if kc is None:
         raise Skip("--hostname-override is a flag: only the node's command line or unit tells")
     seen: set[str] = set()
-    for table, state in ((kc.flags, "runs with"), (kc.unit_flags, "would start with")):
+    running = "runs with" if kc.flags_from == "cmdline" else "would start with"
+    for table, state in ((kc.flags, running), (kc.unit_flags, "would start with")):
         value = table.get("--hostname-override")
         if value is None or value.where() in seen:
             continue
