@@ -28,7 +28,8 @@ from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
 from inspect8s.host.fs import FileStat, HostFS
-from inspect8s.runtime.clients import CRIAnswers, DockerAnswers, strip_unix
+from inspect8s.model import SocketInfo
+from inspect8s.runtime.clients import CRIAnswers, DockerAnswers
 
 BUNDLE_FORMAT = "inspect8s-bundle"
 BUNDLE_VERSION = 1
@@ -85,7 +86,9 @@ def _read_json(path: Path, what: str, default: Any) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--from {path.parent}: {what} {path.name} is unreadable: {exc}") from exc
+        raise UsageError(
+            f"bundle {path.parent}: {what} {path.name} is unreadable: {exc}", param="bundle"
+        ) from exc
 
 
 def load_bundle(path: str) -> Bundle:
@@ -93,16 +96,19 @@ def load_bundle(path: str) -> Bundle:
     base = Path(path)
     if not (base / MANIFEST).is_file():
         raise UsageError(
-            f"--from {path}: not a bundle written by `inspect8s record` (no {MANIFEST})"
+            f"{path}: not a bundle written by `inspect8s record` (no {MANIFEST})", param="bundle"
         )
     manifest = _read_json(base / MANIFEST, "manifest", {})
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise UsageError(f"--from {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest")
+        raise UsageError(
+            f"bundle {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest", param="bundle"
+        )
     version = manifest.get("version")
     if not isinstance(version, int) or version < 1 or version > BUNDLE_VERSION:
         raise UsageError(
-            f"--from {path}: bundle format version {version!r} is not supported "
-            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})"
+            f"bundle {path}: format version {version!r} is not supported "
+            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})",
+            param="bundle",
         )
     cri = _read_json(base / CRI_ANSWERS, "runtime answers", {})
     docker = _read_json(base / DOCKER_ANSWERS, "runtime answers", {})
@@ -116,7 +122,7 @@ def load_bundle(path: str) -> Bundle:
         ("host file modes", stats),
     ):
         if not isinstance(value, dict):
-            raise UsageError(f"--from {path}: {name} file is not a JSON object")
+            raise UsageError(f"bundle {path}: {name} file is not a JSON object", param="bundle")
     return Bundle(
         path=str(base),
         manifest=manifest,
@@ -248,6 +254,16 @@ class ReplayHostFS(HostFS):
     def is_socket(self, path: str) -> bool:
         return path in self._sockets
 
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """A recorded socket's marker file is a socket here, whichever path reaches it."""
+        found = super().identity(path)
+        if found is None:
+            return None
+        marks = {super(ReplayHostFS, self).identity(s) for s in self._sockets}
+        if any(m is not None and m[0] == found[0] for m in marks):
+            return found[0], "socket"
+        return found
+
 
 def _replayed(calls: Mapping[str, JSONDict] | None, source: str, call: str) -> Any:
     entry = (calls or {}).get(call)
@@ -344,8 +360,17 @@ class ReplayClients:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
-        return ReplayCRI(self.bundle.cri.get(strip_unix(path)))
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
+        return ReplayCRI(_answers_for(self.bundle.cri, socket))
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
-        return ReplayDocker(self.bundle.docker.get(strip_unix(path)))
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
+        return ReplayDocker(_answers_for(self.bundle.docker, socket))
+
+
+def _answers_for(answers: Answers, socket: SocketInfo) -> dict[str, JSONDict] | None:
+    """A socket's recorded answers: filed under its key, or (bundles of one daemon per
+    path) under its path or one of its aliases."""
+    for name in (socket.ident, socket.path, *socket.aliases):
+        if name in answers:
+            return answers[name]
+    return None

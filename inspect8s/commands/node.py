@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inspect8s.commands._options import OutputFormat, OutputOpt, RootOpt, TimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    CriEndpointOpt,
+    DockerHostOpt,
+    OutputOpt,
+    RootOpt,
+    TimeoutOpt,
+    output_format,
+    root_of,
+)
 
 if TYPE_CHECKING:
     from inspect8s.model import NodeReport
 
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cri-endpoint",
-        help="Also ask this CRI socket (unix:///path or /path, as the host sees it). Repeatable.",
-    ),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--docker-host",
-        help="Also ask this Docker Engine socket (unix:///path or /path). Repeatable.",
-    ),
-]
 NoRuntimeOpt = Annotated[
     bool,
     typer.Option(
@@ -50,8 +44,9 @@ RequireCompleteOpt = Annotated[
 
 
 def node(
-    root: RootOpt = "/",
-    output: OutputOpt = OutputFormat.TABLE,
+    ctx: typer.Context,
+    root: RootOpt = None,
+    output: OutputOpt = "table",
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -63,7 +58,7 @@ def node(
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
     from inspect8s.collect.node import RuntimeOptions, collect_node
-    from inspect8s.errors import UsageError
+    from inspect8s.errors import ExitStatus, UsageError
     from inspect8s.host.fs import HostFS
     from inspect8s.model.serialize import to_data
     from inspect8s.render.views import (
@@ -72,8 +67,9 @@ def node(
         write_structured,
     )
 
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"`node` prints table, json or yaml, not {output.value}")
+    env = env_of(ctx)
+    fmt = output_format(output, "node")
+    root = root_of(env, root)
     fs = HostFS(root)
     if not fs.is_dir("/proc"):
         raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
@@ -100,18 +96,18 @@ def node(
         )
         errors = report.errors + tuple(f.record() for f in failures)
         report = dataclasses.replace(report, errors=errors)
-    if output is OutputFormat.TABLE:
-        write_node_table(report, sys.stdout)
+    if fmt == "table":
+        write_node_table(report, env.stdout)
         if node_config is not None:
-            write_node_config_table(node_config, sys.stdout)
+            write_node_config_table(node_config, env.stdout)
     else:
         body = to_data(report)
         if node_config is not None:
             body["node_config"] = to_data(node_config)
-        write_structured("NodeReport", body, output.value, sys.stdout)
+        write_structured("NodeReport", body, fmt, env.stdout)
     if require_complete and report.errors:
-        return 3
-    return 0
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK
 
 
 def daemon_cmdlines(report: NodeReport) -> dict[str, tuple[str, ...] | None]:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from inspect8s.commands._env import Environment, env_of
 from inspect8s.commands._options import (
+    AgentImageOpt,
+    AgentNamespaceOpt,
+    AgentTimeoutOpt,
     ContextOpt,
+    CriEndpointOpt,
+    DockerHostOpt,
+    FromOpt,
     KubeconfigOpt,
     NamespaceOpt,
-    OutputFormat,
     OutputOpt,
     RootOpt,
     TimeoutOpt,
+    one_bundle,
+    output_format,
+    root_of,
 )
-from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
+from inspect8s.render.escape import escape
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
@@ -36,13 +44,6 @@ LocalOpt = Annotated[
     bool,
     typer.Option("--local", help="Only look at this machine; do not use the Kubernetes API."),
 ]
-
-
-def _check_output(output: OutputFormat) -> None:
-    from inspect8s.errors import UsageError
-
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"this command prints table, json or yaml, not {output.value}")
 
 
 def _gather(
@@ -82,25 +83,6 @@ def _gather(
     return fs, gather_node(fs, options), clients
 
 
-AgentImageOpt = Annotated[
-    str | None,
-    typer.Option("--agent-image", help="Image of the agent pod (default: the matching release)."),
-]
-AgentNamespaceOpt = Annotated[
-    str, typer.Option("--agent-namespace", help="Namespace to start the agent pod in.")
-]
-AgentTimeoutOpt = Annotated[
-    float,
-    typer.Option("--agent-timeout", min=1.0, help="Seconds the agent pod may take in all."),
-]
-FromOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        help="Trace from a bundle written by `inspect8s record` instead of this machine "
-        "(host files and runtime answers as recorded; no Kubernetes API).",
-    ),
-]
 UidOpt = Annotated[
     str | None,
     typer.Option(
@@ -111,38 +93,40 @@ UidOpt = Annotated[
 ]
 
 
-def _emit(doc: dict[str, Any], output: OutputFormat) -> None:
+def _emit(env: Environment, doc: dict[str, Any], fmt: str) -> None:
     from inspect8s.render.views import write_json, write_trace_table, write_yaml
 
-    if output is OutputFormat.TABLE:
-        write_trace_table(doc, sys.stdout)
-    elif output is OutputFormat.YAML:
-        write_yaml(doc, sys.stdout)
+    if fmt == "table":
+        write_trace_table(doc, env.stdout)
+    elif fmt == "yaml":
+        write_yaml(doc, env.stdout)
     else:
-        write_json(doc, sys.stdout)
+        write_json(doc, env.stdout)
 
 
 def _traced_on(from_dir: str | None) -> str:
     return f"bundle {from_dir}" if from_dir else "this machine"
 
 
-def _use_api(local: bool, kubeconfig: str | None, context: str | None) -> bool:
+def _use_api(env: Environment, local: bool, kubeconfig: str | None, context: str | None) -> bool:
     """Use the Kubernetes API unless --local, or nothing points at a cluster."""
     if local:
         return False
-    if kubeconfig or context or os.environ.get("KUBECONFIG"):
+    if kubeconfig or context or env.environ.get("KUBECONFIG"):
         return True
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if env.environ.get("KUBERNETES_SERVICE_HOST"):
         return True
-    return os.path.isfile(os.path.expanduser("~/.kube/config"))
+    home = env.environ.get("HOME")
+    return home is not None and os.path.isfile(os.path.join(home, ".kube", "config"))
 
 
 def pod(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The pod's name.")],
     namespace: NamespaceOpt = None,
     trace_runtime: TraceOpt = False,
-    output: OutputOpt = OutputFormat.TABLE,
-    root: RootOpt = "/",
+    output: OutputOpt = "table",
+    root: RootOpt = None,
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -153,7 +137,7 @@ def pod(
     agent_image: AgentImageOpt = None,
     agent_namespace: AgentNamespaceOpt = "default",
     agent_timeout: AgentTimeoutOpt = 120.0,
-    from_dir: FromOpt = None,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Show one pod's containers on this node; with --trace-runtime, its whole runtime chain.
 
@@ -164,10 +148,15 @@ def pod(
     from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_pod_brief, write_structured
 
-    _check_output(output)
+    env = env_of(ctx)
+    fmt = output_format(output, "pod")
+    root = root_of(env, root)
+    from_dir = one_bundle(env, from_dirs)
+    kubeconfig = env.path(kubeconfig) if kubeconfig else None
     api_pod: dict[str, Any] | None = None
-    if from_dir is None and _use_api(local, kubeconfig, context):
+    if from_dir is None and _use_api(env, local, kubeconfig, context):
         api_pod, remote = _api_lookup(
+            env,
             name,
             namespace,
             kubeconfig,
@@ -175,7 +164,6 @@ def pod(
             timeout,
             root,
             trace_runtime,
-            output,
             agent_image=agent_image,
             agent_namespace=agent_namespace,
             agent_timeout=agent_timeout,
@@ -185,21 +173,21 @@ def pod(
             doc = dict(run)
             doc["api"] = api_pod
             doc["traced_on"] = f"agent pod on node {node}"
-            _emit(doc, output)
+            _emit(env, doc, fmt)
             return 0
         namespace = api_pod["namespace"]
         uid = uid or api_pod.get("uid")
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
-        if output is OutputFormat.TABLE:
-            write_pod_brief(containers, sys.stdout)
+        if fmt == "table":
+            write_pod_brief(containers, env.stdout)
         else:
             write_structured(
                 "PodContainers",
                 {"pod": name, "namespace": containers[0].pod_namespace, "containers": containers},
-                output.value,
-                sys.stdout,
+                fmt,
+                env.stdout,
             )
         return 0
     chain = trace.trace_pod(
@@ -214,11 +202,12 @@ def pod(
     doc = document("RuntimeChain", chain)
     doc["api"] = api_pod
     doc["traced_on"] = _traced_on(from_dir)
-    _emit(doc, output)
+    _emit(env, doc, fmt)
     return 0
 
 
 def _api_lookup(
+    env: Environment,
     name: str,
     namespace: str | None,
     kubeconfig: str | None,
@@ -226,7 +215,6 @@ def _api_lookup(
     timeout: float,
     root: str,
     trace_runtime: bool,
-    output: OutputFormat,
     *,
     agent_image: str | None = None,
     agent_namespace: str = "default",
@@ -240,7 +228,9 @@ def _api_lookup(
     from inspect8s.kube.live import KubeAPI
     from inspect8s.model.serialize import to_data
 
-    with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+    with KubeAPI.from_config(
+        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+    ) as api:
         raw = api.get_pod(namespace, name)
         pod = pod_from_json(raw, default_namespace=namespace or api.namespace)
         view: dict[str, Any] = to_data(pod)
@@ -250,7 +240,7 @@ def _api_lookup(
         args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
         if pod.uid:
             args += ["--uid", pod.uid]
-        progress = _progress(f"tracing {pod.namespace}/{pod.name} on node {node}")
+        progress = _progress(env, f"tracing {pod.namespace}/{pod.name} on node {node}")
         run = run_agent(
             api,
             node,
@@ -263,16 +253,16 @@ def _api_lookup(
         return view, (run.output, node)
 
 
-def _progress(what: str) -> Any:
+def _progress(env: Environment, what: str) -> Any:
     """A poll callback that tells a person at a terminal what is being waited for."""
-    interactive = sys.stderr.isatty()
+    interactive = env.stderr_isatty
     if interactive:
-        sys.stderr.write(f"inspect8s: {what} through an agent pod...\n")
+        env.stderr.write(f"inspect8s: {what} through an agent pod...\n")
 
     def on_poll(phase: str) -> None:
         if interactive:
-            sys.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
-            sys.stderr.flush()
+            env.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
+            env.stderr.flush()
 
     return on_poll
 
@@ -305,53 +295,59 @@ def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
 
 
 def pid(
+    ctx: typer.Context,
     pid: Annotated[int, typer.Argument(help="A host PID, or the ID of any thread of it.")],
-    output: OutputOpt = OutputFormat.TABLE,
-    root: RootOpt = "/",
+    output: OutputOpt = "table",
+    root: RootOpt = None,
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
-    from_dir: FromOpt = None,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Which container and pod a host process belongs to, with the same chain as
     `pod --trace-runtime`."""
     from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_structured
 
-    _check_output(output)
+    env = env_of(ctx)
+    fmt = output_format(output, "pid")
+    root = root_of(env, root)
+    from_dir = one_bundle(env, from_dirs)
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
-    tgid, container = trace.container_of_pid(collection, fs, pid)
+    origin, container = trace.process_origin(collection, fs, pid)
+    tgid = origin.pid
     if container is None:
-        proc = collection.processes[tgid]
-        cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
-        if output is OutputFormat.TABLE:
-            sys.stdout.write(
-                f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}\n"
-            )
+        if fmt == "table":
+            env.stdout.write(escape(f"PID {tgid} ({origin.comm}) is {origin.description}") + "\n")
         else:
             write_structured(
                 "ProcessOrigin",
-                {"pid": tgid, "comm": proc.comm, "container": None, "cgroup": cgroup},
-                output.value,
-                sys.stdout,
-            )
+                {"pid": tgid, "comm": origin.comm, "container": None, "cgroup": origin.cgroup,
+                 "role": origin.role, "description": origin.description},
+                fmt,
+                env.stdout,
+            )  # fmt: skip
         return 0
     members = trace.pod_containers(collection, container)
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
     doc = document("RuntimeChain", chain)
     doc["traced_on"] = _traced_on(from_dir)
-    if output is OutputFormat.TABLE:
+    if fmt == "table":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        sys.stdout.write(
-            f"{what} is in container {container.name or '?'} {container.id[:13]} "
-            f"({container.runtime})\n\n"
-        )
-        _emit(doc, output)
+        env.stdout.write(escape(f"{what} is {origin.description}") + "\n\n")
+        _emit(env, doc, fmt)
     else:
         write_structured(
             "ProcessOrigin",
-            {"pid": tgid, "thread": pid, "container": container.id, "chain": doc},
-            output.value,
-            sys.stdout,
+            {
+                "pid": tgid,
+                "thread": pid,
+                "container": container.id,
+                "chain": doc,
+                "role": origin.role,
+                "description": origin.description,
+            },
+            fmt,
+            env.stdout,
         )
     return 0

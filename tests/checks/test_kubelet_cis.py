@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from inspect8s.audit.registry import Check, CheckSettings, filter_checks, load_c
 from inspect8s.audit.results import AuditResult, Status
 from inspect8s.audit.runner import collect_for_node, run_checks
 from inspect8s.model import Snapshot
+from tests.clirun import cli
 from tests.kubeserver import KubeServer, status_body
 
 REPO = Path(__file__).resolve().parents[2]
@@ -285,10 +284,15 @@ def _server() -> KubeServer:
 
 
 def _joined(server: KubeServer, tmp_path: Path) -> Snapshot:
-    from inspect8s.commands._cluster import join_api
+    import io
 
+    from inspect8s.commands._cluster import join_api
+    from inspect8s.commands._env import Environment
+
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(), environ={})
     snap = collect_for_node("/", from_dirs=[str(REAL_NODE)])
     return join_api(
+        env,
         snap,
         root="/",
         kubeconfig=str(server.kubeconfig(tmp_path / "kubeconfig")),
@@ -363,21 +367,10 @@ def test_configz_forbidden_names_the_permission(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the CLI
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
-
-
 def test_cli_benchmark_cis_sarif_carries_the_cis_numbers() -> None:
-    proc = run("audit", "--from", str(REAL_NODE), "--benchmark", "cis", "-o", "sarif")
+    proc = cli("audit", "--from", str(REAL_NODE), "--benchmark", "cis", "-o", "sarif")
     assert proc.returncode == 0, proc.stderr  # no finding at or above high
-    doc = json.loads(proc.stdout)
+    doc = proc.json()
     jsonschema.validate(doc, SARIF_SCHEMA)
     rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
     assert len(rules) == 24
@@ -387,10 +380,24 @@ def test_cli_benchmark_cis_sarif_carries_the_cis_numbers() -> None:
     assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {f[0] for f in REAL_FINDINGS}
 
 
+def test_cli_configz_with_kubeconfig_says_which_source(tmp_path: Path) -> None:
+    with _server() as server:
+        server.configz["rk-node"] = (200, _recorded_configz())
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig")
+        proc = cli(
+            "audit", "--from", str(REAL_NODE), "--benchmark", "cis", "-o", "json",
+            "--kubeconfig", str(kubeconfig), "--node", "rk-node",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    messages = {f["checkId"]: f["message"] for f in proc.json()["findings"]}
+    assert "the running kubelet's /configz reports the same" in messages["I8S-KUBELET-POD-PIDS"]
+    assert set(messages) == {f[0] for f in REAL_FINDINGS}
+
+
 def test_cli_unknown_benchmark_is_a_usage_error() -> None:
-    proc = run("audit", "--from", str(REAL_NODE), "--benchmark", "stig")
+    proc = cli("audit", "--from", str(REAL_NODE), "--benchmark", "stig")
     assert proc.returncode == 2
     assert "--benchmark stig: no check belongs to it" in proc.stderr
-    listed = run("checks", "--benchmark", "cis", "-o", "json")
+    listed = cli("checks", "--benchmark", "cis", "-o", "json")
     assert listed.returncode == 0
-    assert len(json.loads(listed.stdout)["checks"]) == 24
+    assert len(listed.json()["checks"]) == 24
