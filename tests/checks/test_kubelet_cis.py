@@ -401,3 +401,27 @@ def test_cli_unknown_benchmark_is_a_usage_error() -> None:
     listed = cli("checks", "--benchmark", "cis", "-o", "json")
     assert listed.returncode == 0
     assert len(listed.json()["checks"]) == 24
+
+
+def test_kubelet_without_config_file_is_judged_by_its_flag_defaults(tmp_path: Path) -> None:
+    from inspect8s.host.fs import HostFS
+    from inspect8s.model import NodeConfig
+    from inspect8s.nodeconfig.kubelet import collect_kubelet_config
+
+    cmd = ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--v=2"]
+    kc = collect_kubelet_config(HostFS(str(tmp_path)), cmd, [], version="v1.26.15")
+    assert kc is not None
+    config = NodeConfig(kubelet=kc, containerd=None, crio=None, docker=None, crictl=None)
+    found = {f.check_id: f for f in audit(Snapshot(node_config=config)).findings}
+    anon = found["I8S-KUBELET-ANON-AUTH"].message
+    assert anon.startswith("authentication.anonymous.enabled is true")
+    assert "the default of kubelet v1.26.15, its flag default: the kubelet has no --config" in anon
+    assert found["I8S-KUBELET-AUTHZ-ALWAYSALLOW"].message.startswith(
+        "authorization.mode is 'AlwaysAllow'"
+    )
+    assert "readOnlyPort is 10255" in found["I8S-KUBELET-READONLY-PORT"].message
+    # no file to point at: the findings say the default and the command line instead
+    assert found["I8S-KUBELET-ANON-AUTH"].location is None
+    # eventRecordQPS defaults to 5 before 1.27: valid, no finding
+    assert "I8S-KUBELET-EVENT-QPS" not in found
+    assert kc.get("eventRecordQPS").value == 5  # type: ignore[union-attr]
