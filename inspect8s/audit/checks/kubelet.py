@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from inspect8s.audit.checks.versions import kube_minor
 from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
 from inspect8s.audit.results import Location, Severity
 from inspect8s.model import ConfigValue, KubeletConfig, KubeletConfigz, KubeletFile, Snapshot
@@ -50,15 +51,8 @@ def cis(item: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- provenance
 
-_VARIABLE_FILES = {
-    "KUBELET_KUBEADM_ARGS": "kubeadm's flags",
-    "KUBELET_EXTRA_ARGS": "the extra args",
-}
-
 
 def _minor(version: str | None) -> int | None:
-    from inspect8s.audit.checks.versions import kube_minor
-
     return kube_minor(version)
 
 
