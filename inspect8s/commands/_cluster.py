@@ -106,12 +106,14 @@ def join_api(
     timeout: float,
     node_name: str | None,
 ) -> Snapshot:
-    """The node snapshot with its pods, its Node object and the RuntimeClasses from the API.
+    """The node snapshot with its pods, its Node object, the RuntimeClasses and the
+    kubelet's /configz from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
     from inspect8s.collect import cluster as cluster
     from inspect8s.errors import ProbeError, UsageError
+    from inspect8s.kube.configz import read_kubelet_configz
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPI, KubeAPIError
 
@@ -139,6 +141,7 @@ def join_api(
             classes = snapshot.runtime_classes
             if classes is None:
                 classes = cluster.list_runtime_classes(api, errors)
+            configz = read_kubelet_configz(api, name, errors)
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
         return dataclasses.replace(snapshot, errors=tuple(errors))
@@ -147,6 +150,7 @@ def join_api(
         pods=pods,
         kube_nodes=kube_nodes,
         runtime_classes=classes,
+        kubelet_configz=configz,
         errors=tuple(errors),
     )
 
