@@ -55,6 +55,8 @@ from inspect8s.model.node import (
     Shim,
     SocketHolder,
     SocketInfo,
+    UidMapRange,
+    host_uid,
 )
 from inspect8s.model.snapshot import Snapshot
 
@@ -105,6 +107,8 @@ __all__ = [
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
+    "UidMapRange",
     "Volume",
     "VolumeMount",
+    "host_uid",
 ]
