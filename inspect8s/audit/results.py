@@ -7,8 +7,11 @@ docs/exit-codes.md. Nothing here does I/O.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import overload
 
 from inspect8s.errors import ProbeError
 
@@ -145,6 +148,142 @@ class Outcome:
     findings: tuple[Finding, ...] = ()  # what this call found (suppressed ones included)
 
 
+def outcome_key(o: Outcome) -> tuple[str, str, str, int, int]:
+    """The order of ``AuditResult.outcomes``: check, subject, then location."""
+    loc = o.location
+    if loc is None:
+        return (o.check_id, o.subject, "", -1, -1)
+    doc = -1 if loc.document_index is None else loc.document_index
+    return (o.check_id, o.subject, loc.file, doc, -1 if loc.line is None else loc.line)
+
+
+class OutcomeTable(Sequence[Outcome]):
+    """Outcomes kept compactly for audits of many subjects (a manifest stream).
+
+    One row per subject (its name and location) and one byte per check and row say
+    "passed" or "failed" (the findings of a failed one are a slice of one list); skipped
+    and errored outcomes are kept as they are. Iterating gives the same Outcome
+    records, in the order of :func:`outcome_key`, that a sorted tuple would hold, while a
+    passed outcome costs one byte instead of one object.
+    """
+
+    def __init__(self, check_ids: Sequence[str]) -> None:
+        self._checks = tuple(check_ids)
+        self._column = {c: i for i, c in enumerate(self._checks)}
+        self._rows: list[tuple[str, Location | None]] = []
+        self._passed = bytearray()  # per row and check: 0 none, 1 passed, 2 failed
+        self._first = array("L")  # per row and check: first of its findings in _found
+        self._count = array("L")  # ... and how many
+        self._found: list[Finding] = []
+        self._others: list[Outcome] = []
+        self._sorted = True
+
+    def add_row(self, subject: str, location: Location | None) -> int:
+        """A new subject; returns its row number for :meth:`passed`."""
+        self._rows.append((subject, location))
+        width = len(self._checks)
+        self._passed.extend(bytes(width))
+        self._first.extend([0] * width)
+        self._count.extend([0] * width)
+        self._sorted = False
+        return len(self._rows) - 1
+
+    def passed(self, row: int, check_id: str) -> None:
+        self._passed[row * len(self._checks) + self._column[check_id]] = 1
+
+    def failed(self, row: int, check_id: str, findings: Sequence[Finding]) -> None:
+        cell = row * len(self._checks) + self._column[check_id]
+        self._passed[cell] = 2
+        self._first[cell] = len(self._found)
+        self._count[cell] = len(findings)
+        self._found.extend(findings)
+
+    def add(self, outcome: Outcome) -> None:
+        self._others.append(outcome)
+        self._sorted = False
+
+    def _order(self) -> None:
+        if self._sorted:
+            return
+        self._others.sort(key=outcome_key)
+        width = len(self._checks)
+        order = sorted(
+            range(len(self._rows)),
+            key=lambda r: outcome_key(
+                Outcome("", self._rows[r][0], Status.PASSED, None, self._rows[r][1])
+            ),
+        )
+        rows = [self._rows[r] for r in order]
+        passed = bytearray(len(self._passed))
+        first = array("L", bytes(self._first.itemsize * len(self._first)))
+        count = array("L", bytes(self._count.itemsize * len(self._count)))
+        for new, old in enumerate(order):
+            a, b = new * width, old * width
+            passed[a : a + width] = self._passed[b : b + width]
+            first[a : a + width] = self._first[b : b + width]
+            count[a : a + width] = self._count[b : b + width]
+        self._rows, self._passed, self._first, self._count = rows, passed, first, count
+        self._sorted = True
+
+    def __iter__(self) -> Iterator[Outcome]:
+        self._order()
+        width = len(self._checks)
+        others = iter(self._others)
+        pending = next(others, None)
+        for column, check_id in sorted(enumerate(self._checks), key=lambda c: c[1]):
+            for row, (subject, location) in enumerate(self._rows):
+                cell = row * width + column
+                state = self._passed[cell]
+                if not state:
+                    continue
+                if state == 1:
+                    made = Outcome(check_id, subject, Status.PASSED, None, location)
+                else:
+                    start = self._first[cell]
+                    found = tuple(self._found[start : start + self._count[cell]])
+                    made = Outcome(check_id, subject, Status.FAILED, None, location, found)
+                key = outcome_key(made)
+                while pending is not None and outcome_key(pending) <= key:
+                    yield pending
+                    pending = next(others, None)
+                yield made
+            while pending is not None and pending.check_id == check_id:
+                yield pending
+                pending = next(others, None)
+        while pending is not None:
+            yield pending
+            pending = next(others, None)
+
+    def __len__(self) -> int:
+        return len(self._passed) - self._passed.count(0) + len(self._others)
+
+    def counts_by_check(self) -> dict[str, dict[str, int]]:
+        """check ID -> status -> how many, without building the outcomes."""
+        width = len(self._checks)
+        out = {c: {s.value: 0 for s in Status} for c in self._checks}
+        for column, check_id in enumerate(self._checks):
+            cells = self._passed[column::width] if width else b""
+            out[check_id][Status.PASSED.value] = cells.count(1)
+            out[check_id][Status.FAILED.value] = cells.count(2)
+        for o in self._others:
+            counts = out.setdefault(o.check_id, {s.value: 0 for s in Status})
+            counts[o.status.value] += 1
+        return out
+
+    def undecided(self) -> list[Outcome]:
+        """The skipped and errored outcomes, in order."""
+        return sorted(self._others, key=outcome_key)
+
+    @overload
+    def __getitem__(self, index: int) -> Outcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Outcome]: ...
+
+    def __getitem__(self, index: int | slice) -> Outcome | Sequence[Outcome]:
+        return tuple(self)[index]
+
+
 @dataclass(frozen=True, slots=True)
 class AuditResult:
     """Everything an audit run produced, in a deterministic order.
@@ -157,7 +296,7 @@ class AuditResult:
     target: str  # "manifests" | "node" | "cluster"
     inputs: tuple[str, ...]  # the paths, root or bundle directories that were audited
     checks: tuple[CheckInfo, ...]
-    outcomes: tuple[Outcome, ...]
+    outcomes: Sequence[Outcome]  # a sorted tuple, or an OutcomeTable (same order)
     findings: tuple[Finding, ...]
     errors: tuple[ProbeError, ...] = ()
     subjects: int = 0  # how many pods/containers/nodes the checks looked at
@@ -174,12 +313,32 @@ class AuditResult:
         """True when no probe failed and no check was skipped or errored."""
         if self.errors:
             return False
-        return all(o.status in (Status.PASSED, Status.FAILED) for o in self.outcomes)
+        return not self.undecided()
+
+    def undecided(self) -> list[Outcome]:
+        """The skipped and errored outcomes, in the order of ``outcomes``."""
+        if isinstance(self.outcomes, OutcomeTable):
+            return self.outcomes.undecided()
+        return [o for o in self.outcomes if o.status in (Status.SKIPPED, Status.ERROR)]
+
+    def counts_by_check(self) -> dict[str, dict[str, int]]:
+        """check ID -> status -> number of outcomes (every check and status present)."""
+        if isinstance(self.outcomes, OutcomeTable):
+            counts = self.outcomes.counts_by_check()
+        else:
+            counts = {}
+            for outcome in self.outcomes:
+                per = counts.setdefault(outcome.check_id, {s.value: 0 for s in Status})
+                per[outcome.status.value] += 1
+        for c in self.checks:
+            counts.setdefault(c.id, {s.value: 0 for s in Status})
+        return counts
 
     def status_counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Status}
-        for outcome in self.outcomes:
-            counts[outcome.status.value] += 1
+        for per in self.counts_by_check().values():
+            for status, n in per.items():
+                counts[status] += n
         return counts
 
     def severity_counts(self) -> dict[str, int]:

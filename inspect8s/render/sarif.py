@@ -131,7 +131,7 @@ def document(result: AuditResult) -> dict[str, Any]:
                 },
             }
         )
-    for o in result.outcomes:
+    for o in result.undecided():
         if o.status is Status.SKIPPED or o.status is Status.ERROR:
             verb = "skipped" if o.status is Status.SKIPPED else "failed with an error"
             notifications.append(
@@ -141,7 +141,7 @@ def document(result: AuditResult) -> dict[str, Any]:
                     "associatedRule": {"id": o.check_id, "index": rule_index[o.check_id]},
                 }
             )
-    errored = any(o.status is Status.ERROR for o in result.outcomes)
+    errored = any(o.status is Status.ERROR for o in result.undecided())
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors and not errored}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
