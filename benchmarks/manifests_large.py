@@ -34,7 +34,7 @@ def _document(rng: random.Random, i: int) -> str:
     ns = f"team-{i % 23}"
     meta = (
         f"metadata:\n  name: {{n}}\n  namespace: {ns}\n  labels:\n    app: a{i % 997}\n"
-        f"    tier: backend-{i % 5}\n"
+        f"    tier: backend-tier-{i % 5}\n"
     )
     r = rng.random()
     if r < 0.30:

@@ -175,3 +175,52 @@ def test_checks_lists_and_explains() -> None:
     proc = run("checks", "I8S-WL-SECCOMP")
     assert proc.returncode == 0
     assert "kubernetes/kubernetes#109819" in proc.stdout
+
+
+def _many_documents(tmp_path: Path, n: int = 30_000) -> Path:
+    path = tmp_path / "many.yaml"
+    path.write_text("".join(f"---\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(n)))
+    return path
+
+
+def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    path = _many_documents(tmp_path)
+    cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path), "-o", "json"]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pty closes when the child exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(60) == 0
+    os.close(leader)
+    assert b"reading " + str(path).encode() in seen
+    assert b"documents" in seen
+    assert seen.endswith(b"\r\x1b[K")  # the line is erased at the end
+    piped = run("audit", "--manifests", str(path), "-o", "json")
+    assert piped.returncode == 0
+    assert piped.stderr == ""
+
+
+def test_max_manifest_size_caps_files_and_is_validated(tmp_path: Path) -> None:
+    path = _many_documents(tmp_path, 2000)
+    proc = run("audit", "--manifests", str(path), str(DOCKERSOCK), "--max-manifest-size", "16K")
+    assert proc.returncode == 1  # DOCKERSOCK is still audited
+    assert "larger than 16 KiB" in proc.stdout
+    assert "--max-manifest-size" in proc.stdout
+    bad = run("audit", "--manifests", str(path), "--max-manifest-size", "lots")
+    assert bad.returncode == 2
+    assert "--max-manifest-size" in bad.stderr
+    assert run("audit", "--max-manifest-size", "1G").returncode == 2
