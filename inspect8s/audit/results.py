@@ -111,8 +111,9 @@ class CheckInfo:
 class Finding:
     """One violation of one check by one subject.
 
-    ``subject`` names what is wrong: ``pod/<ns>/<name>``, ``pod/<ns>/<name>/container/<c>``,
-    ``node/<name>``. ``suppressed`` is the reason from the ignore file when the finding was
+    ``subject`` names what is wrong: ``<Kind>/<ns>/<name>`` (``Deployment/shop/web``,
+    ``Pod/kube-system/etcd-n1``), the same with ``/container/<c>``, ``node/<name>``.
+    ``suppressed`` is the reason from the ignore file when the finding was
     accepted there; None: not suppressed (it counts for ``--fail-on``).
     """
 

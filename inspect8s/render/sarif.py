@@ -1,7 +1,8 @@
 """Audit results as SARIF 2.1.0 (OASIS), for code-scanning dashboards.
 
 Every check that ran is a rule (help text = its docstring); every finding a result with a
-logical location (its subject: ``pod/<ns>/<name>/container/<c>``, ``node/<name>``) and,
+logical location (its subject: ``Deployment/<ns>/<name>/container/<c>``, ``node/<name>``)
+and,
 when it came from a file, a physical location (file URI and start line; the manifest's
 document index is in the result's properties). Findings accepted in the ignore file carry
 an external, accepted suppression. Probe errors and skipped or failed checks are tool
