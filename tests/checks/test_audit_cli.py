@@ -224,3 +224,20 @@ def test_max_manifest_size_caps_files_and_is_validated(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "--max-manifest-size" in bad.stderr
     assert run("audit", "--max-manifest-size", "1G").returncode == 2
+
+
+def test_dev_zero_a_fifo_and_deep_json_end_quickly_with_errors(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"kind": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    proc = run(
+        "audit", "--manifests", "/dev/zero", str(fifo), str(deep), str(DOCKERSOCK), "-o", "json"
+    )
+    assert proc.returncode == 1, proc.stderr  # the good file is audited: its critical finding
+    doc = json.loads(proc.stdout)
+    errors = {e["source"]: e["detail"] for e in doc["errors"]}
+    assert errors["manifest:/dev/zero"] == "is a character device, not a regular file"
+    assert errors[f"manifest:{fifo}"] == "is a FIFO, not a regular file"
+    assert "nested deeper than 1000 levels" in errors[f"manifest:{deep}"]
+    assert any(f["checkId"] == "I8S-WL-DOCKERSOCK" for f in doc["findings"])
