@@ -101,9 +101,12 @@ def node(
         errors = report.errors + tuple(f.record() for f in failures)
         report = dataclasses.replace(report, errors=errors)
     if output is OutputFormat.TABLE:
-        write_node_table(report, sys.stdout)
+        from inspect8s.render.layout import Screen
+
+        screen = Screen.for_stream(sys.stdout)
+        write_node_table(report, sys.stdout, screen)
         if node_config is not None:
-            write_node_config_table(node_config, sys.stdout)
+            write_node_config_table(node_config, sys.stdout, screen)
     else:
         body = to_data(report)
         if node_config is not None:

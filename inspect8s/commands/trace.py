@@ -115,7 +115,9 @@ def _emit(doc: dict[str, Any], output: OutputFormat) -> None:
     from inspect8s.render.views import write_json, write_trace_table, write_yaml
 
     if output is OutputFormat.TABLE:
-        write_trace_table(doc, sys.stdout)
+        from inspect8s.render.layout import Screen
+
+        write_trace_table(doc, sys.stdout, Screen.for_stream(sys.stdout))
     elif output is OutputFormat.YAML:
         write_yaml(doc, sys.stdout)
     else:
@@ -193,7 +195,9 @@ def pod(
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
         if output is OutputFormat.TABLE:
-            write_pod_brief(containers, sys.stdout)
+            from inspect8s.render.layout import Screen
+
+            write_pod_brief(containers, sys.stdout, Screen.for_stream(sys.stdout))
         else:
             write_structured(
                 "PodContainers",
