@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
@@ -162,17 +161,23 @@ def audit_cluster(
     agent_image: str | None,
     agent_namespace: str,
     agent_timeout: float,
+    structured: bool = False,
 ) -> AuditResult:
-    """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged."""
+    """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged.
+
+    Progress (pods listed, agents started and finished per node) goes to a terminal's
+    standard error unless ``structured`` output goes to standard output."""
     from inspect8s.audit import runner as engine
     from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
+    from inspect8s.render.progress import Progress
 
-    interactive = sys.stderr.isatty()
-    with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
-        if interactive:
-            sys.stderr.write("inspect8s: listing pods, nodes and RuntimeClasses...\n")
-        snapshot = cluster.collect_cluster(api)
+    with (
+        Progress.for_output(structured=structured) as progress,
+        KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api,
+    ):
+        progress.update("listing pods, nodes and RuntimeClasses", force=True)
+        snapshot = cluster.collect_cluster(api, on_progress=progress.step)
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,
@@ -187,18 +192,30 @@ def audit_cluster(
         args = [*agent_args]
         for rc in snapshot.runtime_classes or ():
             args += ["--runtime-class", f"{rc.name}={rc.handler}"]
-
-        def progress(done: cluster.NodeAudit, finished: int, total: int) -> None:
-            if interactive:
-                state = "failed" if done.error is not None else "done"
-                sys.stderr.write(f"inspect8s: node {done.node} {state} ({finished}/{total})\n")
-
         names = [n.name for n in snapshot.kube_nodes]
-        if interactive:
-            sys.stderr.write(
-                f"inspect8s: auditing {len(names)} nodes through agent pods, "
-                f"{parallel} at a time...\n"
+        running: set[str] = set()
+        finished_count = 0
+
+        def status() -> None:
+            now = ", ".join(sorted(running)) or "-"
+            progress.update(
+                f"agent pods: {finished_count}/{len(names)} nodes done; running on {now}",
+                force=True,
             )
+
+        def started(node: str) -> None:
+            running.add(node)
+            status()
+
+        def finished(done: cluster.NodeAudit, count: int, total: int) -> None:
+            nonlocal finished_count
+            running.discard(done.node)
+            finished_count = count
+            state = f"failed: {done.error.detail}" if done.error is not None else "done"
+            progress.log(f"node {done.node} {state} ({count}/{total})")
+            status()
+
+        progress.log(f"auditing {len(names)} nodes through agent pods, {parallel} at a time")
         audits = cluster.run_node_audits(
             api,
             names,
@@ -207,6 +224,7 @@ def audit_cluster(
             image=agent_image,
             namespace=agent_namespace,
             timeout=agent_timeout,
-            on_done=progress,
+            on_done=finished,
+            on_start=started,
         )
     return cluster.merge_node_audits(result, audits)

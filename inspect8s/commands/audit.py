@@ -209,9 +209,18 @@ def audit(
     settings = CheckSettings(target_version=target_version, options=check_options)
 
     if manifest_paths:
-        result = engine.audit_manifests(
-            manifest_paths, checks, settings=settings, ignore=rules, stdin=sys.stdin
-        )
+        from inspect8s.render.progress import Progress
+
+        structured = output_file is None and output.lower() not in ("table", "wide")
+        with Progress.for_output(structured=structured) as progress:
+            result = engine.audit_manifests(
+                manifest_paths,
+                checks,
+                settings=settings,
+                ignore=rules,
+                stdin=sys.stdin,
+                on_progress=progress.step,
+            )
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
@@ -232,6 +241,7 @@ def audit(
             agent_image=agent_image,
             agent_namespace=agent_namespace,
             agent_timeout=agent_timeout,
+            structured=output_file is None and output.lower() not in ("table", "wide"),
         )
     else:
         snapshot = engine.collect_for_node(

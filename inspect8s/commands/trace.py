@@ -254,31 +254,22 @@ def _api_lookup(
         args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
         if pod.uid:
             args += ["--uid", pod.uid]
-        progress = _progress(f"tracing {pod.namespace}/{pod.name} on node {node}")
-        run = run_agent(
-            api,
-            node,
-            args,
-            image=agent_image or DEFAULT_AGENT_IMAGE,
-            namespace=agent_namespace,
-            timeout=agent_timeout,
-            on_poll=progress,
-        )
+        from inspect8s.render.progress import Progress
+
+        structured = output is not OutputFormat.TABLE
+        with Progress.for_output(structured=structured) as progress:
+            what = f"tracing {pod.namespace}/{pod.name} on node {node} through an agent pod"
+            progress.update(what, force=True)
+            run = run_agent(
+                api,
+                node,
+                args,
+                image=agent_image or DEFAULT_AGENT_IMAGE,
+                namespace=agent_namespace,
+                timeout=agent_timeout,
+                on_poll=lambda phase: progress.update(f"{what}: {phase or 'Pending'}"),
+            )
         return view, (run.output, node)
-
-
-def _progress(what: str) -> Any:
-    """A poll callback that tells a person at a terminal what is being waited for."""
-    interactive = sys.stderr.isatty()
-    if interactive:
-        sys.stderr.write(f"inspect8s: {what} through an agent pod...\n")
-
-    def on_poll(phase: str) -> None:
-        if interactive:
-            sys.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
-            sys.stderr.flush()
-
-    return on_poll
 
 
 def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
