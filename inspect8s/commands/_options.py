@@ -11,6 +11,8 @@ import typer
 
 class OutputFormat(StrEnum):
     TABLE = "table"
+    WIDE = "wide"
+    HTML = "html"
     JSON = "json"
     YAML = "yaml"
     SARIF = "sarif"

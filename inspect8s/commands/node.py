@@ -9,6 +9,15 @@ import typer
 
 from inspect8s.commands._options import OutputFormat, OutputOpt, RootOpt, TimeoutOpt
 
+# What node, pod and pid print (audit has its renderer plugins).
+VIEW_FORMATS = (
+    OutputFormat.TABLE,
+    OutputFormat.WIDE,
+    OutputFormat.JSON,
+    OutputFormat.YAML,
+    OutputFormat.HTML,
+)
+
 if TYPE_CHECKING:
     from inspect8s.model import NodeReport
 
@@ -72,8 +81,8 @@ def node(
         write_structured,
     )
 
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"`node` prints table, json or yaml, not {output.value}")
+    if output not in VIEW_FORMATS:
+        raise UsageError(f"`node` prints table, wide, json, yaml or html, not {output.value}")
     fs = HostFS(root)
     if not fs.is_dir("/proc"):
         raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
@@ -100,13 +109,17 @@ def node(
         )
         errors = report.errors + tuple(f.record() for f in failures)
         report = dataclasses.replace(report, errors=errors)
-    if output is OutputFormat.TABLE:
+    if output in (OutputFormat.TABLE, OutputFormat.WIDE):
         from inspect8s.render.layout import Screen
 
-        screen = Screen.for_stream(sys.stdout)
+        screen = Screen.for_stream(sys.stdout, wide=output is OutputFormat.WIDE)
         write_node_table(report, sys.stdout, screen)
         if node_config is not None:
             write_node_config_table(node_config, sys.stdout, screen)
+    elif output is OutputFormat.HTML:
+        from inspect8s.render.html import write_node_html
+
+        write_node_html(report, sys.stdout)
     else:
         body = to_data(report)
         if node_config is not None:

@@ -17,7 +17,7 @@ from inspect8s.commands._options import (
     RootOpt,
     TimeoutOpt,
 )
-from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
+from inspect8s.commands.node import VIEW_FORMATS, CriEndpointOpt, DockerHostOpt
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
@@ -41,8 +41,8 @@ LocalOpt = Annotated[
 def _check_output(output: OutputFormat) -> None:
     from inspect8s.errors import UsageError
 
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"this command prints table, json or yaml, not {output.value}")
+    if output not in VIEW_FORMATS:
+        raise UsageError(f"this command prints table, wide, json, yaml or html, not {output.value}")
 
 
 def _gather(
@@ -111,13 +111,21 @@ UidOpt = Annotated[
 ]
 
 
-def _emit(doc: dict[str, Any], output: OutputFormat) -> None:
+def _emit(doc: dict[str, Any], output: OutputFormat, lead: str | None = None) -> None:
+    """Write a chain document; ``lead`` is the sentence before it (``pid``'s answer)."""
     from inspect8s.render.views import write_json, write_trace_table, write_yaml
 
-    if output is OutputFormat.TABLE:
+    if output in (OutputFormat.TABLE, OutputFormat.WIDE):
         from inspect8s.render.layout import Screen
 
-        write_trace_table(doc, sys.stdout, Screen.for_stream(sys.stdout))
+        if lead:
+            sys.stdout.write(f"{lead}\n\n")
+        screen = Screen.for_stream(sys.stdout, wide=output is OutputFormat.WIDE)
+        write_trace_table(doc, sys.stdout, screen)
+    elif output is OutputFormat.HTML:
+        from inspect8s.render.html import write_trace_html
+
+        write_trace_html(doc, sys.stdout, lead=lead)
     elif output is OutputFormat.YAML:
         write_yaml(doc, sys.stdout)
     else:
@@ -167,6 +175,10 @@ def pod(
     from inspect8s.render.views import document, write_pod_brief, write_structured
 
     _check_output(output)
+    if output is OutputFormat.HTML and not trace_runtime:
+        from inspect8s.errors import UsageError
+
+        raise UsageError("-o html draws the runtime chain: add --trace-runtime")
     api_pod: dict[str, Any] | None = None
     if from_dir is None and _use_api(local, kubeconfig, context):
         api_pod, remote = _api_lookup(
@@ -194,10 +206,11 @@ def pod(
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
-        if output is OutputFormat.TABLE:
+        if output in (OutputFormat.TABLE, OutputFormat.WIDE):
             from inspect8s.render.layout import Screen
 
-            write_pod_brief(containers, sys.stdout, Screen.for_stream(sys.stdout))
+            screen = Screen.for_stream(sys.stdout, wide=output is OutputFormat.WIDE)
+            write_pod_brief(containers, sys.stdout, screen)
         else:
             write_structured(
                 "PodContainers",
@@ -319,10 +332,13 @@ def pid(
     if container is None:
         proc = collection.processes[tgid]
         cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
-        if output is OutputFormat.TABLE:
-            sys.stdout.write(
-                f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}\n"
-            )
+        answer = f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}"
+        if output in (OutputFormat.TABLE, OutputFormat.WIDE):
+            sys.stdout.write(f"{answer}\n")
+        elif output is OutputFormat.HTML:
+            from inspect8s.render.html import write_note_html
+
+            write_note_html(f"PID {tgid}", answer, sys.stdout)
         else:
             write_structured(
                 "ProcessOrigin",
@@ -335,13 +351,10 @@ def pid(
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
     doc = document("RuntimeChain", chain)
     doc["traced_on"] = _traced_on(from_dir)
-    if output is OutputFormat.TABLE:
+    if output in (OutputFormat.TABLE, OutputFormat.WIDE, OutputFormat.HTML):
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        sys.stdout.write(
-            f"{what} is in container {container.name or '?'} {container.id[:13]} "
-            f"({container.runtime})\n\n"
-        )
-        _emit(doc, output)
+        lead = f"{what} is in container {container.name or '?'} {container.id[:13]} "
+        _emit(doc, output, lead=f"{lead}({container.runtime})")
     else:
         write_structured(
             "ProcessOrigin",

@@ -137,6 +137,57 @@ CONTAINER_COLUMNS = (
 )
 
 
+def runtime_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            r.name,
+            r.pid if r.pid is not None else "-",
+            r.version or "-",
+            ", ".join(r.sockets) or "-",
+            r.config_file or "-",
+        ]
+        for r in report.runtimes
+    ]
+
+
+def socket_rows(report: NodeReport) -> list[list[object]]:
+    return [[s.path, s.runtime, s.kind] for s in report.sockets]
+
+
+def shim_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            s.pid,
+            s.kind,
+            s.namespace or "-",
+            _short(s.id) if s.id else "-",
+            ", ".join(_short(c) for c in s.container_ids) or "-",
+        ]
+        for s in report.shims
+    ]
+
+
+def sorted_containers(report: NodeReport) -> list[Container]:
+    return sorted(report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or ""))
+
+
+def container_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            pod_label(c),
+            "(sandbox)" if c.is_sandbox else (c.name or "?"),
+            c.runtime,
+            _short(c.id),
+            c.init_pid if c.init_pid is not None else "-",
+            c.shim_pid if c.shim_pid is not None else "-",
+            c.qos.value if c.qos else "-",
+            *limits_cells(c.limits),
+            ",".join(c.host_namespaces) or "-",
+        ]
+        for c in sorted_containers(report)
+    ]
+
+
 def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = None) -> None:
     page = Page(out, screen)
     node = report.node
@@ -162,58 +213,20 @@ def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = No
 
     _section(page, "RUNTIMES")
     if report.runtimes:
-        rows = [
-            [
-                r.name,
-                r.pid if r.pid is not None else "-",
-                r.version or "-",
-                ", ".join(r.sockets) or "-",
-                r.config_file or "-",
-            ]
-            for r in report.runtimes
-        ]
-        page.table(rows, RUNTIME_COLUMNS)
+        page.table(runtime_rows(report), RUNTIME_COLUMNS)
     else:
         page.line("  no runtime daemon process found")
     if report.sockets:
-        rows = [[s.path, s.runtime, s.kind] for s in report.sockets]
         _section(page, "SOCKETS")
-        page.table(rows, SOCKET_COLUMNS)
+        page.table(socket_rows(report), SOCKET_COLUMNS)
 
     if report.shims:
         _section(page, "SHIMS")
-        rows = [
-            [
-                s.pid,
-                s.kind,
-                s.namespace or "-",
-                _short(s.id) if s.id else "-",
-                ", ".join(_short(c) for c in s.container_ids) or "-",
-            ]
-            for s in report.shims
-        ]
-        page.table(rows, SHIM_COLUMNS)
+        page.table(shim_rows(report), SHIM_COLUMNS)
 
     _section(page, "CONTAINERS")
     if report.containers:
-        rows = []
-        for c in sorted(
-            report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or "")
-        ):
-            rows.append(
-                [
-                    pod_label(c),
-                    "(sandbox)" if c.is_sandbox else (c.name or "?"),
-                    c.runtime,
-                    _short(c.id),
-                    c.init_pid if c.init_pid is not None else "-",
-                    c.shim_pid if c.shim_pid is not None else "-",
-                    c.qos.value if c.qos else "-",
-                    *limits_cells(c.limits),
-                    ",".join(c.host_namespaces) or "-",
-                ]
-            )
-        page.table(rows, CONTAINER_COLUMNS)
+        page.table(container_rows(report), CONTAINER_COLUMNS)
     else:
         page.line("  no container processes found")
 
@@ -227,7 +240,7 @@ def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = No
 # --------------------------------------------------------------------------- trace
 
 
-def _link_summary(link: dict[str, Any]) -> str:
+def link_summary(link: dict[str, Any]) -> str:
     if link.get("missing"):
         return f"MISSING: {link['missing']}"
     v: dict[str, Any] = link.get("values") or {}
@@ -294,7 +307,7 @@ API_COLUMNS = (
 
 
 def _write_links(links: Iterable[dict[str, Any]], page: Page) -> None:
-    rows = [[link["name"], _link_summary(link), link.get("source") or "-"] for link in links]
+    rows = [[link["name"], link_summary(link), link.get("source") or "-"] for link in links]
     page.table(rows, LINK_COLUMNS)
 
 
