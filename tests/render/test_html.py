@@ -21,6 +21,7 @@ from tests.ptyrun import REPO
 
 NODES = "tests/fixtures/nodes"
 BUNDLES = "tests/fixtures/bundles"
+CRIO, DD = f"{BUNDLES}/crio-1.29", f"{BUNDLES}/cri-dockerd-0.3"
 PAGES: dict[str, list[str]] = {
     "node": ["node", "--root", f"{NODES}/cgroupv2-systemd-containerd", "--no-runtime-calls"],
     "trace-crio": [
