@@ -24,24 +24,8 @@ BUNDLES = "tests/fixtures/bundles"
 CRIO, DD = f"{BUNDLES}/crio-1.29", f"{BUNDLES}/cri-dockerd-0.3"
 PAGES: dict[str, list[str]] = {
     "node": ["node", "--root", f"{NODES}/cgroupv2-systemd-containerd", "--no-runtime-calls"],
-    "trace-crio": [
-        "pod",
-        "db-0",
-        "-n",
-        "data",
-        "--trace-runtime",
-        "--from",
-        f"{BUNDLES}/crio-1.29",
-    ],  # fmt: skip
-    "trace-cri-dockerd": [
-        "pod",
-        "web-7d9f8-abcde",
-        "-n",
-        "shop",
-        "--trace-runtime",
-        "--from",
-        f"{BUNDLES}/cri-dockerd-0.3",
-    ],  # fmt: skip
+    "trace-crio": ["pod", "db-0", "-n", "data", "--trace-runtime", "--from", CRIO],
+    "trace-cri-dockerd": ["pod", "web-7d9f8-abcde", "-n", "shop", "--trace-runtime", "--from", DD],
     "pid": ["pid", "3202", "--from", f"{BUNDLES}/crio-1.29"],
     "audit": ["audit", "--manifests", "tests/fixtures/manifests/golden", "--fail-on", "none"],
     "audit-node": ["audit", "--root", f"{NODES}/cgroupv2-systemd-containerd", "--fail-on", "none"],
