@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -29,7 +30,13 @@ class PtyResult:
 
     @property
     def lines(self) -> list[str]:
-        return self.output.split("\n")
+        """The lines as the terminal shows them: a carriage return starts the line again
+        (the progress line is drawn and erased that way), escape sequences take no room."""
+        shown = []
+        for line in self.output.split("\n"):
+            line = line.rsplit("\r", 1)[-1]
+            shown.append(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line))
+        return shown
 
 
 def run_in_pty(

@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
-from inspect8s.errors import Inspect8sError
+from inspect8s.errors import ExitStatus, Inspect8sError
 from inspect8s.model import Container, ContainerSpec, ContainerTrace, Pod, Snapshot
 
 __all__ = [
@@ -69,9 +69,9 @@ _ATTR = "__inspect8s_check__"
 
 
 class PluginLoadError(Inspect8sError):
-    """A check plugin (entry point or --checks-path file) could not be loaded: exit code 4."""
+    """A check plugin (entry point or check file) could not be loaded: exit code 4."""
 
-    exit_code = 4
+    exit_code = ExitStatus.TOOL_ERROR
 
 
 class CheckDefinitionError(ValueError):
@@ -269,7 +269,7 @@ def _python_files(path: Path) -> list[Path]:
         return sorted(p for p in path.iterdir() if p.suffix == ".py" and p.is_file())
     if path.is_file():
         return [path]
-    raise PluginLoadError(f"--checks-path {path}: no such file or directory")
+    raise PluginLoadError(f"check file {path}: no such file or directory", param="checks_path")
 
 
 def _load_file(path: Path) -> list[Check]:
@@ -281,7 +281,7 @@ def _load_file(path: Path) -> list[Check]:
         return checks_in(existing)
     spec = importlib.util.spec_from_file_location(module_name, resolved)
     if spec is None or spec.loader is None:
-        raise PluginLoadError(f"--checks-path {path}: not a loadable Python file")
+        raise PluginLoadError(f"check file {path}: not a loadable Python file", param="checks_path")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -289,7 +289,7 @@ def _load_file(path: Path) -> list[Check]:
     except Exception as exc:  # syntax errors, bad @check declarations, failing imports
         del sys.modules[module_name]
         raise PluginLoadError(
-            f"--checks-path {path} failed to load: {type(exc).__name__}: {exc}"
+            f"check file {path} failed to load: {type(exc).__name__}: {exc}", param="checks_path"
         ) from exc
     found = checks_in(module)
     return [

@@ -82,7 +82,9 @@ def _read_json(path: Path, what: str, default: Any) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--from {path.parent}: {what} {path.name} is unreadable: {exc}") from exc
+        raise UsageError(
+            f"bundle {path.parent}: {what} {path.name} is unreadable: {exc}", param="bundle"
+        ) from exc
 
 
 def load_bundle(path: str) -> Bundle:
@@ -90,16 +92,19 @@ def load_bundle(path: str) -> Bundle:
     base = Path(path)
     if not (base / MANIFEST).is_file():
         raise UsageError(
-            f"--from {path}: not a bundle written by `inspect8s record` (no {MANIFEST})"
+            f"{path}: not a bundle written by `inspect8s record` (no {MANIFEST})", param="bundle"
         )
     manifest = _read_json(base / MANIFEST, "manifest", {})
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise UsageError(f"--from {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest")
+        raise UsageError(
+            f"bundle {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest", param="bundle"
+        )
     version = manifest.get("version")
     if not isinstance(version, int) or version < 1 or version > BUNDLE_VERSION:
         raise UsageError(
-            f"--from {path}: bundle format version {version!r} is not supported "
-            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})"
+            f"bundle {path}: format version {version!r} is not supported "
+            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})",
+            param="bundle",
         )
     cri = _read_json(base / CRI_ANSWERS, "runtime answers", {})
     docker = _read_json(base / DOCKER_ANSWERS, "runtime answers", {})
@@ -107,7 +112,7 @@ def load_bundle(path: str) -> Bundle:
     peers = _read_json(base / UNIX_PEERS, "unix peers", {})
     for name, value in (("cri", cri), ("docker", docker), ("host errors", errors)):
         if not isinstance(value, dict):
-            raise UsageError(f"--from {path}: {name} file is not a JSON object")
+            raise UsageError(f"bundle {path}: {name} file is not a JSON object", param="bundle")
     return Bundle(
         path=str(base),
         manifest=manifest,

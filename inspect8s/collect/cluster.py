@@ -64,30 +64,45 @@ def pods_from_items(
 
 
 def load_pod_list(path: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
-    """``--pods FILE``: a ``kubectl get pods -o json`` list (or one Pod) -> Pods.
+    """A ``kubectl get pods -o json`` file (a List of pods or one Pod) -> Pods.
 
     Raises UsageError when the file cannot be read or is not a Pod / List of pods.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--pods {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        raise UsageError(
+            f"pod list {path}: {getattr(exc, 'strerror', None) or exc}", param="pods_file"
+        ) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"--pods {path}: not JSON ({exc}); use kubectl get pods -o json") from exc
+        raise UsageError(
+            f"pod list {path}: not JSON ({exc}); use kubectl get pods -o json", param="pods_file"
+        ) from exc
     if isinstance(data, dict) and data.get("kind") == "Pod":
         items: list[Any] = [data]
     elif isinstance(data, dict) and isinstance(data.get("items"), list):
         items = [i for i in data["items"] if isinstance(i, dict)]
     else:
-        raise UsageError(f"--pods {path}: expected a Pod or a List of pods (kubectl -o json)")
+        raise UsageError(
+            f"pod list {path}: expected a Pod or a List of pods (kubectl -o json)",
+            param="pods_file",
+        )
     return pods_from_items(items, f"file:{path}")
 
 
-def pods_of_node(api: KubeAPI, node_name: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
-    """The pods the API schedules on ``node_name`` (``fieldSelector=spec.nodeName``)."""
-    return pods_from_items(api.list_pods(node_name=node_name), "api")
+def pods_of_node(
+    api: KubeAPI,
+    node_name: str,
+    *,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+) -> tuple[tuple[Pod, ...], list[ProbeError]]:
+    """The pods the API schedules on ``node_name`` (``fieldSelector=spec.nodeName``), in
+    ``namespace`` (None: all) and matching ``label_selector`` (None: all)."""
+    items = api.list_pods(namespace, node_name=node_name, label_selector=label_selector)
+    return pods_from_items(items, "api")
 
 
 def this_node_name(api: KubeAPI, boot_id: str | None, hostname: str | None) -> str | None:
@@ -157,9 +172,12 @@ def collect_cluster(
     api: KubeAPI,
     *,
     page_size: int = 500,
+    namespace: str | None = None,
+    label_selector: str | None = None,
     on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Snapshot:
-    """Every pod and node (paginated) and the RuntimeClasses, as one Snapshot.
+    """Every pod (in ``namespace``, None: all; matching ``label_selector``) and node
+    (paginated) and the RuntimeClasses, as one Snapshot.
 
     Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
     RuntimeClass list that fails is recorded and the rest is audited. ``on_progress`` is
@@ -168,7 +186,8 @@ def collect_cluster(
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPIError
 
-    listed = _counted(api.list_pods(page_size=page_size), "pods listed", on_progress)
+    pages = api.list_pods(namespace, label_selector=label_selector, page_size=page_size)
+    listed = _counted(pages, "pods listed", on_progress)
     pods, errors = pods_from_items(listed, "api")
     nodes: list[KubeNode] = []
     try:
@@ -316,7 +335,7 @@ def run_node_audits(
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
 
     if parallel < 1:
-        raise UsageError("--parallel must be at least 1")
+        raise UsageError("parallel must be at least 1", param="parallel")
     total = len(nodes)
     finished = 0
     lock = threading.Lock()

@@ -529,7 +529,8 @@ def collect_for_node(
         )
     if len(from_dirs) > 1:
         raise UsageError(
-            f"--from: one bundle per audit ({len(from_dirs)} given); audit each node on its own"
+            f"one bundle per audit ({len(from_dirs)} given); audit each node on its own",
+            param="bundle",
         )
     bundle = load_bundle(from_dirs[0])
     recorded = bundle.manifest.get("kubeletVersion")

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from inspect8s.audit.registry import Check, CheckSettings
     from inspect8s.audit.results import AuditResult
     from inspect8s.audit.runner import IgnoreRule
+    from inspect8s.commands._env import Environment
     from inspect8s.model import RuntimeClass, Snapshot
+    from inspect8s.render.progress import Progress
 
 ClusterOpt = Annotated[
     bool,
@@ -96,6 +98,7 @@ def _local_text(root: str, path: str) -> str | None:
 
 
 def join_api(
+    env: Environment,
     snapshot: Snapshot,
     *,
     root: str,
@@ -103,8 +106,11 @@ def join_api(
     context: str | None,
     timeout: float,
     node_name: str | None,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
-    """The node snapshot with its pods, its Node object and the RuntimeClasses from the API.
+    """The node snapshot with its pods (in ``namespace``, matching ``selector``; None: all),
+    its Node object and the RuntimeClasses from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
@@ -115,7 +121,9 @@ def join_api(
 
     errors: list[ProbeError] = list(snapshot.errors)
     try:
-        with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+        with KubeAPI.from_config(
+            kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+        ) as api:
             name = node_name or cluster.this_node_name(
                 api,
                 _local_text(root, "/proc/sys/kernel/random/boot_id"),
@@ -125,7 +133,9 @@ def join_api(
                 raise UsageError(
                     "no Node in the API has this machine's bootID or host name; name it with --node"
                 )
-            pods, pod_errors = cluster.pods_of_node(api, name)
+            pods, pod_errors = cluster.pods_of_node(
+                api, name, namespace=namespace, label_selector=selector
+            )
             errors += pod_errors
             kube_nodes = snapshot.kube_nodes
             try:
@@ -148,6 +158,7 @@ def join_api(
 
 
 def audit_cluster(
+    env: Environment,
     checks: Sequence[Check],
     *,
     settings: CheckSettings,
@@ -161,23 +172,24 @@ def audit_cluster(
     agent_image: str | None,
     agent_namespace: str,
     agent_timeout: float,
-    structured: bool = False,
+    progress: Progress,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> AuditResult:
-    """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged.
-
-    Progress (pods listed, agents started and finished per node) goes to a terminal's
-    standard error unless ``structured`` output goes to standard output."""
+    """`inspect8s audit --cluster [--agents]`: the API audit (the pods in ``namespace``,
+    None: all, that match ``selector``), then each node's, merged. ``progress`` is told
+    the pods listed and the agent pods started and finished per node."""
     from inspect8s.audit import runner as engine
     from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
-    from inspect8s.render.progress import Progress
 
-    with (
-        Progress.for_output(structured=structured) as progress,
-        KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api,
-    ):
+    with KubeAPI.from_config(
+        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+    ) as api:
         progress.update("listing pods, nodes and RuntimeClasses", force=True)
-        snapshot = cluster.collect_cluster(api, on_progress=progress.step)
+        snapshot = cluster.collect_cluster(
+            api, namespace=namespace, label_selector=selector, on_progress=progress.step
+        )
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,
@@ -192,6 +204,7 @@ def audit_cluster(
         args = [*agent_args]
         for rc in snapshot.runtime_classes or ():
             args += ["--runtime-class", f"{rc.name}={rc.handler}"]
+
         names = [n.name for n in snapshot.kube_nodes]
         running: set[str] = set()
         finished_count = 0

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inspect8s.commands._options import OutputFormat, OutputOpt, RootOpt, TimeoutOpt
-
-# What node, pod and pid print (audit has its renderer plugins).
-VIEW_FORMATS = (
-    OutputFormat.TABLE,
-    OutputFormat.WIDE,
-    OutputFormat.JSON,
-    OutputFormat.YAML,
-    OutputFormat.HTML,
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
+    CriEndpointOpt,
+    DockerHostOpt,
+    RootOpt,
+    TimeoutOpt,
+    root_of,
 )
+from inspect8s.commands._output import NoHeadersOpt, ViewOutputOpt, parse_output
 
 if TYPE_CHECKING:
     from inspect8s.model import NodeReport
 
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cri-endpoint",
-        help="Also ask this CRI socket (unix:///path or /path, as the host sees it). Repeatable.",
-    ),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--docker-host",
-        help="Also ask this Docker Engine socket (unix:///path or /path). Repeatable.",
-    ),
-]
 NoRuntimeOpt = Annotated[
     bool,
     typer.Option(
@@ -59,9 +44,11 @@ RequireCompleteOpt = Annotated[
 
 
 def node(
-    root: RootOpt = "/",
-    output: OutputOpt = OutputFormat.TABLE,
-    timeout: TimeoutOpt = 3.0,
+    ctx: typer.Context,
+    root: RootOpt = None,
+    output: ViewOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     no_runtime_calls: NoRuntimeOpt = False,
@@ -72,17 +59,14 @@ def node(
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
     from inspect8s.collect.node import RuntimeOptions, collect_node
-    from inspect8s.errors import UsageError
+    from inspect8s.errors import ExitStatus, UsageError
     from inspect8s.host.fs import HostFS
     from inspect8s.model.serialize import to_data
-    from inspect8s.render.views import (
-        write_node_config_table,
-        write_node_table,
-        write_structured,
-    )
+    from inspect8s.render.views import document, write_node_config_table, write_node_table
 
-    if output not in VIEW_FORMATS:
-        raise UsageError(f"`node` prints table, wide, json, yaml or html, not {output.value}")
+    env = env_of(ctx)
+    out = parse_output(output, "node", no_headers=no_headers)
+    root = root_of(env, root)
     fs = HostFS(root)
     if not fs.is_dir("/proc"):
         raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
@@ -109,25 +93,23 @@ def node(
         )
         errors = report.errors + tuple(f.record() for f in failures)
         report = dataclasses.replace(report, errors=errors)
-    if output in (OutputFormat.TABLE, OutputFormat.WIDE):
-        from inspect8s.render.layout import Screen
-
-        screen = Screen.for_stream(sys.stdout, wide=output is OutputFormat.WIDE)
-        write_node_table(report, sys.stdout, screen)
+    if out.is_table:
+        screen = out.screen(env)
+        write_node_table(report, env.stdout, screen)
         if node_config is not None:
-            write_node_config_table(node_config, sys.stdout, screen)
-    elif output is OutputFormat.HTML:
+            write_node_config_table(node_config, env.stdout, screen)
+    elif out.format == "html":
         from inspect8s.render.html import write_node_html
 
-        write_node_html(report, sys.stdout)
+        write_node_html(report, env.stdout)
     else:
         body = to_data(report)
         if node_config is not None:
             body["node_config"] = to_data(node_config)
-        write_structured("NodeReport", body, output.value, sys.stdout)
+        out.write_document(document("NodeReport", body), env)
     if require_complete and report.errors:
-        return 3
-    return 0
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK
 
 
 def daemon_cmdlines(report: NodeReport) -> dict[str, tuple[str, ...] | None]:

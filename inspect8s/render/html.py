@@ -315,11 +315,9 @@ def _api_view(pod: dict[str, Any]) -> str:
     )
 
 
-def write_trace_html(doc: dict[str, Any], out: TextIO, *, lead: str | None = None) -> None:
-    """A runtime chain document (``pod --trace-runtime``, ``pid``) as a page."""
+def _trace_body(doc: dict[str, Any]) -> str:
     name, ns = doc.get("pod_name"), doc.get("pod_namespace")
-    title = f"Pod {ns}/{name}" if name else "Runtime chain"
-    subtitle = " · ".join(
+    facts = " · ".join(
         part
         for part in (
             f"uid {doc['pod_uid']}" if doc.get("pod_uid") else "",
@@ -327,15 +325,12 @@ def write_trace_html(doc: dict[str, Any], out: TextIO, *, lead: str | None = Non
         )
         if part
     )
-    body = [f'<p class="summary">{esc(lead)}</p>\n'] if lead else []
+    body = [f'<article class="pod" data-pod="{esc(ns)}/{esc(name)}">\n']
+    body.append(f"<h2>Pod {esc(ns)}/{esc(name)}</h2>\n" if name else "<h2>Runtime chain</h2>\n")
+    if facts:
+        body.append(f"<p>{esc(facts)}</p>\n")
     if doc.get("api"):
         body.append(_api_view(doc["api"]))
-    body.append("<h2>Runtime chain</h2>\n")
-    body.append(
-        "<p>From the kubelet down to the limits the kernel enforces; each box names the "
-        "source that proved it (beside it, and on hover).</p>\n"
-    )
-    body.append(_LEGEND)
     node_links = doc.get("node_links") or []
     if doc.get("sandbox"):
         body.append(_chain_section("sandbox", doc["sandbox"], node_links))
@@ -344,7 +339,27 @@ def write_trace_html(doc: dict[str, Any], out: TextIO, *, lead: str | None = Non
     if not doc.get("sandbox") and not doc.get("containers"):
         body.append(chain_svg(node_links, "node links"))
     body.append(_errors(doc.get("errors") or []))
-    out.write(_page(title, subtitle, "".join(body)))
+    body.append("</article>\n")
+    return "".join(body)
+
+
+def write_trace_html(
+    docs: Sequence[dict[str, Any]], out: TextIO, *, lead: str | None = None
+) -> None:
+    """Runtime chain documents (``pod --trace-runtime``, one per pod; ``pid``) as a page."""
+    if len(docs) == 1 and docs[0].get("pod_name"):
+        title = f"Pod {docs[0].get('pod_namespace')}/{docs[0]['pod_name']}"
+    else:
+        title = f"Runtime chains of {len(docs)} pods" if len(docs) > 1 else "Runtime chain"
+    body = [f'<p class="summary">{esc(lead)}</p>\n'] if lead else []
+    body.append(
+        "<p>From the kubelet down to the limits the kernel enforces; each box names the "
+        "source that proved it (beside it, and on hover).</p>\n"
+    )
+    body.append(_LEGEND)
+    body.extend(_trace_body(doc) for doc in docs)
+    traced = sorted({str(d.get("traced_on")) for d in docs if d.get("traced_on")})
+    out.write(_page(title, "traced on " + ", ".join(traced) if traced else "", "".join(body)))
 
 
 def write_note_html(title: str, text: str, out: TextIO) -> None:

@@ -19,6 +19,7 @@ width (standard output is a terminal: its width, or ``COLUMNS`` when set) a tabl
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -68,28 +69,36 @@ class Screen:
         wide: bool = False,
         headers: bool = True,
         environ: Mapping[str, str] | None = None,
+        isatty: bool | None = None,
     ) -> Screen:
-        width = None if wide else terminal_width(out, os.environ if environ is None else environ)
+        """How to write to ``out``: fitted when it is a terminal (``isatty``, else asked),
+        full rows when ``wide`` or not a terminal."""
+        env = os.environ if environ is None else environ
+        width = None if wide else terminal_width(out, env, isatty=isatty)
         return cls(width=width, headers=headers, ellipsis=_ellipsis_for(out))
 
 
-def terminal_width(out: TextIO, environ: Mapping[str, str]) -> int | None:
+def terminal_width(
+    out: TextIO, environ: Mapping[str, str], *, isatty: bool | None = None
+) -> int | None:
     """The width to fit output to: None when ``out`` is not a terminal.
 
     ``COLUMNS`` wins when it holds a positive number (as for ``ls``); otherwise the
     terminal's own size, and 80 when the terminal does not say.
     """
-    try:
-        if not out.isatty():
-            return None
-    except (AttributeError, ValueError):  # closed or not a real stream
+    if isatty is None:
+        try:
+            isatty = out.isatty()
+        except (AttributeError, ValueError):  # closed or not a real stream
+            isatty = False
+    if not isatty:
         return None
     text = environ.get("COLUMNS", "").strip()
     if text.isdigit() and int(text) > 0:
         return int(text)
     try:
         columns = os.get_terminal_size(out.fileno()).columns
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return 80
     return columns if columns > 0 else 80
 

@@ -45,11 +45,13 @@ class Progress:
         self._last = float("-inf")
 
     @classmethod
-    def for_output(cls, *, structured: bool, stderr: TextIO | None = None) -> Progress:
-        """Progress for a command: on ``stderr`` when it is a terminal, unless a
-        ``structured`` document goes to standard output."""
+    def for_output(
+        cls, *, structured: bool, stderr: TextIO | None = None, isatty: bool | None = None
+    ) -> Progress:
+        """Progress for a command: on ``stderr`` when it is a terminal (``isatty``, else
+        asked), unless a ``structured`` document goes to standard output."""
         err = sys.stderr if stderr is None else stderr
-        if structured or not _is_terminal(err):
+        if structured or not (_is_terminal(err) if isatty is None else isatty):
             return cls(None)
         return cls(err)
 
@@ -65,7 +67,7 @@ class Progress:
         if not force and now - self._last < _INTERVAL:
             return
         self._last = now
-        width = (terminal_width(self._stream, {}) or 80) - 1
+        width = (terminal_width(self._stream, {}, isatty=True) or 80) - 1
         line = elide(f"inspect8s: {text}", max(width, 20))
         try:
             self._stream.write(_ERASE + line)

@@ -137,7 +137,7 @@ def test_everything_from_a_host_is_escaped() -> None:
         "errors": [{"source": hostile, "kind": "malformed", "detail": hostile}],
     }
     out = io.StringIO()
-    write_trace_html(doc, out)
+    write_trace_html([doc], out)
     text = out.getvalue()
     assert "<script>" not in text and "\x1b" not in text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\x1b[31m&amp;" in text
