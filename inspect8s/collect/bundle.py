@@ -27,7 +27,8 @@ from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
-from inspect8s.runtime.clients import CRIAnswers, DockerAnswers, strip_unix
+from inspect8s.model import SocketInfo
+from inspect8s.runtime.clients import CRIAnswers, DockerAnswers
 
 BUNDLE_FORMAT = "inspect8s-bundle"
 BUNDLE_VERSION = 1
@@ -216,6 +217,16 @@ class ReplayHostFS(HostFS):
     def is_socket(self, path: str) -> bool:
         return path in self._sockets
 
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """A recorded socket's marker file is a socket here, whichever path reaches it."""
+        found = super().identity(path)
+        if found is None:
+            return None
+        marks = {super(ReplayHostFS, self).identity(s) for s in self._sockets}
+        if any(m is not None and m[0] == found[0] for m in marks):
+            return found[0], "socket"
+        return found
+
 
 def _replayed(calls: Mapping[str, JSONDict] | None, source: str, call: str) -> Any:
     entry = (calls or {}).get(call)
@@ -312,8 +323,17 @@ class ReplayClients:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
-        return ReplayCRI(self.bundle.cri.get(strip_unix(path)))
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
+        return ReplayCRI(_answers_for(self.bundle.cri, socket))
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
-        return ReplayDocker(self.bundle.docker.get(strip_unix(path)))
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
+        return ReplayDocker(_answers_for(self.bundle.docker, socket))
+
+
+def _answers_for(answers: Answers, socket: SocketInfo) -> dict[str, JSONDict] | None:
+    """A socket's recorded answers: filed under its key, or (bundles of one daemon per
+    path) under its path or one of its aliases."""
+    for name in (socket.ident, socket.path, *socket.aliases):
+        if name in answers:
+            return answers[name]
+    return None

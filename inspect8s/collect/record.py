@@ -33,7 +33,8 @@ from inspect8s.collect.bundle import (
 )
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
-from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients, strip_unix
+from inspect8s.model import SocketInfo
+from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients
 
 REDACTED = "***"
 
@@ -346,6 +347,10 @@ class RecordingHostFS(HostFS):
     def is_socket(self, path: str) -> bool:
         return self.socket_kind(path) == "socket"
 
+    def identity(self, path: str) -> tuple[str, str] | None:
+        self.socket_kind(path)  # keeps a marker (or the directory) for replay
+        return super().identity(path)
+
     def is_file(self, path: str) -> bool:
         found = super().is_file(path)
         if found:
@@ -455,13 +460,13 @@ class RecordingClients:
         self.docker_answers: dict[str, dict[str, Any]] = {}
         self.redacted_answers = 0
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
-        calls = self.cri_answers.setdefault(strip_unix(path), {})
-        return RecordingCRI(self.inner.cri(fs, path, timeout), calls, self)
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
+        calls = self.cri_answers.setdefault(socket.ident, {})
+        return RecordingCRI(self.inner.cri(fs, socket, timeout), calls, self)
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
-        calls = self.docker_answers.setdefault(strip_unix(path), {})
-        return RecordingDocker(self.inner.docker(fs, path, timeout), calls, self)
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
+        calls = self.docker_answers.setdefault(socket.ident, {})
+        return RecordingDocker(self.inner.docker(fs, socket, timeout), calls, self)
 
 
 # --------------------------------------------------------------------------- record

@@ -112,6 +112,8 @@ PARAM_FLAGS: dict[str, str] = {
     "agent_image": "--agent-image",
     "agent_namespace": "--agent-namespace",
     "agent_timeout": "--agent-timeout",
+    "uid": "--uid",
+    "namespace": "--namespace",
 }
 
 

@@ -33,6 +33,7 @@ from inspect8s.commands._output import (
     namespace_scope,
     parse_output,
 )
+from inspect8s.render.escape import escape
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
@@ -109,7 +110,7 @@ def _emit(
 
         screen = out.screen(env)
         if lead:
-            env.stdout.write(f"{lead}\n\n")
+            env.stdout.write(escape(lead) + "\n\n")
         for i, doc in enumerate(docs):
             if i:
                 env.stdout.write("\n")
@@ -399,19 +400,25 @@ def pid(
     root = root_of(env, root)
     from_dir = one_bundle(env, from_dirs)
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
-    tgid, container = trace.container_of_pid(collection, fs, pid)
+    origin, container = trace.process_origin(collection, fs, pid)
+    tgid = origin.pid
     if container is None:
-        proc = collection.processes[tgid]
-        cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
-        answer = f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}"
+        answer = f"PID {tgid} ({origin.comm}) is {origin.description}"
         if out.is_table:
-            env.stdout.write(f"{answer}\n")
+            env.stdout.write(escape(answer) + "\n")
         elif out.format == "html":
             from inspect8s.render.html import write_note_html
 
             write_note_html(f"PID {tgid}", answer, env.stdout)
         else:
-            body = {"pid": tgid, "comm": proc.comm, "container": None, "cgroup": cgroup}
+            body = {
+                "pid": tgid,
+                "comm": origin.comm,
+                "container": None,
+                "cgroup": origin.cgroup,
+                "role": origin.role,
+                "description": origin.description,
+            }
             out.write_document(document("ProcessOrigin", body), env)
         return 0
     members = trace.pod_containers(collection, container)
@@ -420,9 +427,15 @@ def pid(
     doc["traced_on"] = _traced_on(from_dir)
     if out.is_table or out.format == "html":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        lead = f"{what} is in container {container.name or '?'} {container.id[:13]}"
-        _emit(env, [doc], out, lead=f"{lead} ({container.runtime})")
+        _emit(env, [doc], out, lead=f"{what} is {origin.description}")
     else:
-        body = {"pid": tgid, "thread": pid, "container": container.id, "chain": doc}
+        body = {
+            "pid": tgid,
+            "thread": pid,
+            "container": container.id,
+            "chain": doc,
+            "role": origin.role,
+            "description": origin.description,
+        }
         out.write_document(document("ProcessOrigin", body), env)
     return 0

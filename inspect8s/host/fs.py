@@ -99,6 +99,29 @@ class HostFS:
         except OSError as exc:
             raise self._fail(path, exc) from None
 
+    def readlink_or_none(self, path: str) -> str | None:
+        """A symlink's target; None when ``path`` is not a symlink, is absent or unreadable
+        (path resolution: ``host/resolve.py``)."""
+        try:
+            return self.readlink(path)
+        except ProbeFailed:
+            return None
+
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """``("<dev>:<ino>", kind)`` of the file at ``path`` (links followed), kind as in
+        :meth:`socket_kind`; None when absent. Two paths are one file when equal."""
+        try:
+            st = os.stat(self.real(path))
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "dir"
+        else:
+            kind = "file"
+        return f"{st.st_dev}:{st.st_ino}", kind
+
     def _open_dir(self, path: str) -> int:
         try:
             return os.open(self.real(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -4,7 +4,7 @@ Units are in field names; where a field may be ``None`` the comment on the same 
 says what ``None`` means. One module per domain; every model is re-exported here.
 """
 
-from inspect8s.model.chain import ContainerTrace, Link, RuntimeChain
+from inspect8s.model.chain import ContainerTrace, Link, ProcessOrigin, RuntimeChain
 from inspect8s.model.config import (
     ConfigValue,
     ContainerdConfig,
@@ -41,6 +41,7 @@ from inspect8s.model.node import (
     Container,
     DockerEngineStatus,
     KubeletProcess,
+    KubeletRuntime,
     KubeletVersion,
     NamespaceReference,
     NodeInfo,
@@ -76,6 +77,7 @@ __all__ = [
     "KubeNode",
     "KubeletConfig",
     "KubeletProcess",
+    "KubeletRuntime",
     "KubeletVersion",
     "Link",
     "Mount",
@@ -85,6 +87,7 @@ __all__ = [
     "NodeReport",
     "Pod",
     "ProcessInfo",
+    "ProcessOrigin",
     "QoS",
     "ResourceList",
     "RuntimeChain",

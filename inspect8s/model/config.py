@@ -108,6 +108,7 @@ class ContainerdConfig:
     cri_plugin_ids: tuple[
         str, ...
     ]  # CRI plugin ids for this version, e.g. io.containerd.grpc.v1.cri
+    grpc_address: ConfigValue | None = None  # [grpc] address; None: not set (the default socket)
 
     @property
     def cri_disabled(self) -> bool:

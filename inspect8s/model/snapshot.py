@@ -36,4 +36,7 @@ class Snapshot:
     docker_engines: tuple[DockerEngineStatus, ...] = ()  # one per Docker socket that was asked
     kubelet_version: KubeletVersion | None = None  # None: not determined
     docker_socket_holders: tuple[SocketHolder, ...] | None = None  # None: not scanned
+    # Whether the client ends of docker.sock connections could be named (the kernel's
+    # sock_diag answers only for this machine); None: no Docker socket, nothing to name.
+    socket_peers_known: bool | None = None
     runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
