@@ -13,13 +13,13 @@ characters are shown as ``\\xNN`` rather than written raw.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from inspect8s.audit.results import AuditResult, Finding, Severity, Status
 from inspect8s.errors import ProbeError
 from inspect8s.model import NodeReport
+from inspect8s.render.escape import escape
 from inspect8s.render.layout import SHORT_ID, wrap
 from inspect8s.render.views import (
     CONTAINER_COLUMNS,
@@ -32,8 +32,6 @@ from inspect8s.render.views import (
     shim_rows,
     socket_rows,
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 _CSS = """
 :root { --ink:#1d2330; --muted:#5b6475; --line:#c9d0dc; --bg:#f6f7fa; }
@@ -97,9 +95,9 @@ footer { color: var(--muted); font-size: 12px; padding: 0 24px 24px; }
 
 
 def esc(value: object) -> str:
-    """``value`` as HTML text: markup escaped, control characters shown as ``\\xNN``."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(value))
-    return html.escape(text, quote=True)
+    """``value`` as HTML text: control characters shown escaped (render/escape.py), then
+    markup escaped."""
+    return html.escape(escape(value), quote=True)
 
 
 def _page(title: str, subtitle: str, body: str) -> str:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TextIO
 
+from inspect8s.render.escape import escape
+
 #: crictl's short container ID (cri-tools ``truncatedIDLen``); the node tables print this much.
 SHORT_ID = 13
 _HEX_RUN = re.compile(r"(?<![0-9a-f])[0-9a-f]{32,}(?![0-9a-f])")
@@ -406,13 +408,19 @@ def fit_line(text: str, width: int, *, screen: Screen) -> list[str]:
 
 
 class Page:
-    """Writes the lines and tables of one view to ``out`` as ``screen`` says."""
+    """Writes the lines and tables of one view to ``out`` as ``screen`` says.
+
+    It is the one writer of the human views: every line and every cell goes through
+    :func:`inspect8s.render.escape.escape`, so no control character from a host, a runtime
+    or a manifest reaches the terminal.
+    """
 
     def __init__(self, out: TextIO, screen: Screen | None = None) -> None:
         self.out = out
         self.screen = screen or Screen()
 
     def line(self, text: str = "") -> None:
+        text = escape(text)
         width = self.screen.width
         if width is None:
             self.out.write(text + "\n")
@@ -430,6 +438,7 @@ class Page:
         """A table: full rows through ``tabulate`` (as always) when there is no width,
         fitted to the width otherwise. ``tablefmt="simple"`` draws a rule under the
         headers."""
+        rows = [["" if cell is None else escape(cell) for cell in row] for row in rows]
         width = self.screen.width
         if width is None:
             from tabulate import tabulate

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
+from inspect8s.render.escape import escape
 from inspect8s.render.layout import elide, terminal_width
 
 #: ``on_progress(what, done, total)``: ``done`` items of ``what`` so far, of ``total``
@@ -68,7 +69,7 @@ class Progress:
             return
         self._last = now
         width = (terminal_width(self._stream, {}, isatty=True) or 80) - 1
-        line = elide(f"inspect8s: {text}", max(width, 20))
+        line = elide(f"inspect8s: {escape(text)}", max(width, 20))
         try:
             self._stream.write(_ERASE + line)
             self._stream.flush()
@@ -89,7 +90,7 @@ class Progress:
         shown = self._shown
         self.clear()
         try:
-            self._stream.write(f"inspect8s: {text}\n")
+            self._stream.write(f"inspect8s: {escape(text)}\n")
         except (OSError, ValueError):
             self._stream = None
             return
