@@ -19,6 +19,7 @@ width (standard output is a terminal: its width, or ``COLUMNS`` when set) a tabl
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -117,26 +118,34 @@ def _ellipsis_for(out: TextIO) -> str:
 # --------------------------------------------------------------------------- measuring
 
 
+_BEYOND_LATIN = re.compile("[^\x00-\u02ff]")  # below U+0300 every character takes one column
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal: East Asian wide characters take two,
     combining marks none."""
     if text.isascii():
         return len(text)
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
+    others = _BEYOND_LATIN.findall(text)
+    return len(text) - len(others) + sum(map(_char_width, others))
 
 
 def _take(text: str, width: int) -> str:
     """The longest start of ``text`` that fits in ``width`` columns."""
+    if text.isascii():
+        return text[: max(width, 0)]
     if text_width(text) <= width:
         return text
     used = 0
     for i, ch in enumerate(text):
-        used += text_width(ch)
+        used += _char_width(ch)
         if used > width:
             return text[:i]
     return text
