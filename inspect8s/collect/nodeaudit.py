@@ -457,40 +457,28 @@ def collect_for_node(
     one bundle written by ``inspect8s record`` (``--from``).
 
     The kubelet's version comes from ``kubelet_version`` (``--kubelet-version``), else the
-    bundle's recorded value, else the host's package database; its source is kept in
+    bundle's recorded value, else the host (``collect/kubelet.py``); its source is kept in
     ``Snapshot.kubelet_version``. Raises UsageError for more than one bundle or a bundle
     that cannot be read.
     """
-    from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
+    from inspect8s.collect.sources import open_sources
     from inspect8s.errors import UsageError
 
-    given = KubeletVersion(kubelet_version, "option") if kubelet_version else None
-    if not from_dirs:
-        return collect_node_audit(
-            HostFS(root),
-            cri_endpoints=cri_endpoints,
-            docker_hosts=docker_hosts,
-            timeout=timeout,
-            kubelet_version=given,
-        )
     if len(from_dirs) > 1:
         raise UsageError(
             f"one bundle per audit ({len(from_dirs)} given); audit each node on its own",
             param="bundle",
         )
-    bundle = load_bundle(from_dirs[0])
-    recorded = bundle.manifest.get("kubeletVersion")
-    if given is None and isinstance(recorded, dict) and recorded.get("version"):
-        origin = recorded.get("source") or "recorded"
-        given = KubeletVersion(str(recorded["version"]), f"{bundle.source} ({origin})")
+    sources = open_sources(root, from_dirs[0] if from_dirs else None)
+    given = KubeletVersion(kubelet_version, "option") if kubelet_version else None
     return collect_node_audit(
-        ReplayHostFS(bundle),
-        clients=ReplayClients(bundle),
-        cri_endpoints=[*bundle.cri_endpoints, *cri_endpoints],
-        docker_hosts=[*bundle.docker_hosts, *docker_hosts],
+        sources.fs,
+        clients=sources.clients,
+        cri_endpoints=[*sources.recorded_cri, *cri_endpoints],
+        docker_hosts=[*sources.recorded_docker, *docker_hosts],
         timeout=timeout,
-        kubelet_version=given,
-        peers=bundle.unix_peers,
-        bundle_source=bundle.source,
-        recorded_sockets=bundle.sockets,
+        kubelet_version=given or sources.recorded_kubelet,
+        peers=sources.unix_peers,
+        bundle_source=sources.label,
+        recorded_sockets=sources.recorded_sockets,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -11,14 +11,13 @@ from inspect8s.commands._options import (
     DEFAULT_TIMEOUT,
     CriEndpointOpt,
     DockerHostOpt,
+    FromOpt,
     RootOpt,
     TimeoutOpt,
+    one_bundle,
     root_of,
 )
 from inspect8s.commands._output import NoHeadersOpt, ViewOutputOpt, parse_output
-
-if TYPE_CHECKING:
-    from inspect8s.model import NodeReport
 
 NoRuntimeOpt = Annotated[
     bool,
@@ -54,45 +53,37 @@ def node(
     no_runtime_calls: NoRuntimeOpt = False,
     config: ConfigOpt = False,
     require_complete: RequireCompleteOpt = False,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Show what runs on this node and how it is isolated: runtimes, sockets, shims, the
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
-    from inspect8s.collect.node import RuntimeOptions, collect_node
-    from inspect8s.errors import ExitStatus, UsageError
-    from inspect8s.host.fs import HostFS
+    from inspect8s.collect.node import gather_node
+    from inspect8s.collect.nodeaudit import node_config_of
+    from inspect8s.collect.sources import open_sources
+    from inspect8s.errors import ExitStatus
     from inspect8s.model.serialize import to_data
     from inspect8s.render.views import document, write_node_config_table, write_node_table
 
     env = env_of(ctx)
     out = parse_output(output, "node", no_headers=no_headers)
-    root = root_of(env, root)
-    fs = HostFS(root)
-    if not fs.is_dir("/proc"):
-        raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
-    options = RuntimeOptions(
-        cri_endpoints=tuple(cri_endpoint or ()),
-        docker_hosts=tuple(docker_host or ()),
+    sources = open_sources(root_of(env, root), one_bundle(env, from_dirs))
+    options = sources.options(
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
         query_runtimes=not no_runtime_calls,
     )
-    report = collect_node(fs, options)
-    node_config = None
-    if config:
+    collection = gather_node(sources.fs, options)
+    try:
+        node_config = None
+        if config:
+            node_config = node_config_of(sources.fs, collection, collection.errors)
         import dataclasses
 
-        from inspect8s.nodeconfig.collect import collect_node_config
-
-        cmdlines = daemon_cmdlines(report)
-        node_config, failures = collect_node_config(
-            fs,
-            kubelet_cmdline=cmdlines["kubelet"],
-            containerd_cmdline=cmdlines["containerd"],
-            crio_cmdline=cmdlines["crio"],
-            dockerd_cmdline=cmdlines["dockerd"],
-        )
-        errors = report.errors + tuple(f.record() for f in failures)
-        report = dataclasses.replace(report, errors=errors)
+        report = dataclasses.replace(collection.report, errors=tuple(collection.errors.items))
+    finally:
+        collection.close()
     if out.is_table:
         screen = out.screen(env)
         write_node_table(report, env.stdout, screen)
@@ -110,17 +101,3 @@ def node(
     if require_complete and report.errors:
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK
-
-
-def daemon_cmdlines(report: NodeReport) -> dict[str, tuple[str, ...] | None]:
-    """The command lines nodeconfig reads flags and config paths from (None: not running)."""
-    found: dict[str, tuple[str, ...] | None] = {
-        "kubelet": report.kubelet.cmdline if report.kubelet else None,
-        "containerd": None,
-        "crio": None,
-        "dockerd": None,
-    }
-    for daemon in report.runtimes:
-        if found.get(daemon.name, ()) is None and daemon.cmdline:
-            found[daemon.name] = daemon.cmdline
-    return found

@@ -38,6 +38,7 @@ from inspect8s.render.escape import escape
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
     from inspect8s.host.fs import HostFS
+    from inspect8s.model import KubeletVersion
     from inspect8s.runtime.clients import RuntimeClients
 
 TraceOpt = Annotated[
@@ -60,35 +61,21 @@ def _gather(
     cri_endpoint: list[str] | None,
     docker_host: list[str] | None,
     from_dir: str | None = None,
+    kubelet_version: KubeletVersion | None = None,
 ) -> tuple[HostFS, NodeCollection, RuntimeClients | None]:
     """The node picture, from the host under ``root`` or from a bundle (``--from``), and
     the runtime clients a trace should ask (None: the live sockets)."""
-    from inspect8s.collect.node import RuntimeOptions, gather_node
-    from inspect8s.errors import UsageError
-    from inspect8s.host.fs import HostFS
+    from inspect8s.collect.node import gather_node
+    from inspect8s.collect.sources import open_sources
 
-    clients: RuntimeClients | None = None
-    extra_cri: tuple[str, ...] = ()
-    extra_docker: tuple[str, ...] = ()
-    if from_dir is not None:
-        from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
-
-        bundle = load_bundle(from_dir)
-        fs: HostFS = ReplayHostFS(bundle)
-        clients = ReplayClients(bundle)
-        extra_cri, extra_docker = bundle.cri_endpoints, bundle.docker_hosts
-    else:
-        fs = HostFS(root)
-    if not fs.is_dir("/proc"):
-        where = f"--from {from_dir}" if from_dir else root
-        raise UsageError(f"{where} has no proc directory: is --root the host's / ?")
-    options = RuntimeOptions(
-        cri_endpoints=(*extra_cri, *(cri_endpoint or ())),
-        docker_hosts=(*extra_docker, *(docker_host or ())),
+    sources = open_sources(root, from_dir)
+    options = sources.options(
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
-        clients=clients,
+        kubelet_version=kubelet_version,
     )
-    return fs, gather_node(fs, options), clients
+    return sources.fs, gather_node(sources.fs, options), sources.clients
 
 
 UidOpt = Annotated[
@@ -202,8 +189,9 @@ def pod(
     # (namespace, name, uid, API view) of each pod to show; views None without the API
     wanted: list[tuple[str | None, str, str | None, dict[str, Any] | None]] = []
     docs: list[dict[str, Any]] = []
+    kubelet_version: KubeletVersion | None = None
     if use_api:
-        for api_pod, remote in _api_lookup(
+        found, kubelet_version = _api_lookup(
             env,
             out,
             name,
@@ -218,7 +206,8 @@ def pod(
             agent_image=agent_image,
             agent_namespace=agent_namespace,
             agent_timeout=agent_timeout,
-        ):
+        )
+        for api_pod, remote in found:
             if remote is not None:
                 run, node = remote
                 doc = dict(run)
@@ -231,7 +220,9 @@ def pod(
         assert name is not None
         wanted.append((namespace, name, uid, None))
     if wanted:
-        fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
+        fs, collection, clients = _gather(
+            root, timeout, cri_endpoint, docker_host, from_dir, kubelet_version
+        )
     for i, (ns, pod_name, pod_uid, view) in enumerate(wanted):
         containers = trace.find_pod(collection.report, pod_name, ns, uid=uid or pod_uid)
         if not trace_runtime:
@@ -285,15 +276,18 @@ def _api_lookup(
     agent_image: str | None = None,
     agent_namespace: str = "default",
     agent_timeout: float = 120.0,
-) -> list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]]:
+) -> tuple[list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]], KubeletVersion | None]:
     """Look the pods up in the API: by name (in ``namespace``, or in every namespace with
     ``-A``) or by label selector. For each, its view as data and, when it runs on another
-    node and a trace was asked for, the agent's chain document and that node's name."""
+    node and a trace was asked for, the agent's chain document and that node's name; and
+    the kubelet's version as this node's Node object reports it (None: no pod here, or not
+    readable)."""
     from inspect8s.errors import NotFoundError, UsageError
     from inspect8s.host.fs import HostFS
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
     from inspect8s.kube.convert import pod_from_json
     from inspect8s.kube.live import KubeAPI
+    from inspect8s.model import KubeletVersion
     from inspect8s.model.serialize import to_data
 
     found: list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]] = []
@@ -318,16 +312,23 @@ def _api_lookup(
                 )
                 raise UsageError(f"pod {name!r} exists in several namespaces ({listed}); pass -n")
         this_node: dict[str, bool] = {}
+        version: KubeletVersion | None = None
         for raw in raws:
             pod = pod_from_json(raw, default_namespace=where or api.namespace)
             view: dict[str, Any] = to_data(pod)
             node = pod.node_name
-            if not trace_runtime or node is None:
+            if node is None:
                 found.append((view, None))
                 continue
             if node not in this_node:
-                this_node[node] = _is_this_node(api, node, HostFS(root))
-            if this_node[node]:
+                here, node_obj = _is_this_node(api, node, HostFS(root))
+                this_node[node] = here
+                if here and node_obj is not None:
+                    info = (node_obj.get("status") or {}).get("nodeInfo") or {}
+                    said = info.get("kubeletVersion")
+                    if isinstance(said, str) and said:
+                        version = KubeletVersion(said, f"api:node/{node}")
+            if not trace_runtime or this_node[node]:
                 found.append((view, None))
                 continue
             args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
@@ -349,11 +350,12 @@ def _api_lookup(
                 on_poll=polled,
             )
             found.append((view, (run.output, node)))
-    return found
+    return found, version
 
 
-def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
-    """Whether the Node ``node_name`` is the machine under ``fs``.
+def _is_this_node(api: Any, node_name: str, fs: HostFS) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the Node ``node_name`` is the machine under ``fs``, and the Node (None: it
+    could not be read).
 
     The kubelet reports ``status.nodeInfo.bootID`` from /proc/sys/kernel/random/boot_id,
     which is unique per boot: equal boot IDs mean the same machine, whatever the node is
@@ -372,11 +374,11 @@ def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
     try:
         node = api.get_node(node_name)
     except KubeAPIError:
-        return node_name == local("/proc/sys/kernel/hostname")
+        return node_name == local("/proc/sys/kernel/hostname"), None
     boot_id = ((node.get("status") or {}).get("nodeInfo") or {}).get("bootID")
     if boot_id:
-        return bool(boot_id == local("/proc/sys/kernel/random/boot_id"))
-    return node_name == local("/proc/sys/kernel/hostname")
+        return bool(boot_id == local("/proc/sys/kernel/random/boot_id")), node
+    return node_name == local("/proc/sys/kernel/hostname"), node
 
 
 def pid(

@@ -248,7 +248,10 @@ def link_summary(link: dict[str, Any]) -> str:
     if name == "kubelet":
         return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
     if name == "cri-endpoint":
-        return f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        text = f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        if v.get("container_runs_here") is False:
+            text += "; this pod does NOT run in the runtime behind it"
+        return text
     if name in ("runtime", "dockerd", "containerd"):
         parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
         if v.get("pid"):
@@ -356,6 +359,11 @@ def write_trace_table(doc: dict[str, Any], out: TextIO, screen: Screen | None = 
         page.line()
         page.line(f"CONTAINER {trace.get('name') or '?'}  {_short(str(trace['container_id']))}")
         _write_links(trace.get("links") or [], page)
+    notes = doc.get("notes") or []
+    if notes:
+        _section(page, "NOTES")
+        for note in notes:
+            page.line(f"  {note}")
     errors = doc.get("errors") or []
     if errors:
         _section(page, f"PROBE ERRORS ({len(errors)})")
