@@ -178,8 +178,12 @@ def check(
     title: str,
     severity: Severity | str,
     scope: Scope | str,
+    properties: dict[str, str] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Declare a check. Validates the ID, the docstring (the rationale) and the scope.
+
+    ``properties`` is free metadata shown in SARIF's rule properties; the key
+    ``benchmark`` (``"cis-1.12"``) puts the check in ``--benchmark`` selections.
 
     The function is returned unchanged, with its :class:`Check` attached, so a module
     registered as an entry point exposes its checks simply by defining them.
@@ -217,6 +221,7 @@ def check(
             scope=scp,
             rationale=doc.strip(),
             origin=getattr(func, "__module__", "") or "",
+            properties=dict(properties or {}),
         )
         setattr(func, _ATTR, Check(info=info, func=func, wants_settings=positional == 2))
         return func
@@ -301,6 +306,7 @@ def _load_file(path: Path) -> list[Check]:
                 scope=c.info.scope,
                 rationale=c.info.rationale,
                 origin=f"path:{path}",
+                properties=c.info.properties,
             ),
             func=c.func,
             wants_settings=c.wants_settings,
@@ -345,20 +351,32 @@ def _split(values: Iterable[str]) -> list[str]:
     return out
 
 
+def in_benchmark(item: Check, benchmark: str) -> bool:
+    """True when the check belongs to ``benchmark`` ("cis" or "cis-1.12")."""
+    declared = item.info.properties.get("benchmark", "").lower()
+    return bool(declared) and (declared == benchmark or declared.startswith(benchmark + "-"))
+
+
 def filter_checks(
     checks: Iterable[Check],
     *,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     scopes: Iterable[Scope] | None = None,
+    benchmark: str | None = None,
 ) -> tuple[Check, ...]:
     """Keep checks whose ID starts with a ``select`` prefix (all when none) and with no
-    ``ignore`` prefix; optionally only some scopes. Values may be comma-separated."""
+    ``ignore`` prefix; optionally only some scopes, and only the checks of a ``benchmark``
+    ("cis" matches every ``cis-*`` benchmark property, "cis-1.12" that one). Values may be
+    comma-separated."""
     selected = _split(select)
     ignored = _split(ignore)
     allowed = set(scopes) if scopes is not None else None
+    wanted = benchmark.strip().lower() if benchmark else None
     out = []
     for item in checks:
+        if wanted is not None and not in_benchmark(item, wanted):
+            continue
         if selected and not any(item.id.startswith(p) for p in selected):
             continue
         if any(item.id.startswith(p) for p in ignored):

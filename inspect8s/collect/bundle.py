@@ -5,6 +5,7 @@ Layout (version 1, documented in docs/output-formats.md, "Recorded bundles")::
     DIR/bundle.json            what, when, from where; sockets; facts such as the kubelet version
     DIR/host/...               every host file and link the collectors read, at its host path
     DIR/host-errors.json       host paths that could not be read, with kind and detail
+    DIR/host-stat.json         {host path: {mode, uid, gid, size, kind}} of every file stat'ed
     DIR/runtime/cri.json       {socket path: {call: {"answer": ...} | {"error": {...}}}};
                                PodSandboxStatus and ContainerStatus: {call: {id: {...}}}
     DIR/runtime/docker.json    the same for Docker Engine sockets
@@ -26,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
-from inspect8s.host.fs import HostFS
+from inspect8s.host.fs import FileStat, HostFS
 from inspect8s.model import SocketInfo
 from inspect8s.runtime.clients import CRIAnswers, DockerAnswers
 
@@ -35,6 +36,7 @@ BUNDLE_VERSION = 1
 MANIFEST = "bundle.json"
 HOST_DIR = "host"
 HOST_ERRORS = "host-errors.json"
+HOST_STAT = "host-stat.json"
 CRI_ANSWERS = "runtime/cri.json"
 DOCKER_ANSWERS = "runtime/docker.json"
 UNIX_PEERS = "runtime/unix-peers.json"
@@ -53,6 +55,7 @@ class Bundle:
     docker: Answers = field(default_factory=dict)
     host_errors: dict[str, JSONDict] = field(default_factory=dict)
     unix_peers: dict[int, int] = field(default_factory=dict)
+    host_stat: dict[str, JSONDict] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -111,7 +114,13 @@ def load_bundle(path: str) -> Bundle:
     docker = _read_json(base / DOCKER_ANSWERS, "runtime answers", {})
     errors = _read_json(base / HOST_ERRORS, "host errors", {})
     peers = _read_json(base / UNIX_PEERS, "unix peers", {})
-    for name, value in (("cri", cri), ("docker", docker), ("host errors", errors)):
+    stats = _read_json(base / HOST_STAT, "host file modes", {})
+    for name, value in (
+        ("cri", cri),
+        ("docker", docker),
+        ("host errors", errors),
+        ("host file modes", stats),
+    ):
         if not isinstance(value, dict):
             raise UsageError(f"bundle {path}: {name} file is not a JSON object", param="bundle")
     return Bundle(
@@ -121,18 +130,20 @@ def load_bundle(path: str) -> Bundle:
         docker=docker,
         host_errors=errors,
         unix_peers={int(k): int(v) for k, v in peers.items()} if isinstance(peers, dict) else {},
+        host_stat={str(k): v for k, v in stats.items() if isinstance(v, dict)},
     )
 
 
 class ReplayHostFS(HostFS):
     """A HostFS over ``DIR/host`` that reports the recorded sockets and read failures."""
 
-    __slots__ = ("_errors", "_sockets")
+    __slots__ = ("_errors", "_sockets", "_stats")
     direct_reads = False  # every read goes through the methods below
 
     def __init__(self, bundle: Bundle) -> None:
         super().__init__(bundle.host_root)
         self._sockets = frozenset(bundle.sockets)
+        self._stats = bundle.host_stat
         self._errors: dict[str, ProbeFailed] = {}
         for host_path, err in bundle.host_errors.items():
             try:
@@ -208,6 +219,32 @@ class ReplayHostFS(HostFS):
         if len(failures) > before and link_path not in self._errors:
             failures.pop(link_dir, None)  # the links were recorded as unreadable, not absent
         return contents, targets, failures
+
+    def stat(self, path: str) -> FileStat:
+        """The recorded mode and owner: the files in ``host/`` carry the modes of wherever
+        the bundle was unpacked, not the node's. A path stat'ed at record time but absent
+        then is in ``host-errors.json`` or absent from ``host/``; one never stat'ed is
+        "unavailable", never guessed."""
+        self._recorded_failure(path)
+        entry = self._stats.get(path)
+        if entry is None:
+            if not self.exists(path):
+                return super().stat(path)  # absent on the node too: the MISSING error
+            raise ProbeFailed(
+                ErrorKind.UNAVAILABLE, f"host:{path}", "file mode not recorded in the bundle"
+            )
+        try:
+            return FileStat(
+                int(entry["mode"]),
+                int(entry["uid"]),
+                int(entry["gid"]),
+                int(entry.get("size", 0)),
+                str(entry.get("kind", "file")),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ProbeFailed(
+                ErrorKind.MALFORMED, f"host:{path}", "bad entry in the bundle's host-stat.json"
+            ) from None
 
     def socket_kind(self, path: str) -> str | None:
         if path in self._sockets:

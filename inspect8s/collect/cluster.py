@@ -247,6 +247,7 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
                 scope=Scope(c["scope"]),
                 rationale=str(c.get("rationale") or ""),
                 origin=str(c.get("origin") or ""),
+                properties={str(k): str(v) for k, v in (c.get("properties") or {}).items()},
             )
             for c in doc.get("checks") or ()
         )

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from inspect8s.collect.errors import Errors
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.host.fs import HostFS
+from inspect8s.host.fs import FileStat, HostFS
 from inspect8s.host.resolve import TooManyLinks, resolve_under
 from inspect8s.model import KubeletProcess, ProcessInfo, RuntimeDaemon, Shim, SocketInfo
 from inspect8s.nodeconfig import flags as daemon_flags
@@ -251,6 +251,9 @@ class ViewFS(HostFS):
 
     def socket_kind(self, path: str) -> str | None:
         return self._parent.socket_kind(self._map(path))
+
+    def stat(self, path: str) -> FileStat:
+        return self._parent.stat(self._map(path))
 
 
 # --------------------------------------------------------------------------- listeners

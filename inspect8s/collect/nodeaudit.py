@@ -305,6 +305,7 @@ def node_config_of(fs: HostFS, collection: NodeCollection, errors: Errors) -> No
     from inspect8s.nodeconfig.crictl import collect_crictl_config
     from inspect8s.nodeconfig.crio import collect_crio_config
     from inspect8s.nodeconfig.docker import collect_docker_config
+    from inspect8s.nodeconfig.kubeproxy import find_kube_proxy, kube_proxy_config
 
     report = collection.report
     kubelet_daemon = report.kubelet_runtime.daemon_pid if report.kubelet_runtime else None
@@ -323,12 +324,14 @@ def node_config_of(fs: HostFS, collection: NodeCollection, errors: Errors) -> No
             return collect_crio_config(fs, None, failures)
         return collect_docker_config(fs, None, failures)
 
+    proxy = find_kube_proxy(collection.processes, report.host_reference.namespaces.get("mnt"))
     config = NodeConfig(
         kubelet=collection.kubelet_config,
         containerd=pick("containerd"),
         crio=pick("crio"),
         docker=pick("dockerd"),
         crictl=collect_crictl_config(fs, failures),
+        kube_proxy=kube_proxy_config(fs, proxy, failures),
     )
     for failure in failures:
         errors.add(failure)

@@ -28,11 +28,12 @@ from inspect8s.collect.bundle import (
     DOCKER_ANSWERS,
     HOST_DIR,
     HOST_ERRORS,
+    HOST_STAT,
     MANIFEST,
     UNIX_PEERS,
 )
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
-from inspect8s.host.fs import HostFS
+from inspect8s.host.fs import FileStat, HostFS
 from inspect8s.model import SocketInfo
 from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients
 
@@ -179,7 +180,7 @@ class RecordingHostFS(HostFS):
     """A HostFS that copies every file and link it reads into ``DIR/host`` (redacted),
     and notes sockets and read failures for the bundle manifest."""
 
-    __slots__ = ("_dest", "errors", "notes", "redactions", "sockets")
+    __slots__ = ("_dest", "errors", "notes", "redactions", "sockets", "stats")
     direct_reads = False  # every read goes through the methods below
 
     def __init__(self, root: str, dest: str) -> None:
@@ -190,6 +191,7 @@ class RecordingHostFS(HostFS):
         self.errors: dict[str, dict[str, str]] = {}
         self.redactions: dict[str, int] = {}
         self.notes: list[str] = []
+        self.stats: dict[str, dict[str, int | str]] = {}
 
     # -- writing into the bundle ---------------------------------------------------------
 
@@ -328,6 +330,21 @@ class RecordingHostFS(HostFS):
         for failure in failures.values():
             self._failed(failure)
         return contents, targets, failures
+
+    def stat(self, path: str) -> FileStat:
+        try:
+            found = super().stat(path)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        self.stats[path] = {
+            "mode": found.mode,
+            "uid": found.uid,
+            "gid": found.gid,
+            "size": found.size,
+            "kind": found.kind,
+        }
+        return found
 
     def socket_kind(self, path: str) -> str | None:
         kind = super().socket_kind(path)
@@ -543,6 +560,8 @@ def record_node(
     _write_json(out / MANIFEST, manifest)
     if fs.errors:
         _write_json(out / HOST_ERRORS, dict(sorted(fs.errors.items())))
+    if fs.stats:
+        _write_json(out / HOST_STAT, dict(sorted(fs.stats.items())))
     _write_json(out / CRI_ANSWERS, clients.cri_answers)
     _write_json(out / DOCKER_ANSWERS, clients.docker_answers)
     if kept_peers:

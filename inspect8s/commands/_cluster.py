@@ -110,12 +110,13 @@ def join_api(
     selector: str | None = None,
 ) -> Snapshot:
     """The node snapshot with its pods (in ``namespace``, matching ``selector``; None: all),
-    its Node object and the RuntimeClasses from the API.
+    its Node object, the RuntimeClasses and the kubelet's /configz from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
     from inspect8s.collect import cluster as cluster
     from inspect8s.errors import ProbeError, UsageError
+    from inspect8s.kube.configz import read_kubelet_configz
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPI, KubeAPIError
 
@@ -145,6 +146,7 @@ def join_api(
             classes = snapshot.runtime_classes
             if classes is None:
                 classes = cluster.list_runtime_classes(api, errors)
+            configz = read_kubelet_configz(api, name, errors)
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
         return dataclasses.replace(snapshot, errors=tuple(errors))
@@ -153,6 +155,7 @@ def join_api(
         pods=pods,
         kube_nodes=kube_nodes,
         runtime_classes=classes,
+        kubelet_configz=configz,
         errors=tuple(errors),
     )
 

@@ -103,6 +103,14 @@ SelectOpt = Annotated[
         "--select", help="Run only checks whose ID starts with this (repeatable, or a,b)."
     ),
 ]
+BenchmarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark",
+        help="Run only the checks of a benchmark: cis (CIS Kubernetes Benchmark 1.12 kubelet "
+        "items, see docs/cis-kubelet.md).",
+    ),
+]
 IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip checks whose ID starts with this (repeatable, or a,b)."),
@@ -159,6 +167,7 @@ def audit(
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
     select: SelectOpt = None,
+    benchmark: BenchmarkOpt = None,
     ignore: IgnoreOpt = None,
     ignore_file: IgnoreFileOpt = None,
     checks_path: ChecksPathOpt = None,
@@ -231,7 +240,11 @@ def audit(
     kubeconfig = env.path(kubeconfig) if kubeconfig else None
     all_checks = load_checks(env.paths(checks_path))
     scopes = [Scope.POD] if manifest_paths else None
-    checks = filter_checks(all_checks, select=select or (), ignore=ignore or (), scopes=scopes)
+    checks = filter_checks(
+        all_checks, select=select or (), ignore=ignore or (), scopes=scopes, benchmark=benchmark
+    )
+    if benchmark and not checks:
+        raise UsageError(f"--benchmark {benchmark}: no check belongs to it (known: cis)")
     if select and not checks:
         raise UsageError(f"--select {','.join(select)} matches no check")
     rules = engine.load_ignore_file(env.path(ignore_file)) if ignore_file else ()
@@ -253,6 +266,7 @@ def audit(
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
+        agent_args += [f"--benchmark={benchmark}"] if benchmark else []
         agent_args += [f"--ignore={v}" for v in ignore or ()]
         agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
         if target_version:

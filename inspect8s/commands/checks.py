@@ -9,7 +9,7 @@ import typer
 
 from inspect8s.commands._env import env_of
 from inspect8s.commands._options import OutputOpt, output_format
-from inspect8s.commands.audit import ChecksPathOpt, IgnoreOpt, SelectOpt
+from inspect8s.commands.audit import BenchmarkOpt, ChecksPathOpt, IgnoreOpt, SelectOpt
 
 CheckIdArg = Annotated[
     str | None,
@@ -24,6 +24,7 @@ def checks(
     checks_path: ChecksPathOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    benchmark: BenchmarkOpt = None,
 ) -> int:
     """List every check (built-in and plugins): ID, severity, scope, title, rationale."""
     from inspect8s.audit.registry import filter_checks, load_checks
@@ -36,6 +37,7 @@ def checks(
         load_checks(env.paths(checks_path)),
         select=[*(select or ()), *([check_id] if check_id else [])],
         ignore=ignore or (),
+        benchmark=benchmark,
     )
     if check_id and not found:
         raise UsageError(f"no check ID starts with {check_id!r}")
@@ -47,6 +49,7 @@ def checks(
             "scope": c.scope.value,
             "origin": c.info.origin,
             "rationale": c.info.rationale,
+            **({"properties": c.info.properties} if c.info.properties else {}),
         }
         for c in found
     ]

@@ -15,6 +15,9 @@ from inspect8s.model.config import (
     DeprecatedKey,
     DockerDaemonConfig,
     KubeletConfig,
+    KubeletConfigz,
+    KubeletFile,
+    KubeProxyConfig,
     NodeConfig,
 )
 from inspect8s.model.host import (
@@ -75,7 +78,10 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeProxyConfig",
     "KubeletConfig",
+    "KubeletConfigz",
+    "KubeletFile",
     "KubeletProcess",
     "KubeletRuntime",
     "KubeletVersion",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from inspect8s.errors import ProbeError
 from inspect8s.model.chain import RuntimeChain
-from inspect8s.model.config import NodeConfig
+from inspect8s.model.config import KubeletConfigz, NodeConfig
 from inspect8s.model.kube import KubeNode, Pod, RuntimeClass
 from inspect8s.model.node import (
     DockerEngineStatus,
@@ -40,3 +40,4 @@ class Snapshot:
     # sock_diag answers only for this machine); None: no Docker socket, nothing to name.
     socket_peers_known: bool | None = None
     runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
+    kubelet_configz: KubeletConfigz | None = None  # None: not asked (no --kubeconfig)

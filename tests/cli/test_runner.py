@@ -146,7 +146,7 @@ def test_root_comes_from_the_injected_environment(tmp_path: Path) -> None:
     assert result.returncode == ExitStatus.USAGE
     assert (
         result.stderr
-        == f"inspect8s: error: {nowhere} has no proc directory: is --root the host's / ?\n"
+        == f"inspect8s: error: {nowhere} has no proc directory: is it the host's / ? (--root)\n"
     )
     # --root beats the variable.
     given = cli("node", "--root", str(tmp_path / "other"), env={"INSPECT8S_ROOT": str(nowhere)})

@@ -1,4 +1,4 @@
-"""Replay of a real Kubernetes 1.28 node with two containerds (tests/fixtures/bundles/real-node-1.28).
+"""Replay of a real Kubernetes 1.28 node with two containerds (bundles/real-node-1.28).
 
 The kubelet's containerd (A, PID 5823) serves /run/k8s-containerd/containerd.sock from a
 private mount namespace; another containerd (B, PID 3851) serves the default socket with
@@ -171,8 +171,8 @@ def test_without_a_kubelet_the_same_name_lists_both_pods(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("pid", "said"),
     [
-        (6320, f"the sandbox (pause process) of pod shop/web (UID {WEB_A}, containerd PID {A_PID})"),
-        (4016, f"the sandbox (pause process) of pod shop/web (UID {WEB_B}, containerd PID {B_PID})"),
+        (6320, f"the sandbox (pause process) of pod shop/web (UID {WEB_A}, containerd PID 5823)"),
+        (4016, f"the sandbox (pause process) of pod shop/web (UID {WEB_B}, containerd PID 3851)"),
         (6532, f"in container web c6ad530c01100 (containerd) of pod shop/web (UID {WEB_A}"),
         (6191, f"the monitor (containerd-shim-runc-v2) of pod shop/web (UID {WEB_A}"),
         (A_PID, f"the containerd daemon ({A_SOCKET})"),
