@@ -15,6 +15,7 @@ from inspect8s.render.layout import text_width
 from tests.clirun import cli
 from tests.kubeserver import AgentScript, KubeServer
 from tests.ptyrun import REPO, run_in_pty
+from tests.render.test_piped_golden import BUILTIN_ONLY
 
 NODE = ["node", "--root", str(REPO / "tests/fixtures/nodes/real-1.26-containerd")]
 NODE += ["--no-runtime-calls"]
@@ -63,6 +64,7 @@ def test_no_headers_leaves_out_header_rows_and_nothing_else() -> None:
                 "tests/fixtures/manifests/golden-ignore.yaml",
                 "--fail-on",
                 "none",
+                *BUILTIN_ONLY,
             ],
         ),
     ],

@@ -18,6 +18,7 @@ import pytest
 from inspect8s.render.html import esc, write_trace_html
 from tests.browser import Browser, chromium_path
 from tests.ptyrun import REPO
+from tests.render.test_piped_golden import BUILTIN_ONLY
 
 NODES = "tests/fixtures/nodes"
 BUNDLES = "tests/fixtures/bundles"
@@ -27,12 +28,14 @@ PAGES: dict[str, list[str]] = {
     "trace-crio": ["pod", "db-0", "-n", "data", "--trace-runtime", "--from", CRIO],
     "trace-cri-dockerd": ["pod", "web-7d9f8-abcde", "-n", "shop", "--trace-runtime", "--from", DD],
     "pid": ["pid", "3202", "--from", f"{BUNDLES}/crio-1.29"],
-    "audit": ["audit", "--manifests", "tests/fixtures/manifests/golden", "--fail-on", "none"],
-    "audit-node": ["audit", "--root", f"{NODES}/cgroupv2-systemd-containerd", "--fail-on", "none"],
+    "audit": ["audit", "--manifests", "tests/fixtures/manifests/golden", *BUILTIN_ONLY],
+    "audit-node": ["audit", "--root", f"{NODES}/cgroupv2-systemd-containerd", *BUILTIN_ONLY],
 }
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    if args[0] == "audit":
+        args = (*args, "--fail-on", "none")
     return subprocess.run(
         [sys.executable, "-m", "inspect8s", *args],
         cwd=REPO,
