@@ -10,7 +10,7 @@ error outcome with the exception named: a broken check never crashes the audit.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -318,11 +318,13 @@ def audit_manifests(
     settings: CheckSettings | None = None,
     ignore: Sequence[IgnoreRule] = (),
     stdin: TextIO | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> AuditResult:
-    """Audit manifest files and directories with the pod-scope checks among ``checks``."""
+    """Audit manifest files and directories with the pod-scope checks among ``checks``
+    (``on_progress``: told the files and documents read so far)."""
     from inspect8s.collect.manifests import load_manifests
 
-    found = load_manifests(paths, stdin=stdin)
+    found = load_manifests(paths, stdin=stdin, on_progress=on_progress)
     snapshot = Snapshot(pods=found.pods, errors=found.errors)
     pod_checks = [c for c in checks if c.scope is Scope.POD]
     return run_checks(

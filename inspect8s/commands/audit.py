@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from inspect8s.audit.results import AuditResult
     from inspect8s.commands._env import Environment
     from inspect8s.model import Snapshot
+    from inspect8s.render import Renderer
 
 from inspect8s.commands._cluster import (
     AgentsOpt,
@@ -21,6 +25,7 @@ from inspect8s.commands._cluster import (
 )
 from inspect8s.commands._env import env_of
 from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
     AgentImageOpt,
     AgentNamespaceOpt,
     AgentTimeoutOpt,
@@ -29,11 +34,20 @@ from inspect8s.commands._options import (
     DockerHostOpt,
     FromOpt,
     KubeconfigOpt,
-    OutputOpt,
+    NamespaceOpt,
     RootOpt,
     TimeoutOpt,
     one_bundle,
     root_of,
+)
+from inspect8s.commands._output import (
+    JSONPATH_HELP,
+    AllNamespacesOpt,
+    NoHeadersOpt,
+    Output,
+    SelectorOpt,
+    namespace_scope,
+    parse_output,
 )
 
 ManifestsOpt = Annotated[
@@ -44,6 +58,16 @@ ManifestsOpt = Annotated[
             "Audit Kubernetes manifests offline: YAML/JSON files or directories (recursive), "
             "'-' for standard input. Repeatable; further paths may follow as arguments."
         ),
+    ),
+]
+AuditOutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="Output format: table, wide, json, yaml, html, sarif, junit, "
+        f"{JSONPATH_HELP}, or an installed renderer's.",
     ),
 ]
 PathsArg = Annotated[
@@ -137,7 +161,8 @@ def audit(
     ctx: typer.Context,
     manifests: ManifestsOpt = None,
     paths: PathsArg = None,
-    output: OutputOpt = "table",
+    output: AuditOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
@@ -148,7 +173,7 @@ def audit(
     checks_path: ChecksPathOpt = None,
     root: RootOpt = None,
     from_dirs: FromOpt = None,
-    timeout: TimeoutOpt = 5.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     target_version: TargetVersionOpt = None,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -158,6 +183,9 @@ def audit(
     parallel: ParallelOpt = 4,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
     pods_file: PodsFileOpt = None,
     node_name: NodeNameOpt = None,
     check_option: CheckOptionOpt = None,
@@ -170,7 +198,8 @@ def audit(
     with --cluster (--agents: every node's host too), and report findings.
 
     On a node, --kubeconfig/--context (or --pods FILE) join the host's containers with
-    their pod specs, so the spec-versus-kernel checks run.
+    their pod specs, so the spec-versus-kernel checks run. Pods from the API are those of
+    every namespace unless -n NAMESPACE; -l SELECTOR keeps those whose labels match.
 
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
@@ -184,7 +213,14 @@ def audit(
     env = env_of(ctx)
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
-    renderer = get_renderer(output)
+    out_format = _audit_output(output, no_headers)
+    renderer = get_renderer(out_format.format) if out_format.template is None else None
+    namespace = namespace_scope(namespace, all_namespaces)
+    if (namespace or selector) and not (cluster or kubeconfig or context):
+        raise UsageError(
+            "-n/-l choose pods from the Kubernetes API: use them with --cluster or --kubeconfig"
+        )
+    progress = out_format.progress(env, to_stdout=output_file is None)
     manifest_paths = env.paths([*(manifests or ()), *(paths or ())])
     if paths and not manifests:
         raise UsageError(
@@ -218,9 +254,15 @@ def audit(
     settings = CheckSettings(target_version=target_version, options=check_options)
 
     if manifest_paths:
-        result = engine.audit_manifests(
-            manifest_paths, checks, settings=settings, ignore=rules, stdin=env.stdin
-        )
+        with progress:
+            result = engine.audit_manifests(
+                manifest_paths,
+                checks,
+                settings=settings,
+                ignore=rules,
+                stdin=env.stdin,
+                on_progress=progress.step,
+            )
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
@@ -229,21 +271,25 @@ def audit(
         agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
         if target_version:
             agent_args += ["--target-version", target_version]
-        result = _cluster.audit_cluster(
-            env,
-            checks,
-            settings=settings,
-            ignore=rules,
-            kubeconfig=kubeconfig,
-            context=context,
-            timeout=timeout,
-            agents=agents,
-            parallel=parallel,
-            agent_args=agent_args,
-            agent_image=agent_image,
-            agent_namespace=agent_namespace,
-            agent_timeout=agent_timeout,
-        )
+        with progress:
+            result = _cluster.audit_cluster(
+                env,
+                checks,
+                settings=settings,
+                ignore=rules,
+                kubeconfig=kubeconfig,
+                context=context,
+                timeout=timeout,
+                agents=agents,
+                parallel=parallel,
+                agent_args=agent_args,
+                agent_image=agent_image,
+                agent_namespace=agent_namespace,
+                agent_timeout=agent_timeout,
+                progress=progress,
+                namespace=namespace,
+                selector=selector,
+            )
     else:
         snapshot = engine.collect_for_node(
             root,
@@ -263,6 +309,8 @@ def audit(
             timeout,
             node_name,
             runtime_class,
+            namespace=namespace,
+            selector=selector,
         )
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
@@ -280,7 +328,7 @@ def audit(
     if output_file:
         try:
             with open(env.path(output_file), "w", encoding="utf-8") as out:
-                renderer(result, out)
+                _render(result, out, out_format, renderer, env, to_file=True)
         except OSError as exc:
             raise UsageError(f"--output-file {output_file}: {exc.strerror or exc}") from exc
         counts = result.severity_counts()
@@ -291,8 +339,46 @@ def audit(
             f"report written to {output_file}"
         )
     else:
-        renderer(result, env.stdout)
+        _render(result, env.stdout, out_format, renderer, env, to_file=False)
     return engine.exit_code(result, threshold, require_complete)
+
+
+def _audit_output(value: str, no_headers: bool) -> Output:
+    """``-o``: jsonpath=, or any renderer's name (checked when it is looked up)."""
+    if value.strip().lower().startswith("jsonpath"):
+        return parse_output(value, "audit", no_headers=no_headers)
+    return Output(value.strip().lower(), None, not no_headers)
+
+
+def _render(
+    result: AuditResult,
+    out: TextIO,
+    output: Output,
+    renderer: Renderer | None,
+    env: Environment,
+    *,
+    to_file: bool,
+) -> None:
+    """The result through its renderer; tables with ``--no-headers`` and the terminal's
+    width, JSONPath over the JSON document."""
+    if output.template is not None:
+        import io
+        import json
+
+        from inspect8s.render.json import render as render_json
+
+        text = io.StringIO()
+        render_json(result, text)
+        out.write(output.template.render(json.loads(text.getvalue())))
+    elif output.is_table:
+        from inspect8s.render.layout import Screen
+        from inspect8s.render.table import render_table
+
+        screen = Screen(headers=output.headers) if to_file else output.screen(env)
+        render_table(result, out, screen)
+    else:
+        assert renderer is not None
+        renderer(result, out)
 
 
 def _join_specs(
@@ -305,6 +391,9 @@ def _join_specs(
     timeout: float,
     node_name: str | None,
     runtime_class: list[str] | None,
+    *,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
     """The node snapshot with pod specs from --pods or the API, and --runtime-class."""
     import dataclasses
@@ -328,5 +417,7 @@ def _join_specs(
             context=context,
             timeout=timeout,
             node_name=node_name,
+            namespace=namespace,
+            selector=selector,
         )
     return snapshot
