@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins)
+# chromium and a font: the headless-browser tests of the HTML pages (tests/browser.py).
+APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins
+  chromium fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

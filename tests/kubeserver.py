@@ -139,6 +139,19 @@ def _key(pod: dict[str, Any]) -> str:
     return f"{meta.get('namespace', '')}/{meta['name']}"
 
 
+def _label_match(term: str, labels: dict[str, str]) -> bool:
+    """One term of a label selector: k=v, k==v, k!=v, k (exists) or !k."""
+    if "!=" in term:
+        k, _, v = term.partition("!=")
+        return labels.get(k.strip()) != v.strip()
+    if "=" in term:
+        k, _, v = term.replace("==", "=").partition("=")
+        return labels.get(k.strip()) == v.strip()
+    if term.startswith("!"):
+        return term[1:].strip() not in labels
+    return term.strip() in labels
+
+
 def synthetic_pods(count: int, *, node_names: Iterable[str] = ("vm",)) -> list[dict[str, Any]]:
     """``count`` pods built from the recorded pods' shapes, with unique names, UIDs and IDs."""
     shapes = load_fixture("pods-all.json")["items"]
@@ -293,15 +306,17 @@ class KubeServer:
         items = self.pods
         if namespace:
             items = [p for p in items if p["metadata"].get("namespace") == namespace]
-        if field_sel:
-            key, _, value = field_sel.partition("=")
-            if key != "spec.nodeName":
+        for term in field_sel.split(",") if field_sel else ():
+            key, _, value = term.partition("=")
+            if key == "spec.nodeName":
+                items = [p for p in items if p["spec"].get("nodeName") == value]
+            elif key == "metadata.name":
+                items = [p for p in items if p["metadata"].get("name") == value]
+            else:
                 raise ValueError(f"unsupported field selector {field_sel}")
-            items = [p for p in items if p["spec"].get("nodeName") == value]
         if label_sel:
             for term in label_sel.split(","):
-                k, _, v = term.partition("=")
-                items = [p for p in items if (p["metadata"].get("labels") or {}).get(k) == v]
+                items = [p for p in items if _label_match(term, p["metadata"].get("labels") or {})]
         if token:
             start = _decode_token(token)
             items = [p for p in items if _key(p) >= start]

@@ -398,25 +398,37 @@ def audit_manifests(
     ignore: Sequence[IgnoreRule] = (),
     stdin: IO[Any] | None = None,
     max_file_bytes: int | None = None,
-    progress: Callable[[str, int, int | None, int], None] | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> AuditResult:
     """Audit manifest files and directories with the pod-scope checks among ``checks``.
 
     The files are streamed (``collect.manifests.ManifestReader``): each workload is checked
     as soon as it is read and only its findings and outcomes are kept, so memory grows with
     what is found, not with the size of the input. ``max_file_bytes`` caps each file (None:
-    the reader's default); ``progress`` is passed to the reader.
+    the reader's default); ``on_progress`` (a ``render.progress.ProgressFn``) is told the
+    MiB read of each file, with the documents read so far.
     """
     from inspect8s.collect.manifests import DEFAULT_MAX_FILE_BYTES, ManifestReader, workload_pod
 
     settings = settings or CheckSettings()
     pod_checks = [c for c in checks if c.scope is Scope.POD]
     reader = ManifestReader(
-        paths,
-        stdin=stdin,
-        max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES,
-        progress=progress,
+        paths, stdin=stdin, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES
     )
+    if on_progress is not None:
+        report = on_progress
+        files_done = [0]
+
+        def progress(file: str, done: int, size: int | None, documents: int) -> None:
+            label = f"manifests ({documents} documents)"
+            if done == size:  # a file read to its end
+                files_done[0] += 1
+                report(f"{label}: files", files_done[0], reader.files)
+            elif size is not None and size >= 1 << 20:  # within a large file
+                report(f"{label}: {file}: MiB", done >> 20, size >> 20)
+
+        reader.progress = progress
+        report("manifests (0 documents): files", 0, reader.files)
     findings: list[Finding] = []
     outcomes = OutcomeTable([c.id for c in pod_checks])
     errors: list[ProbeError] = []

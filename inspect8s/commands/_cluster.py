@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from inspect8s.audit.runner import IgnoreRule
     from inspect8s.commands._env import Environment
     from inspect8s.model import RuntimeClass, Snapshot
+    from inspect8s.render.progress import Progress
 
 ClusterOpt = Annotated[
     bool,
@@ -105,9 +106,11 @@ def join_api(
     context: str | None,
     timeout: float,
     node_name: str | None,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
-    """The node snapshot with its pods, its Node object, the RuntimeClasses and the
-    kubelet's /configz from the API.
+    """The node snapshot with its pods (in ``namespace``, matching ``selector``; None: all),
+    its Node object, the RuntimeClasses and the kubelet's /configz from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
@@ -131,7 +134,9 @@ def join_api(
                 raise UsageError(
                     "no Node in the API has this machine's bootID or host name; name it with --node"
                 )
-            pods, pod_errors = cluster.pods_of_node(api, name)
+            pods, pod_errors = cluster.pods_of_node(
+                api, name, namespace=namespace, label_selector=selector
+            )
             errors += pod_errors
             kube_nodes = snapshot.kube_nodes
             try:
@@ -170,19 +175,24 @@ def audit_cluster(
     agent_image: str | None,
     agent_namespace: str,
     agent_timeout: float,
+    progress: Progress,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> AuditResult:
-    """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged."""
+    """`inspect8s audit --cluster [--agents]`: the API audit (the pods in ``namespace``,
+    None: all, that match ``selector``), then each node's, merged. ``progress`` is told
+    the pods listed and the agent pods started and finished per node."""
     from inspect8s.audit import runner as engine
     from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
 
-    interactive = env.stderr_isatty
     with KubeAPI.from_config(
         kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
     ) as api:
-        if interactive:
-            env.say("listing pods, nodes and RuntimeClasses...")
-        snapshot = cluster.collect_cluster(api)
+        progress.update("listing pods, nodes and RuntimeClasses", force=True)
+        snapshot = cluster.collect_cluster(
+            api, namespace=namespace, label_selector=selector, on_progress=progress.step
+        )
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,
@@ -198,14 +208,30 @@ def audit_cluster(
         for rc in snapshot.runtime_classes or ():
             args += ["--runtime-class", f"{rc.name}={rc.handler}"]
 
-        def progress(done: cluster.NodeAudit, finished: int, total: int) -> None:
-            if interactive:
-                state = "failed" if done.error is not None else "done"
-                env.say(f"node {done.node} {state} ({finished}/{total})")
-
         names = [n.name for n in snapshot.kube_nodes]
-        if interactive:
-            env.say(f"auditing {len(names)} nodes through agent pods, {parallel} at a time...")
+        running: set[str] = set()
+        finished_count = 0
+
+        def status() -> None:
+            now = ", ".join(sorted(running)) or "-"
+            progress.update(
+                f"agent pods: {finished_count}/{len(names)} nodes done; running on {now}",
+                force=True,
+            )
+
+        def started(node: str) -> None:
+            running.add(node)
+            status()
+
+        def finished(done: cluster.NodeAudit, count: int, total: int) -> None:
+            nonlocal finished_count
+            running.discard(done.node)
+            finished_count = count
+            state = f"failed: {done.error.detail}" if done.error is not None else "done"
+            progress.log(f"node {done.node} {state} ({count}/{total})")
+            status()
+
+        progress.log(f"auditing {len(names)} nodes through agent pods, {parallel} at a time")
         audits = cluster.run_node_audits(
             api,
             names,
@@ -214,6 +240,7 @@ def audit_cluster(
             image=agent_image,
             namespace=agent_namespace,
             timeout=agent_timeout,
-            on_done=progress,
+            on_done=finished,
+            on_start=started,
         )
     return cluster.merge_node_audits(result, audits)

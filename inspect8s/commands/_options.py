@@ -52,6 +52,9 @@ DockerHostOpt = Annotated[
         help="Also use this Docker Engine socket (unix:///path or /path; repeatable).",
     ),
 ]
+# One default for every command: a busy runtime or API server answers well within it, and a
+# dead socket still fails in seconds.
+DEFAULT_TIMEOUT = 5.0
 TimeoutOpt = Annotated[
     float,
     typer.Option("--timeout", min=0.1, help="Seconds to wait for each runtime or API call."),

@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from inspect8s.audit.results import AuditResult
     from inspect8s.commands._env import Environment
     from inspect8s.model import Snapshot
+    from inspect8s.render import Renderer
 
 from inspect8s.commands._cluster import (
     AgentsOpt,
@@ -21,6 +25,7 @@ from inspect8s.commands._cluster import (
 )
 from inspect8s.commands._env import env_of
 from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
     AgentImageOpt,
     AgentNamespaceOpt,
     AgentTimeoutOpt,
@@ -29,11 +34,20 @@ from inspect8s.commands._options import (
     DockerHostOpt,
     FromOpt,
     KubeconfigOpt,
-    OutputOpt,
+    NamespaceOpt,
     RootOpt,
     TimeoutOpt,
     one_bundle,
     root_of,
+)
+from inspect8s.commands._output import (
+    JSONPATH_HELP,
+    AllNamespacesOpt,
+    NoHeadersOpt,
+    Output,
+    SelectorOpt,
+    namespace_scope,
+    parse_output,
 )
 
 ManifestsOpt = Annotated[
@@ -52,6 +66,16 @@ MaxManifestSizeOpt = Annotated[
         "--max-manifest-size",
         help="Largest manifest file (or standard input) to read, e.g. 512M or 2G "
         "(default 256M); a larger one is an error and the rest is still audited.",
+    ),
+]
+AuditOutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="Output format: table, wide, json, yaml, html, sarif, junit, "
+        f"{JSONPATH_HELP}, or an installed renderer's.",
     ),
 ]
 PathsArg = Annotated[
@@ -146,7 +170,8 @@ def audit(
     manifests: ManifestsOpt = None,
     paths: PathsArg = None,
     max_manifest_size: MaxManifestSizeOpt = None,
-    output: OutputOpt = "table",
+    output: AuditOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
@@ -157,7 +182,7 @@ def audit(
     checks_path: ChecksPathOpt = None,
     root: RootOpt = None,
     from_dirs: FromOpt = None,
-    timeout: TimeoutOpt = 5.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     target_version: TargetVersionOpt = None,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -167,6 +192,9 @@ def audit(
     parallel: ParallelOpt = 4,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
     pods_file: PodsFileOpt = None,
     node_name: NodeNameOpt = None,
     check_option: CheckOptionOpt = None,
@@ -179,7 +207,8 @@ def audit(
     with --cluster (--agents: every node's host too), and report findings.
 
     On a node, --kubeconfig/--context (or --pods FILE) join the host's containers with
-    their pod specs, so the spec-versus-kernel checks run.
+    their pod specs, so the spec-versus-kernel checks run. Pods from the API are those of
+    every namespace unless -n NAMESPACE; -l SELECTOR keeps those whose labels match.
 
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
@@ -193,7 +222,14 @@ def audit(
     env = env_of(ctx)
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
-    renderer = get_renderer(output)
+    out_format = _audit_output(output, no_headers)
+    renderer = get_renderer(out_format.format) if out_format.template is None else None
+    namespace = namespace_scope(namespace, all_namespaces)
+    if (namespace or selector) and not (cluster or kubeconfig or context):
+        raise UsageError(
+            "-n/-l choose pods from the Kubernetes API: use them with --cluster or --kubeconfig"
+        )
+    progress = out_format.progress(env, to_stdout=output_file is None)
     manifest_paths = env.paths([*(manifests or ()), *(paths or ())])
     if paths and not manifests:
         raise UsageError(
@@ -235,8 +271,7 @@ def audit(
             cap = parse_size(max_manifest_size) if max_manifest_size is not None else None
         except ValueError as exc:
             raise UsageError(f"--max-manifest-size: {exc}") from None
-        progress = _Progress(env.stderr) if env.stderr_isatty else None
-        try:
+        with progress:
             result = engine.audit_manifests(
                 manifest_paths,
                 checks,
@@ -244,11 +279,8 @@ def audit(
                 ignore=rules,
                 stdin=env.stdin,
                 max_file_bytes=cap,
-                progress=progress,
+                on_progress=progress.step,
             )
-        finally:
-            if progress is not None:
-                progress.close()
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
@@ -257,21 +289,25 @@ def audit(
         agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
         if target_version:
             agent_args += ["--target-version", target_version]
-        result = _cluster.audit_cluster(
-            env,
-            checks,
-            settings=settings,
-            ignore=rules,
-            kubeconfig=kubeconfig,
-            context=context,
-            timeout=timeout,
-            agents=agents,
-            parallel=parallel,
-            agent_args=agent_args,
-            agent_image=agent_image,
-            agent_namespace=agent_namespace,
-            agent_timeout=agent_timeout,
-        )
+        with progress:
+            result = _cluster.audit_cluster(
+                env,
+                checks,
+                settings=settings,
+                ignore=rules,
+                kubeconfig=kubeconfig,
+                context=context,
+                timeout=timeout,
+                agents=agents,
+                parallel=parallel,
+                agent_args=agent_args,
+                agent_image=agent_image,
+                agent_namespace=agent_namespace,
+                agent_timeout=agent_timeout,
+                progress=progress,
+                namespace=namespace,
+                selector=selector,
+            )
     else:
         snapshot = engine.collect_for_node(
             root,
@@ -291,6 +327,8 @@ def audit(
             timeout,
             node_name,
             runtime_class,
+            namespace=namespace,
+            selector=selector,
         )
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
@@ -308,7 +346,7 @@ def audit(
     if output_file:
         try:
             with open(env.path(output_file), "w", encoding="utf-8") as out:
-                renderer(result, out)
+                _render(result, out, out_format, renderer, env, to_file=True)
         except OSError as exc:
             raise UsageError(f"--output-file {output_file}: {exc.strerror or exc}") from exc
         counts = result.severity_counts()
@@ -319,37 +357,46 @@ def audit(
             f"report written to {output_file}"
         )
     else:
-        renderer(result, env.stdout)
+        _render(result, env.stdout, out_format, renderer, env, to_file=False)
     return engine.exit_code(result, threshold, require_complete)
 
 
-class _Progress:
-    """``reading FILE: 12.3 of 50.0 MiB, 61,000 documents`` on one terminal line, redrawn at
-    most five times a second and erased at the end (only used when stderr is a terminal)."""
+def _audit_output(value: str, no_headers: bool) -> Output:
+    """``-o``: jsonpath=, or any renderer's name (checked when it is looked up)."""
+    if value.strip().lower().startswith("jsonpath"):
+        return parse_output(value, "audit", no_headers=no_headers)
+    return Output(value.strip().lower(), None, not no_headers)
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.last = 0.0
-        self.shown = False
 
-    def __call__(self, file: str, done: int, size: int | None, documents: int) -> None:
-        import time
+def _render(
+    result: AuditResult,
+    out: TextIO,
+    output: Output,
+    renderer: Renderer | None,
+    env: Environment,
+    *,
+    to_file: bool,
+) -> None:
+    """The result through its renderer; tables with ``--no-headers`` and the terminal's
+    width, JSONPath over the JSON document."""
+    if output.template is not None:
+        import io
+        import json
 
-        now = time.monotonic()
-        if now - self.last < 0.2 and done != size:
-            return
-        self.last = now
-        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in file)
-        of = f" of {size / 1048576:.1f}" if size else ""
-        text = f"reading {shown}: {done / 1048576:.1f}{of} MiB, {documents:,} documents"
-        self.out.write("\r\x1b[K" + text[:200])
-        self.out.flush()
-        self.shown = True
+        from inspect8s.render.json import render as render_json
 
-    def close(self) -> None:
-        if self.shown:
-            self.out.write("\r\x1b[K")
-            self.out.flush()
+        text = io.StringIO()
+        render_json(result, text)
+        out.write(output.template.render(json.loads(text.getvalue())))
+    elif output.is_table:
+        from inspect8s.render.layout import Screen
+        from inspect8s.render.table import render_table
+
+        screen = Screen(headers=output.headers) if to_file else output.screen(env)
+        render_table(result, out, screen)
+    else:
+        assert renderer is not None
+        renderer(result, out)
 
 
 def _join_specs(
@@ -362,6 +409,9 @@ def _join_specs(
     timeout: float,
     node_name: str | None,
     runtime_class: list[str] | None,
+    *,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
     """The node snapshot with pod specs from --pods or the API, and --runtime-class."""
     import dataclasses
@@ -385,5 +435,7 @@ def _join_specs(
             context=context,
             timeout=timeout,
             node_name=node_name,
+            namespace=namespace,
+            selector=selector,
         )
     return snapshot

@@ -8,16 +8,16 @@ import typer
 
 from inspect8s.commands._env import env_of
 from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
     CriEndpointOpt,
     DockerHostOpt,
     FromOpt,
-    OutputOpt,
     RootOpt,
     TimeoutOpt,
     one_bundle,
-    output_format,
     root_of,
 )
+from inspect8s.commands._output import NoHeadersOpt, ViewOutputOpt, parse_output
 
 NoRuntimeOpt = Annotated[
     bool,
@@ -45,8 +45,9 @@ RequireCompleteOpt = Annotated[
 def node(
     ctx: typer.Context,
     root: RootOpt = None,
-    output: OutputOpt = "table",
-    timeout: TimeoutOpt = 3.0,
+    output: ViewOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     no_runtime_calls: NoRuntimeOpt = False,
@@ -62,14 +63,10 @@ def node(
     from inspect8s.collect.sources import open_sources
     from inspect8s.errors import ExitStatus
     from inspect8s.model.serialize import to_data
-    from inspect8s.render.views import (
-        write_node_config_table,
-        write_node_table,
-        write_structured,
-    )
+    from inspect8s.render.views import document, write_node_config_table, write_node_table
 
     env = env_of(ctx)
-    fmt = output_format(output, "node")
+    out = parse_output(output, "node", no_headers=no_headers)
     sources = open_sources(root_of(env, root), one_bundle(env, from_dirs))
     options = sources.options(
         cri_endpoints=cri_endpoint or (),
@@ -87,15 +84,20 @@ def node(
         report = dataclasses.replace(collection.report, errors=tuple(collection.errors.items))
     finally:
         collection.close()
-    if fmt == "table":
-        write_node_table(report, env.stdout)
+    if out.is_table:
+        screen = out.screen(env)
+        write_node_table(report, env.stdout, screen)
         if node_config is not None:
-            write_node_config_table(node_config, env.stdout)
+            write_node_config_table(node_config, env.stdout, screen)
+    elif out.format == "html":
+        from inspect8s.render.html import write_node_html
+
+        write_node_html(report, env.stdout)
     else:
         body = to_data(report)
         if node_config is not None:
             body["node_config"] = to_data(node_config)
-        write_structured("NodeReport", body, fmt, env.stdout)
+        out.write_document(document("NodeReport", body), env)
     if require_complete and report.errors:
         return ExitStatus.INCOMPLETE
     return ExitStatus.OK

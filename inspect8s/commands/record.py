@@ -8,6 +8,7 @@ import typer
 
 from inspect8s.commands._env import env_of
 from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
     CriEndpointOpt,
     DockerHostOpt,
     RootOpt,
@@ -26,7 +27,7 @@ def record(
     ctx: typer.Context,
     directory: DirArg,
     root: RootOpt = None,
-    timeout: TimeoutOpt = 5.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     kubelet_version: KubeletVersionOpt = None,

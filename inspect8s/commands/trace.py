@@ -9,6 +9,7 @@ import typer
 
 from inspect8s.commands._env import Environment, env_of
 from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
     AgentImageOpt,
     AgentNamespaceOpt,
     AgentTimeoutOpt,
@@ -18,12 +19,19 @@ from inspect8s.commands._options import (
     FromOpt,
     KubeconfigOpt,
     NamespaceOpt,
-    OutputOpt,
     RootOpt,
     TimeoutOpt,
     one_bundle,
-    output_format,
     root_of,
+)
+from inspect8s.commands._output import (
+    AllNamespacesOpt,
+    NoHeadersOpt,
+    Output,
+    SelectorOpt,
+    ViewOutputOpt,
+    namespace_scope,
+    parse_output,
 )
 from inspect8s.render.escape import escape
 
@@ -80,15 +88,35 @@ UidOpt = Annotated[
 ]
 
 
-def _emit(env: Environment, doc: dict[str, Any], fmt: str) -> None:
-    from inspect8s.render.views import write_json, write_trace_table, write_yaml
+def _emit(
+    env: Environment, docs: list[dict[str, Any]], out: Output, lead: str | None = None
+) -> None:
+    """Write chain documents (one per pod); ``lead`` is the sentence before them (``pid``)."""
+    if out.is_table:
+        from inspect8s.render.views import write_trace_table
 
-    if fmt == "table":
-        write_trace_table(doc, env.stdout)
-    elif fmt == "yaml":
-        write_yaml(doc, env.stdout)
+        screen = out.screen(env)
+        if lead:
+            env.stdout.write(escape(lead) + "\n\n")
+        for i, doc in enumerate(docs):
+            if i:
+                env.stdout.write("\n")
+            write_trace_table(doc, env.stdout, screen)
+    elif out.format == "html":
+        from inspect8s.render.html import write_trace_html
+
+        write_trace_html(docs, env.stdout, lead=lead)
     else:
-        write_json(doc, env.stdout)
+        out.write_document(_one_or_list(docs), env)
+
+
+def _one_or_list(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One document as it is; several (``-l``) as a ``List`` of them, as kubectl does."""
+    if len(docs) == 1:
+        return docs[0]
+    from inspect8s.render.views import SCHEMA_VERSION
+
+    return {"schemaVersion": SCHEMA_VERSION, "kind": "List", "items": docs}
 
 
 def _traced_on(from_dir: str | None) -> str:
@@ -109,12 +137,17 @@ def _use_api(env: Environment, local: bool, kubeconfig: str | None, context: str
 
 def pod(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The pod's name.")],
+    name: Annotated[
+        str | None, typer.Argument(help="The pod's name (or -l SELECTOR).", show_default=False)
+    ] = None,
     namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
     trace_runtime: TraceOpt = False,
-    output: OutputOpt = "table",
+    output: ViewOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
     root: RootOpt = None,
-    timeout: TimeoutOpt = 3.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     local: LocalOpt = False,
@@ -130,23 +163,41 @@ def pod(
 
     On the node itself no Kubernetes API is needed: the pod is found through the kubelet's
     labels on the runtime's sandboxes and containers (--local forces this). With a
-    kubeconfig the pod is looked up in the API; if it runs on another node, a short-lived
-    agent pod traces it there and is deleted afterwards."""
+    kubeconfig the pod is looked up in the API (-A: in every namespace; -l: every pod whose
+    labels match); a pod on another node is traced there by a short-lived agent pod,
+    deleted afterwards."""
     from inspect8s.collect import trace as trace
-    from inspect8s.render.views import document, write_pod_brief, write_structured
+    from inspect8s.errors import UsageError
+    from inspect8s.render.views import document, write_pod_brief
 
     env = env_of(ctx)
-    fmt = output_format(output, "pod")
+    out = parse_output(output, "pod", no_headers=no_headers)
+    if out.format == "html" and not trace_runtime:
+        raise UsageError("-o html draws the runtime chain: add --trace-runtime")
+    if (name is None) == (selector is None):
+        raise UsageError("give the pod's name or -l/--selector (one of the two)")
+    namespace = namespace_scope(namespace, all_namespaces)
     root = root_of(env, root)
     from_dir = one_bundle(env, from_dirs)
     kubeconfig = env.path(kubeconfig) if kubeconfig else None
-    api_pod: dict[str, Any] | None = None
+    use_api = from_dir is None and _use_api(env, local, kubeconfig, context)
+    if selector is not None and not use_api:
+        raise UsageError(
+            "-l/--selector looks pods up in the Kubernetes API: give --kubeconfig "
+            "(without --local or --from)"
+        )
+    # (namespace, name, uid, API view) of each pod to show; views None without the API
+    wanted: list[tuple[str | None, str, str | None, dict[str, Any] | None]] = []
+    docs: list[dict[str, Any]] = []
     kubelet_version: KubeletVersion | None = None
-    if from_dir is None and _use_api(env, local, kubeconfig, context):
-        api_pod, remote, kubelet_version = _api_lookup(
+    if use_api:
+        found, kubelet_version = _api_lookup(
             env,
+            out,
             name,
             namespace,
+            all_namespaces,
+            selector,
             kubeconfig,
             context,
             timeout,
@@ -156,50 +207,66 @@ def pod(
             agent_namespace=agent_namespace,
             agent_timeout=agent_timeout,
         )
-        if remote is not None:
-            run, node = remote
-            doc = dict(run)
-            doc["api"] = api_pod
-            doc["traced_on"] = f"agent pod on node {node}"
-            _emit(env, doc, fmt)
-            return 0
-        namespace = api_pod["namespace"]
-        uid = uid or api_pod.get("uid")
-    fs, collection, clients = _gather(
-        root, timeout, cri_endpoint, docker_host, from_dir, kubelet_version
-    )
-    containers = trace.find_pod(collection.report, name, namespace, uid=uid)
-    if not trace_runtime:
-        if fmt == "table":
-            write_pod_brief(containers, env.stdout)
-        else:
-            write_structured(
-                "PodContainers",
-                {"pod": name, "namespace": containers[0].pod_namespace, "containers": containers},
-                fmt,
-                env.stdout,
-            )
+        for api_pod, remote in found:
+            if remote is not None:
+                run, node = remote
+                doc = dict(run)
+                doc["api"] = api_pod
+                doc["traced_on"] = f"agent pod on node {node}"
+                docs.append(doc)
+            else:
+                wanted.append((api_pod["namespace"], api_pod["name"], api_pod.get("uid"), api_pod))
+    else:
+        assert name is not None
+        wanted.append((namespace, name, uid, None))
+    if wanted:
+        fs, collection, clients = _gather(
+            root, timeout, cri_endpoint, docker_host, from_dir, kubelet_version
+        )
+    for i, (ns, pod_name, pod_uid, view) in enumerate(wanted):
+        containers = trace.find_pod(collection.report, pod_name, ns, uid=uid or pod_uid)
+        if not trace_runtime:
+            if out.is_table:
+                if i:
+                    env.stdout.write("\n")
+                write_pod_brief(containers, env.stdout, out.screen(env))
+            else:
+                body = {
+                    "pod": pod_name,
+                    "namespace": containers[0].pod_namespace,
+                    "containers": containers,
+                }
+                docs.append(document("PodContainers", body))
+            continue
+        chain = trace.trace_pod(
+            fs,
+            collection,
+            containers,
+            timeout=timeout,
+            pod_name=pod_name,
+            pod_namespace=ns,
+            clients=clients,
+        )
+        doc = document("RuntimeChain", chain)
+        doc["api"] = view
+        doc["traced_on"] = _traced_on(from_dir)
+        docs.append(doc)
+    if not trace_runtime and out.is_table:
         return 0
-    chain = trace.trace_pod(
-        fs,
-        collection,
-        containers,
-        timeout=timeout,
-        pod_name=name,
-        pod_namespace=namespace,
-        clients=clients,
-    )
-    doc = document("RuntimeChain", chain)
-    doc["api"] = api_pod
-    doc["traced_on"] = _traced_on(from_dir)
-    _emit(env, doc, fmt)
+    if not trace_runtime:
+        out.write_document(_one_or_list(docs), env)
+        return 0
+    _emit(env, docs, out)
     return 0
 
 
 def _api_lookup(
     env: Environment,
-    name: str,
+    out: Output,
+    name: str | None,
     namespace: str | None,
+    all_namespaces: bool,
+    selector: str | None,
     kubeconfig: str | None,
     context: str | None,
     timeout: float,
@@ -209,11 +276,13 @@ def _api_lookup(
     agent_image: str | None = None,
     agent_namespace: str = "default",
     agent_timeout: float = 120.0,
-) -> tuple[dict[str, Any], tuple[dict[str, Any], str] | None, KubeletVersion | None]:
-    """Look the pod up in the API. Returns its view as data; when it runs on another
+) -> tuple[list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]], KubeletVersion | None]:
+    """Look the pods up in the API: by name (in ``namespace``, or in every namespace with
+    ``-A``) or by label selector. For each, its view as data and, when it runs on another
     node and a trace was asked for, the agent's chain document and that node's name; and
-    the kubelet's version as this node's Node object reports it (None: not this node or
-    not readable)."""
+    the kubelet's version as this node's Node object reports it (None: no pod here, or not
+    readable)."""
+    from inspect8s.errors import NotFoundError, UsageError
     from inspect8s.host.fs import HostFS
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
     from inspect8s.kube.convert import pod_from_json
@@ -221,51 +290,67 @@ def _api_lookup(
     from inspect8s.model import KubeletVersion
     from inspect8s.model.serialize import to_data
 
-    with KubeAPI.from_config(
-        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
-    ) as api:
-        raw = api.get_pod(namespace, name)
-        pod = pod_from_json(raw, default_namespace=namespace or api.namespace)
-        view: dict[str, Any] = to_data(pod)
-        node = pod.node_name
-        if node is None:
-            return view, None, None
-        here, node_obj = _is_this_node(api, node, HostFS(root))
-        version = None
-        if here and node_obj is not None:
-            said = ((node_obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion")
-            if isinstance(said, str) and said:
-                version = KubeletVersion(said, f"api:node/{node}")
-        if not trace_runtime or here:
-            return view, None, version
-        args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
-        if pod.uid:
-            args += ["--uid", pod.uid]
-        progress = _progress(env, f"tracing {pod.namespace}/{pod.name} on node {node}")
-        run = run_agent(
-            api,
-            node,
-            args,
-            image=agent_image or DEFAULT_AGENT_IMAGE,
-            namespace=agent_namespace,
-            timeout=agent_timeout,
-            on_poll=progress,
-        )
-        return view, (run.output, node), None
+    found: list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]] = []
+    with (
+        out.progress(env) as progress,
+        KubeAPI.from_config(
+            kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+        ) as api,
+    ):
+        where = None if all_namespaces else (namespace or api.namespace)
+        if selector is None and not all_namespaces:
+            raws = [api.get_pod(namespace, str(name))]
+        else:
+            raws = list(api.list_pods(where, label_selector=selector, name=name))
+            if not raws:
+                scope = f"namespace {where!r}" if where else "any namespace"
+                what = f"pod {name!r}" if name else f"pod matching {selector!r}"
+                raise NotFoundError(f"no {what} in {scope}")
+            if name is not None and len(raws) > 1:
+                listed = ", ".join(
+                    f"{(r.get('metadata') or {}).get('namespace')}/{name}" for r in raws
+                )
+                raise UsageError(f"pod {name!r} exists in several namespaces ({listed}); pass -n")
+        this_node: dict[str, bool] = {}
+        version: KubeletVersion | None = None
+        for raw in raws:
+            pod = pod_from_json(raw, default_namespace=where or api.namespace)
+            view: dict[str, Any] = to_data(pod)
+            node = pod.node_name
+            if node is None:
+                found.append((view, None))
+                continue
+            if node not in this_node:
+                here, node_obj = _is_this_node(api, node, HostFS(root))
+                this_node[node] = here
+                if here and node_obj is not None:
+                    info = (node_obj.get("status") or {}).get("nodeInfo") or {}
+                    said = info.get("kubeletVersion")
+                    if isinstance(said, str) and said:
+                        version = KubeletVersion(said, f"api:node/{node}")
+            if not trace_runtime or this_node[node]:
+                found.append((view, None))
+                continue
+            args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
+            if pod.uid:
+                args += ["--uid", pod.uid]
+            what = f"tracing {pod.namespace}/{pod.name} on node {node} through an agent pod"
+            progress.update(what, force=True)
 
+            def polled(phase: str, what: str = what) -> None:
+                progress.update(f"{what}: {phase or 'Pending'}")
 
-def _progress(env: Environment, what: str) -> Any:
-    """A poll callback that tells a person at a terminal what is being waited for."""
-    interactive = env.stderr_isatty
-    if interactive:
-        env.stderr.write(f"inspect8s: {what} through an agent pod...\n")
-
-    def on_poll(phase: str) -> None:
-        if interactive:
-            env.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
-            env.stderr.flush()
-
-    return on_poll
+            run = run_agent(
+                api,
+                node,
+                args,
+                image=agent_image or DEFAULT_AGENT_IMAGE,
+                namespace=agent_namespace,
+                timeout=agent_timeout,
+                on_poll=polled,
+            )
+            found.append((view, (run.output, node)))
+    return found, version
 
 
 def _is_this_node(api: Any, node_name: str, fs: HostFS) -> tuple[bool, dict[str, Any] | None]:
@@ -299,9 +384,10 @@ def _is_this_node(api: Any, node_name: str, fs: HostFS) -> tuple[bool, dict[str,
 def pid(
     ctx: typer.Context,
     pid: Annotated[int, typer.Argument(help="A host PID, or the ID of any thread of it.")],
-    output: OutputOpt = "table",
+    output: ViewOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
     root: RootOpt = None,
-    timeout: TimeoutOpt = 3.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     from_dirs: FromOpt = None,
@@ -309,47 +395,49 @@ def pid(
     """Which container and pod a host process belongs to, with the same chain as
     `pod --trace-runtime`."""
     from inspect8s.collect import trace as trace
-    from inspect8s.render.views import document, write_structured
+    from inspect8s.render.views import document
 
     env = env_of(ctx)
-    fmt = output_format(output, "pid")
+    out = parse_output(output, "pid", no_headers=no_headers)
     root = root_of(env, root)
     from_dir = one_bundle(env, from_dirs)
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
     origin, container = trace.process_origin(collection, fs, pid)
     tgid = origin.pid
     if container is None:
-        if fmt == "table":
-            env.stdout.write(escape(f"PID {tgid} ({origin.comm}) is {origin.description}") + "\n")
+        answer = f"PID {tgid} ({origin.comm}) is {origin.description}"
+        if out.is_table:
+            env.stdout.write(escape(answer) + "\n")
+        elif out.format == "html":
+            from inspect8s.render.html import write_note_html
+
+            write_note_html(f"PID {tgid}", answer, env.stdout)
         else:
-            write_structured(
-                "ProcessOrigin",
-                {"pid": tgid, "comm": origin.comm, "container": None, "cgroup": origin.cgroup,
-                 "role": origin.role, "description": origin.description},
-                fmt,
-                env.stdout,
-            )  # fmt: skip
+            body = {
+                "pid": tgid,
+                "comm": origin.comm,
+                "container": None,
+                "cgroup": origin.cgroup,
+                "role": origin.role,
+                "description": origin.description,
+            }
+            out.write_document(document("ProcessOrigin", body), env)
         return 0
     members = trace.pod_containers(collection, container)
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
     doc = document("RuntimeChain", chain)
     doc["traced_on"] = _traced_on(from_dir)
-    if fmt == "table":
+    if out.is_table or out.format == "html":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        env.stdout.write(escape(f"{what} is {origin.description}") + "\n\n")
-        _emit(env, doc, fmt)
+        _emit(env, [doc], out, lead=f"{what} is {origin.description}")
     else:
-        write_structured(
-            "ProcessOrigin",
-            {
-                "pid": tgid,
-                "thread": pid,
-                "container": container.id,
-                "chain": doc,
-                "role": origin.role,
-                "description": origin.description,
-            },
-            fmt,
-            env.stdout,
-        )
+        body = {
+            "pid": tgid,
+            "thread": pid,
+            "container": container.id,
+            "chain": doc,
+            "role": origin.role,
+            "description": origin.description,
+        }
+        out.write_document(document("ProcessOrigin", body), env)
     return 0

@@ -375,17 +375,21 @@ class KubeAPI:
         *,
         node_name: str | None = None,
         label_selector: str | None = None,
+        name: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
         """Every pod, page by page (limit/continue); namespace None lists all namespaces.
 
         ``node_name`` asks the server for ``fieldSelector=spec.nodeName=<node>`` so a node's
-        pods are the only ones sent.
+        pods are the only ones sent; ``name`` for ``metadata.name=<name>`` (a pod's name in
+        every namespace).
         """
         path = _path("api", "v1", "namespaces", namespace, "pods") if namespace else "/api/v1/pods"
         selectors: dict[str, str] = {}
-        if node_name:
-            selectors["fieldSelector"] = f"spec.nodeName={node_name}"
+        fields = [f"spec.nodeName={node_name}"] if node_name else []
+        fields += [f"metadata.name={name}"] if name else []
+        if fields:
+            selectors["fieldSelector"] = ",".join(fields)
         if label_selector:
             selectors["labelSelector"] = label_selector
         yield from self._paginate(path, selectors, page_size)

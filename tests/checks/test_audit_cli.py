@@ -57,7 +57,7 @@ def test_require_complete_and_nothing_collected() -> None:
 def test_usage_errors_exit_2() -> None:
     for args in (
         ("audit", "--manifests", "/nonexistent/inspect8s/path"),
-        ("audit", "--manifests", str(CLEAN), "-o", "html"),
+        ("audit", "--manifests", str(CLEAN), "-o", "pdf"),
         ("audit", "--manifests", str(CLEAN), "--fail-on", "urgent"),
         ("audit", "--manifests", str(CLEAN), "--select", "I8S-NOPE"),
         ("audit", str(CLEAN)),
@@ -188,7 +188,9 @@ def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None
     import select
 
     path = _many_documents(tmp_path)
-    cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path), "-o", "json"]
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path)]
+    cmd += ["-o", "json", "--output-file", str(report)]
     leader, follower = pty.openpty()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
@@ -206,12 +208,13 @@ def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None
         seen += chunk
     assert proc.wait(60) == 0
     os.close(leader)
-    assert b"reading " + str(path).encode() in seen
-    assert b"documents" in seen
-    assert seen.endswith(b"\r\x1b[K")  # the line is erased at the end
-    piped = run("audit", "--manifests", str(path), "-o", "json")
+    assert b"manifests (" in seen
+    assert b"documents): files 1/1" in seen
+    assert b"\r\x1b[K" in seen  # the status line is rewritten and erased
+    piped = run("audit", "--manifests", str(path), "-o", "json", "--output-file", str(report))
     assert piped.returncode == 0
-    assert piped.stderr == ""
+    assert "manifests (" not in piped.stderr
+    assert "report written to" in piped.stderr
 
 
 def test_max_manifest_size_caps_files_and_is_validated(tmp_path: Path) -> None:

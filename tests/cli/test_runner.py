@@ -196,4 +196,9 @@ def test_view_commands_refuse_report_formats(command: str) -> None:
     args = {"pod": ["pod", "web"], "pid": ["pid", "1"]}.get(command, [command])
     result = cli(*args, "-o", "sarif")
     assert result.returncode == ExitStatus.USAGE
-    assert result.stderr == f"inspect8s: error: `{command}` prints table, json or yaml, not sarif\n"
+    prints = (
+        "table, json or yaml"
+        if command == "checks"
+        else "table, wide, json, yaml, html or jsonpath=TEMPLATE"
+    )
+    assert result.stderr == f"inspect8s: error: `{command}` prints {prints}, not sarif\n"
