@@ -115,7 +115,7 @@ def _progress_on_terminal(cmd: list[str]) -> tuple[bool, bool]:
     proc.wait()
     os.close(leader)
     piped = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    return b"MiB " in seen, b"manifests (" in piped.stderr
+    return b"manifests (" in seen, b"manifests (" in piped.stderr
 
 
 def main() -> int:
