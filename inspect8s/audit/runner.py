@@ -26,7 +26,7 @@ from inspect8s.audit.results import (
     Status,
 )
 from inspect8s.errors import UsageError
-from inspect8s.model import Pod, Snapshot
+from inspect8s.model import KubeObject, Pod, Snapshot
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -54,6 +54,27 @@ def node_subject(snapshot: Snapshot) -> str:
     if len(snapshot.kube_nodes) == 1:
         return f"node/{snapshot.kube_nodes[0].name}"
     return "node/unknown"
+
+
+def object_subject(obj: KubeObject) -> str:
+    """``<Kind>/<ns>/<name>``, or ``<Kind>/<name>`` for an object without a namespace
+    (cluster-scoped kinds; the collectors put ``default`` on namespaced ones)."""
+    name = obj.name or "(unnamed)"
+    return f"{obj.kind}/{obj.namespace}/{name}" if obj.namespace else f"{obj.kind}/{name}"
+
+
+def object_location(obj: KubeObject) -> Location | None:
+    """The file, document and line of the object's ``apiVersion``; None: not from a file."""
+    if obj.file is None:
+        return None
+    return Location(obj.file, obj.document_index, obj.line)
+
+
+@dataclass(frozen=True, slots=True)
+class _NotRead:
+    """An object source that failed: object checks are skipped on it, with the reason."""
+
+    reason: str
 
 
 def _resolve_subject(base: str, subject: str | None) -> str:
@@ -219,6 +240,18 @@ def _items(
     elif check.scope is Scope.CONTAINER:
         for ctx in container_contexts(snapshot):
             yield ctx, ctx.subject, None
+    elif check.scope is Scope.OBJECT:
+        for obj in snapshot.objects:
+            yield obj, object_subject(obj), object_location(obj)
+        for source in snapshot.unread_sources:
+            yield (
+                _NotRead(f"{source.name} could not be read: {source.reason}"),
+                (f"source/{source.name}"),
+                None,
+            )
+    elif check.scope is Scope.CLUSTER:
+        if snapshot.api_server is not None:
+            yield snapshot, "cluster", None
     else:
         yield snapshot, node_subject(snapshot), None
 
@@ -255,6 +288,9 @@ def run_checks(
     subjects: set[str] = set()
     for chk in checks:
         for item, subject, location in _items(chk, snapshot, locations):
+            if isinstance(item, _NotRead):
+                outcomes.append(Outcome(chk.id, subject, Status.SKIPPED, item.reason, location))
+                continue
             subjects.add(subject)
             try:
                 violations: list[Violation] = chk.run(item, settings)
@@ -303,8 +339,19 @@ def run_checks(
         errors=tuple(sorted(snapshot.errors, key=lambda e: (e.source, e.detail))),
         subjects=len(subjects),
         documents=documents,
-        settings=({"targetVersion": settings.target_version} if settings.target_version else {}),
+        settings=_settings_shown(settings),
     )
+
+
+def _settings_shown(settings: CheckSettings) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    if settings.target_version:
+        shown["targetVersion"] = settings.target_version
+        if settings.target_source:
+            shown["targetVersionFrom"] = settings.target_source
+    if settings.versions_files:
+        shown["versionsFiles"] = ", ".join(settings.versions_files)
+    return shown
 
 
 def audit_manifests(
@@ -315,12 +362,23 @@ def audit_manifests(
     ignore: Sequence[IgnoreRule] = (),
     stdin: TextIO | None = None,
 ) -> AuditResult:
-    """Audit manifest files and directories with the pod-scope checks among ``checks``."""
+    """Audit manifest files and directories with the pod- and object-scope checks among
+    ``checks``. Without a target version the API version checks judge against the newest
+    release the API version table knows; the result's settings say so."""
+    import io
+
+    from inspect8s.collect.manifest_objects import manifest_objects
     from inspect8s.collect.manifests import load_manifests
 
+    again: TextIO | None = stdin
+    if stdin is not None and "-" in paths:
+        text = stdin.read()  # read once: both readers below get their own copy
+        stdin, again = io.StringIO(text), io.StringIO(text)
     found = load_manifests(paths, stdin=stdin)
-    snapshot = Snapshot(pods=found.pods, errors=found.errors)
-    pod_checks = [c for c in checks if c.scope is Scope.POD]
+    objects = manifest_objects(paths, stdin=again)
+    snapshot = Snapshot(pods=found.pods, errors=found.errors, objects=tuple(objects))
+    pod_checks = [c for c in checks if c.scope in (Scope.POD, Scope.OBJECT)]
+    settings = default_target(settings or CheckSettings(), None)
     return run_checks(
         snapshot,
         pod_checks,
@@ -330,6 +388,35 @@ def audit_manifests(
         target="manifests",
         inputs=paths,
         documents=found.documents,
+    )
+
+
+def default_target(settings: CheckSettings, server_version: str | None) -> CheckSettings:
+    """``settings`` with the target version filled in when none was given: the API
+    server's version (``server_version``, "v1.29.3"), else the newest release the API
+    version table knows. ``target_source`` says which, for the report."""
+    import dataclasses
+
+    from inspect8s.audit.checks.versions import kube_minor
+
+    if settings.target_version is not None:
+        if settings.target_source is None:
+            return dataclasses.replace(settings, target_source="--target-version")
+        return settings
+    minor = kube_minor(server_version)
+    if minor is not None:
+        return dataclasses.replace(
+            settings,
+            target_version=f"1.{minor}",
+            target_source=f"the API server ({server_version})",
+        )
+    from inspect8s.audit.apitable import load_table, show
+
+    newest = show(load_table(tuple(settings.versions_files)).newest)
+    return dataclasses.replace(
+        settings,
+        target_version=newest,
+        target_source="the newest release in the API version table; pass --target-version",
     )
 
 

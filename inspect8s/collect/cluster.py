@@ -140,12 +140,17 @@ def list_runtime_classes(api: KubeAPI, errors: list[ProbeError]) -> tuple[Runtim
     return runtime_classes_from_items(items)
 
 
-def collect_cluster(api: KubeAPI, *, page_size: int = 500) -> Snapshot:
-    """Every pod and node (paginated) and the RuntimeClasses, as one Snapshot.
+def collect_cluster(
+    api: KubeAPI, *, page_size: int = 500, versions_files: Sequence[str] = ()
+) -> Snapshot:
+    """Every pod and node (paginated), the RuntimeClasses, and for the API version checks
+    the objects, Helm releases and served versions (collect/apiobjects.py), as one Snapshot.
 
     Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
     RuntimeClass list that fails is recorded and the rest is audited.
     """
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.collect.apiobjects import collect_api_objects
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPIError
 
@@ -160,11 +165,15 @@ def collect_cluster(api: KubeAPI, *, page_size: int = 500) -> Snapshot:
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
     classes = list_runtime_classes(api, errors)
+    found = collect_api_objects(api, load_table(tuple(versions_files)), page_size=page_size)
     return Snapshot(
         pods=pods,
         kube_nodes=tuple(sorted(nodes, key=lambda n: n.name)),
         runtime_classes=classes,
-        errors=tuple(errors),
+        errors=(*errors, *found.errors),
+        objects=found.objects,
+        unread_sources=found.unread,
+        api_server=found.server,
     )
 
 

@@ -172,7 +172,9 @@ def audit_cluster(
     with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
         if interactive:
             sys.stderr.write("inspect8s: listing pods, nodes and RuntimeClasses...\n")
-        snapshot = cluster.collect_cluster(api)
+        snapshot = cluster.collect_cluster(api, versions_files=settings.versions_files)
+        server = snapshot.api_server
+        settings = engine.default_target(settings, server.version if server else None)
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -96,7 +97,16 @@ TargetVersionOpt = Annotated[
     str | None,
     typer.Option(
         "--target-version",
-        help="Kubernetes minor to check an upgrade to (e.g. 1.31); default: the kubelet's own.",
+        help="Kubernetes release to check an upgrade to (1.N or v1.N[.P]); default: the "
+        "kubelet's or API server's own, for manifests the newest in the API version table.",
+    ),
+]
+VersionsFileOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--versions-file",
+        help="More API version table entries (YAML; e.g. CRDs of cert-manager or Istio). "
+        "Repeatable.",
     ),
 ]
 CriEndpointOpt = Annotated[
@@ -149,6 +159,7 @@ def audit(
     from_dirs: FromOpt = None,
     timeout: TimeoutOpt = 5.0,
     target_version: TargetVersionOpt = None,
+    versions_file: VersionsFileOpt = None,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     kubelet_version: KubeletVersionOpt = None,
@@ -175,11 +186,18 @@ def audit(
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
     """
     from inspect8s.audit import runner as engine
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.audit.checks.versions import parse_target_version
     from inspect8s.audit.registry import CheckSettings, filter_checks, load_checks
     from inspect8s.audit.results import Scope, Severity
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
 
+    if target_version is not None:
+        target_version = parse_target_version(target_version)
+    versions_files = tuple(versions_file or ())
+    if versions_files:
+        load_table(versions_files)  # a bad --versions-file is a usage error before any probe
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
     renderer = get_renderer(output)
@@ -198,7 +216,7 @@ def audit(
     if pods_file and (kubeconfig or context):
         raise UsageError("--pods and --kubeconfig/--context are two sources of pod specs: pick one")
     all_checks = load_checks(checks_path or ())
-    scopes = [Scope.POD] if manifest_paths else None
+    scopes = [Scope.POD, Scope.OBJECT] if manifest_paths else None
     checks = filter_checks(all_checks, select=select or (), ignore=ignore or (), scopes=scopes)
     if select and not checks:
         raise UsageError(f"--select {','.join(select)} matches no check")
@@ -206,7 +224,12 @@ def audit(
     from inspect8s.commands import _cluster
 
     check_options = _cluster.parse_pairs(check_option, "--check-option")
-    settings = CheckSettings(target_version=target_version, options=check_options)
+    settings = CheckSettings(
+        target_version=target_version,
+        options=check_options,
+        target_source="--target-version" if target_version else None,
+        versions_files=versions_files,
+    )
 
     if manifest_paths:
         result = engine.audit_manifests(
@@ -248,7 +271,11 @@ def audit(
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
             if minor is not None:  # default: the kubelet's own minor
-                settings = CheckSettings(target_version=f"1.{minor}", options=check_options)
+                settings = dataclasses.replace(
+                    settings,
+                    target_version=f"1.{minor}",
+                    target_source=f"the kubelet ({snapshot.kubelet_version.version})",
+                )
         result = engine.run_checks(
             snapshot,
             checks,

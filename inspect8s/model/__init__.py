@@ -52,10 +52,12 @@ from inspect8s.model.node import (
     SocketHolder,
     SocketInfo,
 )
-from inspect8s.model.snapshot import Snapshot
+from inspect8s.model.objects import ApiServerInfo, KubeObject, ServedResource, WrittenVersion
+from inspect8s.model.snapshot import Snapshot, UnreadSource
 
 __all__ = [
     "NAMESPACE_TYPES",
+    "ApiServerInfo",
     "CgroupEntry",
     "CgroupLimits",
     "CgroupVersion",
@@ -74,6 +76,7 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeObject",
     "KubeletConfig",
     "KubeletProcess",
     "KubeletVersion",
@@ -92,10 +95,13 @@ __all__ = [
     "RuntimeCondition",
     "RuntimeDaemon",
     "RuntimeStatus",
+    "ServedResource",
     "Shim",
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
+    "UnreadSource",
     "Volume",
     "VolumeMount",
+    "WrittenVersion",
 ]

@@ -15,6 +15,15 @@ from inspect8s.model.node import (
     RuntimeStatus,
     SocketHolder,
 )
+from inspect8s.model.objects import ApiServerInfo, KubeObject
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadSource:
+    """A source of objects that could not be read, so object checks cannot pass on it."""
+
+    name: str  # "Helm release secrets", "Ingress objects", ...
+    reason: str  # why: the probe error, in one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +46,7 @@ class Snapshot:
     kubelet_version: KubeletVersion | None = None  # None: not determined
     docker_socket_holders: tuple[SocketHolder, ...] | None = None  # None: not scanned
     runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
+    # Objects of any kind for the API version checks (manifests, the API, Helm releases):
+    objects: tuple[KubeObject, ...] = ()
+    unread_sources: tuple[UnreadSource, ...] = ()  # sources of objects that failed
+    api_server: ApiServerInfo | None = None  # None: no API server was asked

@@ -61,5 +61,9 @@ def render(result: AuditResult, out: TextIO) -> None:
         label = "skipped" if status is Status.SKIPPED else "check error"
         times = f" ({n} subjects)" if n > 1 else ""
         out.write(f"{label}: {check_id}{times}: {reason}\n")
+    target = result.settings.get("targetVersion")
+    if target:
+        origin = result.settings.get("targetVersionFrom")
+        out.write(f"Target release: {target}" + (f" ({origin})" if origin else "") + ".\n")
     for error in result.errors:
         out.write(f"could not check {error.source}: {error.kind.value}: {error.detail}\n")

@@ -1,0 +1,422 @@
+"""API version checks: objects that use an apiVersion, annotation, volume plugin or node label
+the target Kubernetes release no longer serves or honours (scope object), and the versions
+the API server still serves that the target removes (scope cluster).
+
+They read the API version table (``audit/data/api-versions.yaml`` plus ``--versions-file``,
+see ``audit/apitable.py``), judged against ``--target-version``; without it the command
+uses the API server's or the kubelet's version, and for manifests without a cluster the
+newest release the table knows (the report says which). Objects come from manifests
+(``--manifests``, ``-`` for ``helm template`` output), from the API (the versions clients
+wrote them with: ``kubectl.kubernetes.io/last-applied-configuration`` and
+``metadata.managedFields[].apiVersion``) and from Helm 3 release secrets (the manifest Helm
+installed), each finding naming where it was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from inspect8s.audit.apitable import (
+    KUBERNETES,
+    ApiEntry,
+    ApiTable,
+    Change,
+    FieldEntry,
+    Release,
+    load_table,
+    show,
+)
+from inspect8s.audit.checks.versions import kube_minor
+from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
+from inspect8s.audit.results import Severity
+from inspect8s.model import KubeObject, Snapshot
+from inspect8s.model.objects import ORIGIN_API, ORIGIN_HELM, POD_TEMPLATE_PATHS
+
+HELM_DOC = "https://helm.sh/docs/topics/kubernetes_apis/"
+
+
+def table_for(settings: CheckSettings) -> ApiTable:
+    """The API version table with this run's ``--versions-file`` entries."""
+    return load_table(tuple(settings.versions_files))
+
+
+def target_release(table: ApiTable, component: str, settings: CheckSettings) -> Release:
+    """The release an entry of ``component`` is judged against: for Kubernetes the
+    ``--target-version`` (the command fills in the cluster's or kubelet's version when it
+    is not given), else the newest release the table knows; for other components the
+    versions file's ``targets``, else the newest release it names for them."""
+    if component == KUBERNETES and settings.target_version:
+        minor = kube_minor(settings.target_version)
+        if minor is not None:
+            return (1, minor)
+    return table.newest_for(component)
+
+
+def _release_name(component: str, release: Release) -> str:
+    return (
+        f"Kubernetes {show(release)}" if component == KUBERNETES else f"{component} {show(release)}"
+    )
+
+
+# --------------------------------------------------------------------------- where and how
+
+
+def _written_versions(obj: KubeObject) -> list[tuple[str, str]]:
+    """(apiVersion, how it was read) for each version the object is written in: the one of a
+    manifest or Helm document, or for a live object each version clients wrote it with."""
+    if obj.origin != ORIGIN_API:
+        return [(obj.api_version, "")] if obj.api_version else []
+    grouped: dict[str, list[str]] = {}
+    for written in obj.written_as:
+        grouped.setdefault(written.api_version, []).append(written.how)
+    return [(version, "; ".join(hows)) for version, hows in grouped.items()]
+
+
+def _origin_text(obj: KubeObject, how: str) -> str:
+    if obj.origin == ORIGIN_API:
+        return f" (written so in {how} of the live object)"
+    if obj.origin == ORIGIN_HELM:
+        return f" (in {obj.source})"
+    return ""
+
+
+def _what_to_do(obj: KubeObject, entry: ApiEntry, how: str) -> str:
+    if obj.origin == ORIGIN_HELM:
+        return (
+            "; helm upgrade fails on this release until its stored manifest is mapped to "
+            f"supported versions (helm mapkubeapis, {HELM_DOC}) and the chart is updated"
+        )
+    if obj.origin == ORIGIN_API and "managedFields" in how and "last-applied" not in how:
+        return "; the client that writes it must move to the new version"
+    if obj.origin == ORIGIN_API:
+        return "; update the manifest it is applied from"
+    return ""
+
+
+def _has_path(data: Any, path: Sequence[str]) -> bool:
+    """Whether ``data`` has a value at ``path`` ("[]" walks every list item, "**" any depth)."""
+    if not path:
+        return data is not None
+    head, rest = path[0], path[1:]
+    if head == "**":
+        return _has_anywhere(data, rest)
+    if head == "[]":
+        return isinstance(data, list) and any(_has_path(item, rest) for item in data)
+    return isinstance(data, Mapping) and head in data and _has_path(data[head], rest)
+
+
+def _has_anywhere(data: Any, path: Sequence[str]) -> bool:
+    if _has_path(data, path):
+        return True
+    if isinstance(data, Mapping):
+        return any(_has_anywhere(v, path) for v in data.values())
+    if isinstance(data, list):
+        return any(_has_anywhere(v, path) for v in data)
+    return False
+
+
+def _changes(changes: Sequence[Change], content: Mapping[str, Any] | None) -> list[str]:
+    """The changes to show: those the object's fields call for (all of them when the
+    content is not known)."""
+    if content is None:
+        return [c.text for c in changes]
+    return [
+        c.text
+        for c in changes
+        if (not c.when or any(_has_path(content, p) for p in c.when))
+        and not any(_has_path(content, p) for p in c.unless)
+    ]
+
+
+def _move_to(table: ApiTable, entry: ApiEntry, target: Release, obj_kind: str) -> str:
+    step = table.replacement_at(entry, target)
+    if step is None:
+        return entry.no_replacement or "there is no replacement"
+    shown = step.api_version if step.kind == obj_kind else f"{step.api_version} {step.kind}"
+    if step.available is None:
+        return f"use {shown}"
+    return f"use {shown} (served since {_release_name(entry.component, step.available)})"
+
+
+def _version_violations(
+    obj: KubeObject, settings: CheckSettings, *, removed: bool
+) -> Iterator[Violation]:
+    table = table_for(settings)
+    for api_version, how in _written_versions(obj):
+        entry = table.lookup(api_version, obj.kind)
+        if entry is None:
+            continue
+        target = target_release(table, entry.component, settings)
+        gone = entry.removed is not None and entry.removed <= target
+        if removed != gone:
+            continue
+        if not gone and (entry.deprecated is None or entry.deprecated > target):
+            continue
+        at = f"(target {show(target)})"
+        if gone:
+            assert entry.removed is not None
+            state = f"is not served since {_release_name(entry.component, entry.removed)} {at}"
+        else:
+            assert entry.deprecated is not None
+            state = f"is deprecated since {_release_name(entry.component, entry.deprecated)}"
+            if entry.removed is not None:
+                state += f" and removed in {show(entry.removed)}"
+            state += f" {at}"
+        # A live object is stored in a served version: its fields say nothing about the old
+        # schema, so every change is shown.
+        also = _changes(entry.changes, None if obj.origin == ORIGIN_API else obj.content)
+        message = (
+            f"{api_version} {obj.kind}{_origin_text(obj, how)} {state}: "
+            f"{_move_to(table, entry, target, obj.kind)}{_what_to_do(obj, entry, how)}"
+        )
+        if also:
+            message += "; also: " + "; ".join(also)
+        yield Violation(message)
+
+
+@check(
+    "I8S-API-REMOVED",
+    title="Object uses an API version the target release no longer serves",
+    severity=Severity.HIGH,
+    scope=Scope.OBJECT,
+)
+def api_removed(obj: KubeObject, settings: CheckSettings) -> Iterator[Violation]:
+    """The object's ``apiVersion`` is not served by the target Kubernetes release: the API
+    server answers ``no matches for kind "Deployment" in version "extensions/v1beta1"``, so
+    ``kubectl apply`` of the manifest fails, and so does ``helm upgrade`` of a release whose
+    stored manifest holds it. Objects already in the cluster survive (they are stored in a
+    served version), but whatever writes them in the old version breaks.
+
+    The finding names the kind, namespace and name, the old and the new apiVersion, the
+    release that removes it and what else changes in the schema (for example Ingress
+    ``serviceName``/``servicePort`` become ``service.name``/``service.port.number``); for a
+    manifest the file and the line of ``apiVersion:``, for a live object how the old version
+    is known (the ``kubectl.kubernetes.io/last-applied-configuration`` annotation, or a
+    ``metadata.managedFields`` entry naming the manager that wrote it), for a Helm release
+    the release, its revision and the chart template.
+
+    Source: the Kubernetes Deprecated API Migration Guide (removal releases, replacements,
+    notable changes) and the API types' prerelease-lifecycle markers (deprecation
+    releases), as tabulated in ``inspect8s/audit/data/api-versions.yaml``; Helm's "Deprecated
+    Kubernetes APIs" page for release manifests. ``--versions-file FILE`` adds entries (CRDs
+    such as cert-manager or Istio; see the file format in ``inspect8s/audit/apitable.py``).
+    """
+    yield from _version_violations(obj, settings, removed=True)
+
+
+@check(
+    "I8S-API-DEPRECATED",
+    title="Object uses an API version deprecated at the target release",
+    severity=Severity.LOW,
+    scope=Scope.OBJECT,
+)
+def api_deprecated(obj: KubeObject, settings: CheckSettings) -> Iterator[Violation]:
+    """The object's ``apiVersion`` is still served by the target release but deprecated
+    there: the API server warns on every use (``<version> <Kind> is deprecated in v1.X+,
+    unavailable in v1.Y+``) and a later release removes it. Move now, while both versions
+    are served and the objects convert both ways.
+
+    Source: as I8S-API-REMOVED (``inspect8s/audit/data/api-versions.yaml``).
+    """
+    yield from _version_violations(obj, settings, removed=False)
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _pod_template(obj: KubeObject) -> Mapping[str, Any] | None:
+    """The Pod itself, or the pod template of a workload; None: neither."""
+    content = obj.content
+    if content is None:
+        return None
+    if obj.kind == "Pod":
+        return content
+    path = POD_TEMPLATE_PATHS.get(obj.kind)
+    if path is None:
+        return None
+    data: Any = content
+    for key in path:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data if isinstance(data, Mapping) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _annotation_keys(meta: Mapping[str, Any], entry: FieldEntry) -> list[str]:
+    annotations = _mapping(meta.get("annotations"))
+    prefix = entry.prefix
+    if prefix is None:
+        return [entry.key] if entry.key in annotations else []
+    return sorted(k for k in annotations if isinstance(k, str) and k.startswith(prefix))
+
+
+def _node_label_uses(spec: Mapping[str, Any], label: str) -> list[str]:
+    """Where a pod spec uses node label ``label``: nodeSelector, node affinity terms,
+    topologySpreadConstraints."""
+    uses = []
+    if label in _mapping(spec.get("nodeSelector")):
+        uses.append("nodeSelector")
+    affinity = _mapping(_mapping(spec.get("affinity")).get("nodeAffinity"))
+    required = _mapping(affinity.get("requiredDuringSchedulingIgnoredDuringExecution"))
+    terms = [*_list(required.get("nodeSelectorTerms"))]
+    terms += [
+        _mapping(p).get("preference")
+        for p in _list(affinity.get("preferredDuringSchedulingIgnoredDuringExecution"))
+    ]
+    if any(
+        _mapping(expr).get("key") == label
+        for term in terms
+        for expr in _list(_mapping(term).get("matchExpressions"))
+    ):
+        uses.append("nodeAffinity")
+    if any(
+        _mapping(c).get("topologyKey") == label
+        for c in _list(spec.get("topologySpreadConstraints"))
+    ):
+        uses.append("topologySpreadConstraints")
+    return uses
+
+
+def _field_uses(obj: KubeObject, entry: FieldEntry, pod: Mapping[str, Any] | None) -> list[str]:
+    """How ``obj`` uses the field entry, in words; empty: it does not."""
+    content = obj.content
+    if content is None:
+        return []
+    if entry.what == "annotation":
+        on_pod = pod is not None and "pod" in entry.on
+        meta = _mapping(pod.get("metadata")) if on_pod and pod is not None else {}
+        where = "pod template annotation" if on_pod and obj.kind != "Pod" else "annotation"
+        if not on_pod:
+            meta = _mapping(content.get("metadata"))
+        return [f"{where} {key}" for key in _annotation_keys(meta, entry)]
+    spec = _mapping(pod.get("spec")) if pod is not None else {}
+    if entry.what == "volume":
+        return [
+            f"volume {_mapping(v).get('name')!r} ({entry.key})"
+            for v in _list(spec.get("volumes"))
+            if entry.key in _mapping(v)
+        ]
+    return [f"node label {entry.key} in {use}" for use in _node_label_uses(spec, entry.key)]
+
+
+def _field_violations(
+    obj: KubeObject, settings: CheckSettings, *, removed: bool
+) -> Iterator[Violation]:
+    if obj.content is None:
+        return
+    table = table_for(settings)
+    pod = _pod_template(obj)
+    for entry in table.fields_for(obj.kind, pod is not None):
+        if entry.reported_by:
+            continue
+        target = target_release(table, entry.component, settings)
+        gone = entry.removed is not None and entry.removed <= target
+        if removed != gone:
+            continue
+        if not gone and (entry.deprecated is None or entry.deprecated > target):
+            continue
+        uses = _field_uses(obj, entry, pod)
+        if not uses:
+            continue
+        at = f"(target {show(target)})"
+        if gone:
+            assert entry.removed is not None
+            state = f"stops working in {_release_name(entry.component, entry.removed)} {at}"
+        else:
+            assert entry.deprecated is not None
+            state = f"is deprecated since {_release_name(entry.component, entry.deprecated)} {at}"
+        fix = f": use {entry.replacement}" if entry.replacement else ""
+        note = f" ({entry.note})" if entry.note else ""
+        where = f" in {obj.source}" if obj.origin == ORIGIN_HELM else ""
+        for use in uses:
+            yield Violation(f"{use}{where} {state}{fix}{note}")
+
+
+@check(
+    "I8S-API-FIELD-REMOVED",
+    title="Object uses an annotation, volume plugin or node label that stopped working",
+    severity=Severity.HIGH,
+    scope=Scope.OBJECT,
+)
+def field_removed(obj: KubeObject, settings: CheckSettings) -> Iterator[Violation]:
+    """The object (or its pod template) relies on something the target release ignores or
+    no longer supports, although the API still accepts it: the in-tree volume plugins
+    removed since 1.16 (scaleIO 1.22; flocker, quobyte, storageos 1.25; glusterfs 1.26;
+    cephfs and rbd 1.31), the ``scheduler.alpha.kubernetes.io/critical-pod`` and sysctl
+    annotations, and the ``node-role.kubernetes.io/master`` node label kubeadm no longer
+    sets from 1.24. The seccomp alpha annotations (non-functional in 1.27) are reported by
+    I8S-WL-SECCOMP-ANN.
+
+    Source: the API server's own warnings (kubernetes/kubernetes pkg/api/pod/warnings.go,
+    "non-functional in v1.N+"; pkg/api/node/util.go), KEP-2067 for the master label, as
+    tabulated in ``inspect8s/audit/data/api-versions.yaml`` (``fields``).
+    """
+    yield from _field_violations(obj, settings, removed=True)
+
+
+@check(
+    "I8S-API-FIELD-DEPRECATED",
+    title="Object uses a deprecated annotation, volume plugin or node label",
+    severity=Severity.LOW,
+    scope=Scope.OBJECT,
+)
+def field_deprecated(obj: KubeObject, settings: CheckSettings) -> Iterator[Violation]:
+    """The object uses an annotation, volume plugin or node label that still works at the
+    target release but is deprecated in favour of a field: the AppArmor annotations
+    (``container.apparmor.security.beta.kubernetes.io/<c>``, deprecated in 1.30 for
+    ``securityContext.appArmorProfile``), ``kubernetes.io/ingress.class`` (1.18,
+    ``spec.ingressClassName``), ``volume.beta.kubernetes.io/storage-class``
+    (``spec.storageClassName``), the ``beta.kubernetes.io/*`` and ``failure-domain.beta``
+    node labels, and volume plugins in their deprecation window.
+
+    Source: as I8S-API-FIELD-REMOVED; the ingress class annotation from the Kubernetes
+    Ingress page ("Deprecated annotation").
+    """
+    yield from _field_violations(obj, settings, removed=False)
+
+
+# --------------------------------------------------------------------------- served versions
+
+
+@check(
+    "I8S-API-SERVED",
+    title="API server serves versions the target release removes",
+    severity=Severity.LOW,
+    scope=Scope.CLUSTER,
+)
+def served_removed(snapshot: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
+    """The API server still serves a group/version/kind that the target release removes
+    (read from discovery, ``/api`` and ``/apis``). Any client, controller or pipeline that
+    still reads or writes it (including ones no manifest shows, and Helm releases this tool
+    could not read) breaks at the upgrade; the API server's
+    ``apiserver_requested_deprecated_apis`` metric and audit log show who calls it.
+
+    Source: the API version table (``inspect8s/audit/data/api-versions.yaml``); the metric
+    from the Kubernetes deprecation guide ("Locate use of deprecated APIs").
+    """
+    server = snapshot.api_server
+    if server is None or server.served is None:
+        reason = server.served_error if server is not None else None
+        raise Skip(f"API discovery was not read: {reason or 'no API server'}")
+    table = table_for(settings)
+    for resource in server.served:
+        entry = table.lookup(resource.api_version, resource.kind)
+        if entry is None or entry.removed is None:
+            continue
+        target = target_release(table, entry.component, settings)
+        if entry.removed > target:
+            continue
+        yield Violation(
+            f"the API server serves {resource.api_version} {resource.kind} "
+            f"({resource.name}), which {_release_name(entry.component, entry.removed)} removes "
+            f"(target {show(target)}): whatever still uses it breaks at the upgrade; "
+            f"{_move_to(table, entry, target, resource.kind)}",
+            subject=f"{resource.api_version}/{resource.kind}",
+        )
