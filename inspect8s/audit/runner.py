@@ -13,7 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from inspect8s.audit.registry import Check, CheckSettings, ContainerContext, Skip, Violation
 from inspect8s.audit.results import (
@@ -360,7 +360,7 @@ def audit_manifests(
     *,
     settings: CheckSettings | None = None,
     ignore: Sequence[IgnoreRule] = (),
-    stdin: TextIO | None = None,
+    stdin: IO[bytes] | TextIO | None = None,
 ) -> AuditResult:
     """Audit manifest files and directories with the pod- and object-scope checks among
     ``checks``. Without a target version the API version checks judge against the newest
