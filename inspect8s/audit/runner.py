@@ -365,18 +365,12 @@ def audit_manifests(
     """Audit manifest files and directories with the pod- and object-scope checks among
     ``checks``. Without a target version the API version checks judge against the newest
     release the API version table knows; the result's settings say so."""
-    import io
-
-    from inspect8s.collect.manifest_objects import manifest_objects
+    from inspect8s.collect.manifest_objects import ObjectCollector
     from inspect8s.collect.manifests import load_manifests
 
-    again: TextIO | None = stdin
-    if stdin is not None and "-" in paths:
-        text = stdin.read()  # read once: both readers below get their own copy
-        stdin, again = io.StringIO(text), io.StringIO(text)
-    found = load_manifests(paths, stdin=stdin)
-    objects = manifest_objects(paths, stdin=again)
-    snapshot = Snapshot(pods=found.pods, errors=found.errors, objects=tuple(objects))
+    objects = ObjectCollector()
+    found = load_manifests(paths, stdin=stdin, on_object=objects)
+    snapshot = Snapshot(pods=found.pods, errors=found.errors, objects=tuple(objects.objects))
     pod_checks = [c for c in checks if c.scope in (Scope.POD, Scope.OBJECT)]
     settings = default_target(settings or CheckSettings(), None)
     return run_checks(

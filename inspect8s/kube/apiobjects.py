@@ -66,6 +66,7 @@ def object_from_data(
     file: str | None = None,
     document_index: int | None = None,
     line: int | None = None,
+    field_lines: Mapping[str, int] | None = None,
 ) -> KubeObject | None:
     """One object mapping -> KubeObject; None when it has no kind (not an object)."""
     kind = data.get("kind")
@@ -86,6 +87,7 @@ def object_from_data(
         document_index=document_index,
         line=line,
         content=data,
+        field_lines=dict(field_lines or {}),
     )
 
 

@@ -29,7 +29,7 @@ from inspect8s.audit.apitable import (
 )
 from inspect8s.audit.checks.versions import kube_minor
 from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
-from inspect8s.audit.results import Severity
+from inspect8s.audit.results import Location, Severity
 from inspect8s.model import KubeObject, Snapshot
 from inspect8s.model.objects import ORIGIN_API, ORIGIN_HELM, POD_TEMPLATE_PATHS
 
@@ -284,26 +284,34 @@ def _node_label_uses(spec: Mapping[str, Any], label: str) -> list[str]:
     return uses
 
 
-def _field_uses(obj: KubeObject, entry: FieldEntry, pod: Mapping[str, Any] | None) -> list[str]:
-    """How ``obj`` uses the field entry, in words; empty: it does not."""
+def _field_uses(
+    obj: KubeObject, entry: FieldEntry, pod: Mapping[str, Any] | None
+) -> list[tuple[str, int | None]]:
+    """How ``obj`` uses the field entry, in words, with the line when it is known; empty:
+    it does not."""
     content = obj.content
     if content is None:
         return []
     if entry.what == "annotation":
         on_pod = pod is not None and "pod" in entry.on
-        meta = _mapping(pod.get("metadata")) if on_pod and pod is not None else {}
-        where = "pod template annotation" if on_pod and obj.kind != "Pod" else "annotation"
-        if not on_pod:
-            meta = _mapping(content.get("metadata"))
-        return [f"{where} {key}" for key in _annotation_keys(meta, entry)]
+        templated = on_pod and obj.kind != "Pod"
+        meta = _mapping((pod if on_pod and pod is not None else content).get("metadata"))
+        where = "pod template annotation" if templated else "annotation"
+        label = "template.metadata.annotations." if templated else "metadata.annotations."
+        return [
+            (f"{where} {key}", obj.field_lines.get(label + key))
+            for key in _annotation_keys(meta, entry)
+        ]
     spec = _mapping(pod.get("spec")) if pod is not None else {}
     if entry.what == "volume":
         return [
-            f"volume {_mapping(v).get('name')!r} ({entry.key})"
+            (f"volume {_mapping(v).get('name')!r} ({entry.key})", None)
             for v in _list(spec.get("volumes"))
             if entry.key in _mapping(v)
         ]
-    return [f"node label {entry.key} in {use}" for use in _node_label_uses(spec, entry.key)]
+    return [
+        (f"node label {entry.key} in {use}", None) for use in _node_label_uses(spec, entry.key)
+    ]
 
 
 def _field_violations(
@@ -335,8 +343,11 @@ def _field_violations(
         fix = f": use {entry.replacement}" if entry.replacement else ""
         note = f" ({entry.note})" if entry.note else ""
         where = f" in {obj.source}" if obj.origin == ORIGIN_HELM else ""
-        for use in uses:
-            yield Violation(f"{use}{where} {state}{fix}{note}")
+        for use, line in uses:
+            location = None
+            if line is not None and obj.file is not None:
+                location = Location(obj.file, obj.document_index, line)
+            yield Violation(f"{use}{where} {state}{fix}{note}", location=location)
 
 
 @check(
