@@ -309,9 +309,7 @@ def _field_uses(
             for v in _list(spec.get("volumes"))
             if entry.key in _mapping(v)
         ]
-    return [
-        (f"node label {entry.key} in {use}", None) for use in _node_label_uses(spec, entry.key)
-    ]
+    return [(f"node label {entry.key} in {use}", None) for use in _node_label_uses(spec, entry.key)]
 
 
 def _field_violations(
