@@ -180,7 +180,8 @@ class ApiTable:
     def replacement_at(self, entry: ApiEntry, target: Release) -> Replacement | None:
         """The apiVersion and kind to move to for ``target``: the replacement chain followed
         while the next step is itself gone at ``target``, or deprecated there with its own
-        replacement already served. None: there is no replacement."""
+        replacement already served. None: there is no replacement (the chain ends in a
+        version that is gone too, see :meth:`no_replacement`)."""
         if entry.replacement is None:
             return None
         step = Replacement(entry.replacement, entry.replacement_kind, entry.available)
@@ -188,15 +189,31 @@ class ApiTable:
         while (step.api_version, step.kind) not in seen:
             seen.add((step.api_version, step.kind))
             nxt = self.lookup(step.api_version, step.kind)
-            if nxt is None or nxt.replacement is None:
+            if nxt is None:
                 return step
             gone = nxt.removed is not None and nxt.removed <= target
+            if nxt.replacement is None:
+                return None if gone else step
             deprecated = nxt.deprecated is not None and nxt.deprecated <= target
             served_next = nxt.available is None or nxt.available <= target
             if not (gone or (deprecated and served_next)):
                 return step
             step = Replacement(nxt.replacement, nxt.replacement_kind, nxt.available)
         return step
+
+
+    def no_replacement(self, entry: ApiEntry) -> str | None:
+        """What to do instead, from the entry or the first one down its chain that says."""
+        seen: set[tuple[str, str]] = set()
+        current: ApiEntry | None = entry
+        while current is not None and (current.api_version, current.kind) not in seen:
+            if current.no_replacement:
+                return current.no_replacement
+            seen.add((current.api_version, current.kind))
+            if current.replacement is None:
+                return None
+            current = self.lookup(current.replacement, current.replacement_kind)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

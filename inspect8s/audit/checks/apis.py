@@ -132,7 +132,7 @@ def _changes(changes: Sequence[Change], content: Mapping[str, Any] | None) -> li
 def _move_to(table: ApiTable, entry: ApiEntry, target: Release, obj_kind: str) -> str:
     step = table.replacement_at(entry, target)
     if step is None:
-        return entry.no_replacement or "there is no replacement"
+        return table.no_replacement(entry) or "there is no replacement"
     shown = step.api_version if step.kind == obj_kind else f"{step.api_version} {step.kind}"
     if step.available is None:
         return f"use {shown}"
