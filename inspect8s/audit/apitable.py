@@ -201,7 +201,6 @@ class ApiTable:
             step = Replacement(nxt.replacement, nxt.replacement_kind, nxt.available)
         return step
 
-
     def no_replacement(self, entry: ApiEntry) -> str | None:
         """What to do instead, from the entry or the first one down its chain that says."""
         seen: set[tuple[str, str]] = set()

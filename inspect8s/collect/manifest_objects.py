@@ -4,9 +4,8 @@ The manifest reader (:mod:`inspect8s.collect.manifests`) streams every object on
 checks get the pods of workloads, and :class:`ObjectCollector` (passed to
 ``load_manifests(on_object=...)``) turns each object into a
 :class:`~inspect8s.model.KubeObject`: apiVersion, kind, name, namespace, file, document, the
-line of ``apiVersion:`` and the lines of its annotations (keys ``metadata.annotations.<key>``
-and, for a pod template, ``template.metadata.annotations.<key>``), without keeping the
-reader's YAML nodes.
+line of ``apiVersion:`` and the lines of the fields the checks point at (:func:`field_lines`),
+without keeping the reader's YAML nodes.
 
 A namespaced object without a namespace gets ``default``, as ``kubectl apply`` without
 ``-n`` would; kinds the API version table knows to be cluster-scoped get none.
@@ -25,18 +24,38 @@ if TYPE_CHECKING:
     from inspect8s.collect.manifests import ManifestObject
 
 
-def _annotation_lines(
-    obj: ManifestObject, prefix: tuple[str, ...], label: str, out: dict[str, int]
-) -> None:
-    data: Any = obj.data
-    for key in (*prefix, "metadata", "annotations"):
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
         data = data.get(key) if isinstance(data, Mapping) else None
-    if not isinstance(data, Mapping):
+    return data
+
+
+def _key_lines(obj: ManifestObject, path: tuple[str, ...], label: str, out: dict[str, int]) -> None:
+    """The lines of the keys (mapping) or items (list) at ``path``, as ``<label><key>``."""
+    data = _dig(obj.data, path)
+    if isinstance(data, Mapping):
+        keys: list[str | int] = [k for k in data if isinstance(k, str)]
+    elif isinstance(data, list):
+        keys = list(range(len(data)))
+    else:
         return
-    for key in data:
-        line = obj.line_of(*prefix, "metadata", "annotations", key)
+    for key in keys:
+        line = obj.line_of(*path, key)
         if line is not None:
             out[f"{label}{key}"] = line
+
+
+def field_lines(obj: ManifestObject) -> dict[str, int]:
+    """The lines the API version checks point at: ``metadata.annotations.<key>`` of the
+    object and, for a Pod or a workload, ``pod.metadata.annotations.<key>``,
+    ``pod.spec.volumes.<index>`` and ``pod.spec.nodeSelector.<key>`` of its pod (template)."""
+    lines: dict[str, int] = {}
+    _key_lines(obj, ("metadata", "annotations"), "metadata.annotations.", lines)
+    template = () if obj.kind == "Pod" else POD_TEMPLATE_PATHS.get(obj.kind)
+    if template is not None:
+        for part in (("metadata", "annotations"), ("spec", "volumes"), ("spec", "nodeSelector")):
+            _key_lines(obj, (*template, *part), "pod." + ".".join(part) + ".", lines)
+    return lines
 
 
 class ObjectCollector:
@@ -51,11 +70,6 @@ class ObjectCollector:
         self.objects: list[KubeObject] = []
 
     def __call__(self, obj: ManifestObject) -> None:
-        lines: dict[str, int] = {}
-        _annotation_lines(obj, (), "metadata.annotations.", lines)
-        template = POD_TEMPLATE_PATHS.get(obj.kind)
-        if template is not None:
-            _annotation_lines(obj, template, "template.metadata.annotations.", lines)
         found = object_from_data(
             obj.data,
             origin=ORIGIN_MANIFEST,
@@ -64,7 +78,7 @@ class ObjectCollector:
             file=obj.file,
             document_index=obj.document_index,
             line=obj.line_of("apiVersion") or obj.line,
-            field_lines=lines,
+            field_lines=field_lines(obj),
         )
         if found is not None:
             self.objects.append(found)

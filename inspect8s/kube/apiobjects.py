@@ -48,12 +48,12 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def namespace_of(meta: Mapping[str, Any], namespaced: bool | None, default: str) -> str | None:
-    """The object's namespace: its own, else ``default`` for namespaced (or unknown) kinds,
-    else None (cluster-scoped)."""
+    """The object's namespace: None for cluster-scoped kinds; else its own, or ``default``
+    (namespaced or unknown kinds without one)."""
+    if namespaced is False:
+        return None  # a namespace on a cluster-scoped object is ignored by the API server
     own = meta.get("namespace")
-    if isinstance(own, str) and own:
-        return own
-    return None if namespaced is False else default
+    return own if isinstance(own, str) and own else default
 
 
 def object_from_data(

@@ -287,29 +287,35 @@ def _node_label_uses(spec: Mapping[str, Any], label: str) -> list[str]:
 def _field_uses(
     obj: KubeObject, entry: FieldEntry, pod: Mapping[str, Any] | None
 ) -> list[tuple[str, int | None]]:
-    """How ``obj`` uses the field entry, in words, with the line when it is known; empty:
-    it does not."""
+    """How ``obj`` uses the field entry, in words, with the line when it is known (the
+    manifest collector's ``field_lines``); empty: it does not."""
     content = obj.content
     if content is None:
         return []
+    lines = obj.field_lines
     if entry.what == "annotation":
         on_pod = pod is not None and "pod" in entry.on
-        templated = on_pod and obj.kind != "Pod"
         meta = _mapping((pod if on_pod and pod is not None else content).get("metadata"))
-        where = "pod template annotation" if templated else "annotation"
-        label = "template.metadata.annotations." if templated else "metadata.annotations."
-        return [
-            (f"{where} {key}", obj.field_lines.get(label + key))
-            for key in _annotation_keys(meta, entry)
-        ]
+        where = "pod template annotation" if on_pod and obj.kind != "Pod" else "annotation"
+        label = "pod.metadata.annotations." if on_pod else "metadata.annotations."
+        return [(f"{where} {key}", lines.get(label + key)) for key in _annotation_keys(meta, entry)]
     spec = _mapping(pod.get("spec")) if pod is not None else {}
     if entry.what == "volume":
         return [
-            (f"volume {_mapping(v).get('name')!r} ({entry.key})", None)
-            for v in _list(spec.get("volumes"))
+            (
+                f"volume {_mapping(v).get('name')!r} ({entry.key})",
+                lines.get(f"pod.spec.volumes.{i}"),
+            )
+            for i, v in enumerate(_list(spec.get("volumes")))
             if entry.key in _mapping(v)
         ]
-    return [(f"node label {entry.key} in {use}", None) for use in _node_label_uses(spec, entry.key)]
+    return [
+        (
+            f"node label {entry.key} in {use}",
+            lines.get(f"pod.spec.nodeSelector.{entry.key}") if use == "nodeSelector" else None,
+        )
+        for use in _node_label_uses(spec, entry.key)
+    ]
 
 
 def _field_violations(
