@@ -14,6 +14,9 @@ client is exercised end to end:
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
   (phases per GET, log text, exit code); GET .../log and DELETE work.
 - Every request is recorded in ``requests`` (method, path, query, body) for assertions.
+- Discovery (``/api``, ``/apis``, ``/apis/<group>/<version>``) and lists of any kind come
+  from ``apis`` (tests/kubeapis.py: a 1.26 server's kinds; objects and Helm release secrets
+  a test adds). Without RuntimeClasses, node.k8s.io is not served.
 
 Run ``python -m tests.kubeserver --pods 5000`` to serve synthetic pods (for benchmarks);
 it prints the URL on stdout and serves until killed.
@@ -35,6 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
+
+from tests.kubeapis import ApiObjects
 
 FIXTURES_API = Path(__file__).parent / "fixtures" / "api"
 RESOURCE_VERSION = 476  # the recording's resourceVersion
@@ -167,6 +172,8 @@ class KubeServer:
         nodes: list[dict[str, Any]] | None = None,
         recorded_pages: bool = True,
         runtime_classes: list[dict[str, Any]] | None = None,
+        apis: ApiObjects | None = None,
+        version: dict[str, Any] | None = None,
     ) -> None:
         all_pods = load_fixture("pods-all.json")["items"] if pods is None else pods
         self.pods: list[dict[str, Any]] = sorted(all_pods, key=_key)
@@ -180,6 +187,10 @@ class KubeServer:
         self.agent_by_node: dict[str, AgentScript] = {}
         # node.k8s.io/v1 RuntimeClasses; None: the API group is not served (404).
         self.runtime_classes = runtime_classes
+        self.apis = apis if apis is not None else ApiObjects()
+        if runtime_classes is None:
+            self.apis = self.apis.without("node.k8s.io/v1")
+        self.version = version  # /version answer; None: the recorded one (v1.26.4)
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
@@ -396,6 +407,9 @@ class KubeServer:
 class _Handler(BaseHTTPRequestHandler):
     kube: KubeServer
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY each answer on a kept-alive
+    # connection waits for the client's delayed ACK (about 40 ms), as no real server does
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
@@ -446,7 +460,10 @@ class _Handler(BaseHTTPRequestHandler):
         kube = self.kube
         seg = [unquote(s) for s in path.strip("/").split("/")]
         if path == "/version":
-            self._send(200, (FIXTURES_API / "version.json").read_bytes())
+            if kube.version is not None:
+                self._json(200, kube.version)
+            else:
+                self._send(200, (FIXTURES_API / "version.json").read_bytes())
             return
         if seg == ["apis", "node.k8s.io", "v1", "runtimeclasses"] and method == "GET":
             if kube.runtime_classes is None:
@@ -470,6 +487,10 @@ class _Handler(BaseHTTPRequestHandler):
                         "items": items,
                     },
                 )
+            return
+        answer = kube.apis.route(path, query) if method == "GET" else None
+        if answer is not None:
+            self._json(*answer)
             return
         if seg[:2] != ["api", "v1"]:
             self._json(

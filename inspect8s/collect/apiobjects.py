@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from inspect8s.kube.live import KubeAPI, KubeAPIError
 
 HELM_SOURCE = "Helm release secrets"
+# Events are written by components, number in the thousands and expire within an hour
+# (the API server's --event-ttl): listing them costs more than the versions they show.
+NOT_LISTED = frozenset({"Event"})
 HELM_PAGE_SIZE = 50  # release secrets are large (the whole chart, gzipped)
 
 # The groups of kinds the field checks read that the table has no row for.
@@ -88,10 +91,12 @@ def choose_listings(
     """One listable resource per kind the table cares about: in one of the kind's groups,
     preferably a version the table does not list (current), then the group's preferred
     version. The same objects are served in every version of a group, so one list is
-    enough; a kind not served at all (PodSecurityPolicy on 1.25+) is not listed."""
+    enough; a kind not served at all (PodSecurityPolicy on 1.25+) is not listed, nor are
+    Events (:data:`NOT_LISTED`)."""
     by_kind = kind_groups(table)
+    field_kinds = {k for f in table.fields for k in (POD_TEMPLATE_PATHS if POD in f.on else f.on)}
     chosen: list[ServedResource] = []
-    for kind in sorted(by_kind):
+    for kind in sorted(set(by_kind) - NOT_LISTED):
         candidates = [
             r
             for r in served
@@ -105,7 +110,12 @@ def choose_listings(
             is_preferred = preferred.get(_group(r.api_version)) == r.api_version
             return (listed, not is_preferred, r.api_version)
 
-        chosen.append(min(candidates, key=rank))
+        best = min(candidates, key=rank)
+        # A kind whose table versions are all the one it is listed in (v1 Endpoints) can
+        # show no other version: list it only when the field checks read it.
+        other = any(e.kind == kind and e.api_version != best.api_version for e in table.apis)
+        if other or kind in field_kinds:
+            chosen.append(best)
     return chosen
 
 

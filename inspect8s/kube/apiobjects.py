@@ -168,7 +168,7 @@ class HelmRelease:
 
 def _b64(data: bytes, what: str, source: str) -> bytes:
     try:
-        return base64.b64decode(data, validate=False)
+        return base64.b64decode(b"".join(data.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ProbeFailed(ErrorKind.MALFORMED, source, f"{what} is not base64: {exc}") from exc
 
