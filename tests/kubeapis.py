@@ -84,24 +84,22 @@ RESOURCES_1_26: tuple[Resource, ...] = (
         "LocalSubjectAccessReview",
         True,
         ("create",),
-    ),  # fmt: skip
+    ),
     _r(
         "authorization.k8s.io/v1",
         "selfsubjectaccessreviews",
         "SelfSubjectAccessReview",
         False,
         ("create",),
-    ),  # fmt: skip
+    ),
     _r(
         "authorization.k8s.io/v1", "subjectaccessreviews", "SubjectAccessReview", False, ("create",)
-    ),  # fmt: skip
+    ),
     _r("autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
     _r("autoscaling/v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
     _r("batch/v1", "cronjobs", "CronJob"),
     _r("batch/v1", "jobs", "Job"),
-    _r(
-        "certificates.k8s.io/v1", "certificatesigningrequests", "CertificateSigningRequest", False
-    ),  # fmt: skip
+    _r("certificates.k8s.io/v1", "certificatesigningrequests", "CertificateSigningRequest", False),
     _r("networking.k8s.io/v1", "ingressclasses", "IngressClass", False),
     _r("networking.k8s.io/v1", "ingresses", "Ingress"),
     _r("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy"),
@@ -121,16 +119,14 @@ RESOURCES_1_26: tuple[Resource, ...] = (
         "mutatingwebhookconfigurations",
         "MutatingWebhookConfiguration",
         False,
-    ),  # fmt: skip
+    ),
     _r(
         "admissionregistration.k8s.io/v1",
         "validatingwebhookconfigurations",
         "ValidatingWebhookConfiguration",
         False,
-    ),  # fmt: skip
-    _r(
-        "apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", False
-    ),  # fmt: skip
+    ),
+    _r("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", False),
     _r("scheduling.k8s.io/v1", "priorityclasses", "PriorityClass", False),
     _r("coordination.k8s.io/v1", "leases", "Lease"),
     _r("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", False),
@@ -141,14 +137,14 @@ RESOURCES_1_26: tuple[Resource, ...] = (
         "prioritylevelconfigurations",
         "PriorityLevelConfiguration",
         False,
-    ),  # fmt: skip
+    ),
     _r("flowcontrol.apiserver.k8s.io/v1beta2", "flowschemas", "FlowSchema", False),
     _r(
         "flowcontrol.apiserver.k8s.io/v1beta2",
         "prioritylevelconfigurations",
         "PriorityLevelConfiguration",
         False,
-    ),  # fmt: skip
+    ),
 )
 
 
@@ -183,8 +179,11 @@ class ApiObjects:
 
     def add(self, kind: str, *objs: dict[str, Any], group: str | None = None) -> None:
         """Store objects of ``kind`` (in ``group``; default the kind's only group)."""
-        matches = {(_group(r.group_version), r.name) for r in self.resources if r.kind == kind
-                   and (group is None or _group(r.group_version) == group)}  # fmt: skip
+        matches = {
+            (_group(r.group_version), r.name)
+            for r in self.resources
+            if r.kind == kind and (group is None or _group(r.group_version) == group)
+        }
         if len(matches) != 1:
             raise ValueError(f"kind {kind} is served as {sorted(matches)}: name the group")
         self.objects.setdefault(matches.pop(), []).extend(copy.deepcopy(list(objs)))

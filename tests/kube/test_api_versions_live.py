@@ -255,8 +255,8 @@ def test_every_call_has_a_deadline(tmp_path: Path) -> None:
 
 def test_written_versions_reads_last_applied_and_managed_fields() -> None:
     live = written_with(_deployment(), "apps/v1beta2", managers=["helm", "kubectl"])
-    live["metadata"]["managedFields"].append({"manager": "kube-controller-manager",
-                                              "apiVersion": "apps/v1", "operation": "Update"})  # fmt: skip
+    controller = {"manager": "kube-controller-manager", "apiVersion": "apps/v1"}
+    live["metadata"]["managedFields"].append({**controller, "operation": "Update"})
     got = [(w.api_version, w.how) for w in written_versions(live, "apps/v1")]
     assert got == [
         ("apps/v1beta2", "the last-applied-configuration annotation"),
