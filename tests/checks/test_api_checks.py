@@ -149,3 +149,24 @@ def test_public_corpus_flags_the_removed_versions_it_really_uses() -> None:
     assert len(labels) == 5
     assert {c for c, _, _ in labels} == {"I8S-API-FIELD-DEPRECATED"}
     assert all(s.startswith("DaemonSet/kube-system/kube-flannel-ds-") for _, s, _ in labels)
+
+
+def test_the_versions_file_of_docs_ci_md_works(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text()
+    block = doc.split("# crd-versions.yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "crd-versions.yaml"
+    path.write_text(block)
+    manifest = tmp_path / "cert.yaml"
+    manifest.write_text(
+        "apiVersion: cert-manager.io/v1alpha2\nkind: Certificate\n"
+        "metadata: {name: web, namespace: shop}\nspec: {secretName: web-tls}\n"
+    )
+    settings = CheckSettings(target_version="1.29", versions_files=(str(path),))
+    result = audit_manifests([str(manifest)], CHECKS, settings=settings)
+    [finding] = result.findings
+    assert finding.check_id == "I8S-API-REMOVED" and finding.subject == "Certificate/shop/web"
+    assert finding.message == (
+        "cert-manager.io/v1alpha2 Certificate is not served since cert-manager 1.6 "
+        "(target 1.6): use cert-manager.io/v1"
+    )
+    assert result.settings["versionsFiles"] == str(path)
