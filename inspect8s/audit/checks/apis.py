@@ -14,11 +14,13 @@ installed), each finding naming where it was read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from inspect8s.audit.apitable import (
     KUBERNETES,
+    POD,
     ApiEntry,
     ApiTable,
     Change,
@@ -47,10 +49,15 @@ def target_release(table: ApiTable, component: str, settings: CheckSettings) -> 
     is not given), else the newest release the table knows; for other components the
     versions file's ``targets``, else the newest release it names for them."""
     if component == KUBERNETES and settings.target_version:
-        minor = kube_minor(settings.target_version)
+        minor = _minor(settings.target_version)
         if minor is not None:
             return (1, minor)
     return table.newest_for(component)
+
+
+@functools.lru_cache(maxsize=64)
+def _minor(target_version: str) -> int | None:
+    return kube_minor(target_version)
 
 
 def _release_name(component: str, release: Release) -> str:
@@ -294,7 +301,7 @@ def _field_uses(
         return []
     lines = obj.field_lines
     if entry.what == "annotation":
-        on_pod = pod is not None and "pod" in entry.on
+        on_pod = pod is not None and POD in entry.on
         meta = _mapping((pod if on_pod and pod is not None else content).get("metadata"))
         where = "pod template annotation" if on_pod and obj.kind != "Pod" else "annotation"
         label = "pod.metadata.annotations." if on_pod else "metadata.annotations."
@@ -318,6 +325,58 @@ def _field_uses(
     ]
 
 
+def _active_fields(
+    table: ApiTable, settings: CheckSettings, kind: str, pod_like: bool, removed: bool
+) -> list[tuple[FieldEntry, Release]]:
+    """The field entries for ``kind`` that are gone (``removed``) or deprecated and not yet
+    gone at their target, each with that target; memoised per table and target."""
+    key = (id(table), settings.target_version, kind, pod_like, removed)
+    found = _ACTIVE.get(key)
+    if found is None:
+        found = []
+        for entry in table.fields_for(kind, pod_like):
+            if entry.reported_by:
+                continue
+            target = target_release(table, entry.component, settings)
+            gone = entry.removed is not None and entry.removed <= target
+            deprecated = entry.deprecated is not None and entry.deprecated <= target
+            if gone if removed else (deprecated and not gone):
+                found.append((entry, target))
+        if len(_ACTIVE) > 4096:
+            _ACTIVE.clear()
+        _ACTIVE[key] = found
+    return found
+
+
+_ACTIVE: dict[tuple[int, str | None, str, bool, bool], list[tuple[FieldEntry, Release]]] = {}
+_NODE_SELECTION = ("nodeSelector", "affinity", "topologySpreadConstraints")
+
+
+def _present(obj: KubeObject, pod: Mapping[str, Any] | None) -> frozenset[str]:
+    """Which parts the field entries read the object has (a cheap test before
+    :func:`_field_uses`): object or pod annotations, pod volumes, pod node selection."""
+    content = obj.content
+    assert content is not None
+    found = set()
+    if _mapping(content.get("metadata")).get("annotations"):
+        found.add("annotation")
+    if pod is not None:
+        if _mapping(pod.get("metadata")).get("annotations"):
+            found.add("pod-annotation")
+        spec = _mapping(pod.get("spec"))
+        if spec.get("volumes"):
+            found.add("volume")
+        if any(spec.get(k) for k in _NODE_SELECTION):
+            found.add("node-label")
+    return frozenset(found)
+
+
+def _part(entry: FieldEntry, pod: Mapping[str, Any] | None) -> str:
+    if entry.what == "annotation" and pod is not None and POD in entry.on:
+        return "pod-annotation"
+    return entry.what
+
+
 def _field_violations(
     obj: KubeObject, settings: CheckSettings, *, removed: bool
 ) -> Iterator[Violation]:
@@ -325,20 +384,18 @@ def _field_violations(
         return
     table = table_for(settings)
     pod = _pod_template(obj)
-    for entry in table.fields_for(obj.kind, pod is not None):
-        if entry.reported_by:
-            continue
-        target = target_release(table, entry.component, settings)
-        gone = entry.removed is not None and entry.removed <= target
-        if removed != gone:
-            continue
-        if not gone and (entry.deprecated is None or entry.deprecated > target):
+    active = _active_fields(table, settings, obj.kind, pod is not None, removed)
+    if not active:
+        return
+    present = _present(obj, pod)
+    for entry, target in active:
+        if _part(entry, pod) not in present:
             continue
         uses = _field_uses(obj, entry, pod)
         if not uses:
             continue
         at = f"(target {show(target)})"
-        if gone:
+        if removed:
             assert entry.removed is not None
             state = f"stops working in {_release_name(entry.component, entry.removed)} {at}"
         else:
