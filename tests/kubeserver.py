@@ -13,6 +13,9 @@ client is exercised end to end:
   Status bodies (500 in the same shape); ``hang(prefix)`` accepts and never answers.
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
   (phases per GET, log text, exit code); GET .../log and DELETE work.
+- ``GET /api/v1/nodes/<node>/proxy/configz`` answers ``configz[node]`` (status, body) as
+  the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
+  cannot be reached.
 - Every request is recorded in ``requests`` (method, path, query, body) for assertions.
 - Discovery (``/api``, ``/apis``, ``/apis/<group>/<version>``) and lists of any kind come
   from ``apis`` (tests/kubeapis.py: a 1.26 server's kinds; objects and Helm release secrets
@@ -191,6 +194,8 @@ class KubeServer:
         if runtime_classes is None:
             self.apis = self.apis.without("node.k8s.io/v1")
         self.version = version  # /version answer; None: the recorded one (v1.26.4)
+        # Node name -> (HTTP status, body) of the kubelet /configz proxied by the API server.
+        self.configz: dict[str, tuple[int, bytes]] = {}
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
@@ -512,6 +517,25 @@ class _Handler(BaseHTTPRequestHandler):
                     "items": kube.nodes,
                 },
             )
+            return
+        if (
+            method == "GET"
+            and len(rest) == 4
+            and rest[0] == "nodes"
+            and rest[2:]
+            == [
+                "proxy",
+                "configz",
+            ]
+        ):
+            answer = kube.configz.get(rest[1])
+            if answer is None:
+                message = "error trying to reach service: dial tcp 192.0.2.1:10250: connect: "
+                self._json(
+                    503, status_body(503, message + "connection refused", "ServiceUnavailable")
+                )
+            else:
+                self._send(answer[0], answer[1])
             return
         if method == "GET" and len(rest) == 2 and rest[0] == "nodes":
             node = next((n for n in kube.nodes if n["metadata"]["name"] == rest[1]), None)

@@ -48,6 +48,9 @@ POD = "pod"  # FieldEntry.on: Pods and the pod template of every workload kind
 class TableError(UsageError):
     """A versions file (or the built-in table) has an entry of the wrong shape: exit 2."""
 
+    def __init__(self, message: str, *, param: str | None = "versions_files") -> None:
+        super().__init__(message, param=param)
+
 
 def parse_release(text: object) -> Release | None:
     """``"1.22"``, ``"v1.22"``, ``"v1.22.3"`` -> (1, 22); None for anything else."""
@@ -458,14 +461,14 @@ def _read_yaml(path: str) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise TableError(f"--versions-file {path}: {exc.strerror or exc}") from exc
+        raise TableError(f"versions file {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise TableError(f"--versions-file {path}: not UTF-8 text") from exc
+        raise TableError(f"versions file {path}: not UTF-8 text") from exc
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TableError(f"--versions-file {path}: invalid YAML: {first}") from exc
+        raise TableError(f"versions file {path}: invalid YAML: {first}") from exc
 
 
 def _builtin_data() -> Any:
@@ -507,7 +510,12 @@ def load_table(versions_files: tuple[str, ...] = ()) -> ApiTable:
     fields: dict[tuple[str, str], FieldEntry] = {(f.what, f.key): f for f in base.fields}
     targets: dict[str, Release] = {}
     for path in versions_files:
-        extra = parse_table(_read_yaml(path), path)
+        try:
+            extra = parse_table(_read_yaml(path), path)
+        except TableError as exc:
+            if str(exc).startswith("versions file "):
+                raise
+            raise TableError(f"versions file {exc}") from None
         for e in extra.apis:
             apis[(e.api_version, e.kind)] = e
         for f in extra.fields:

@@ -25,13 +25,8 @@ from inspect8s.audit.results import (
     Severity,
     Status,
 )
-from inspect8s.errors import UsageError
+from inspect8s.errors import ExitStatus, UsageError
 from inspect8s.model import KubeObject, Pod, Snapshot
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_INCOMPLETE = 3
-EXIT_TOOL_ERROR = 4
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -176,7 +171,9 @@ class IgnoreRule:
         )
 
 
-def parse_ignore_rules(data: Any, source: str) -> tuple[IgnoreRule, ...]:
+def parse_ignore_rules(
+    data: Any, source: str, *, param: str | None = None
+) -> tuple[IgnoreRule, ...]:
     """The ignore file's content -> rules. Raises UsageError (exit 2) on a bad entry.
 
     Shape: a YAML list (or ``{"ignore": [...]}``) of ``{id, subject, reason}``; ``id`` and
@@ -188,23 +185,29 @@ def parse_ignore_rules(data: Any, source: str) -> tuple[IgnoreRule, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
-        raise UsageError(f"{source}: expected a list of {{id, subject, reason}} entries")
+        raise UsageError(
+            f"{source}: expected a list of {{id, subject, reason}} entries", param=param
+        )
     rules = []
     for n, entry in enumerate(data, start=1):
         if not isinstance(entry, Mapping):
-            raise UsageError(f"{source}: entry {n} is not a mapping")
+            raise UsageError(f"{source}: entry {n} is not a mapping", param=param)
         unknown = set(entry) - {"id", "subject", "reason"}
         if unknown:
-            raise UsageError(f"{source}: entry {n}: unknown keys {', '.join(sorted(unknown))}")
+            raise UsageError(
+                f"{source}: entry {n}: unknown keys {', '.join(sorted(unknown))}", param=param
+            )
         rule_id = entry.get("id")
         reason = entry.get("reason")
         subject = entry.get("subject", "*")
         if not isinstance(rule_id, str) or not rule_id.strip():
-            raise UsageError(f"{source}: entry {n} has no id")
+            raise UsageError(f"{source}: entry {n} has no id", param=param)
         if not isinstance(reason, str) or not reason.strip():
-            raise UsageError(f"{source}: entry {n} ({rule_id}) has no reason")
+            raise UsageError(f"{source}: entry {n} ({rule_id}) has no reason", param=param)
         if not isinstance(subject, str) or not subject.strip():
-            raise UsageError(f"{source}: entry {n} ({rule_id}): subject must be a string")
+            raise UsageError(
+                f"{source}: entry {n} ({rule_id}): subject must be a string", param=param
+            )
         rules.append(
             IgnoreRule(id=rule_id.strip().upper(), subject=subject.strip(), reason=reason.strip())
         )
@@ -215,17 +218,18 @@ def load_ignore_file(path: str) -> tuple[IgnoreRule, ...]:
     """Read an ignore file (YAML); a missing or invalid file is a usage error (exit 2)."""
     import yaml
 
+    param = "ignore_file"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"--ignore-file {path}: {exc.strerror or exc}") from exc
+        raise UsageError(f"ignore file {path}: {exc.strerror or exc}", param=param) from exc
     except UnicodeDecodeError as exc:
-        raise UsageError(f"--ignore-file {path}: not UTF-8 text") from exc
+        raise UsageError(f"ignore file {path}: not UTF-8 text", param=param) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UsageError(f"--ignore-file {path}: invalid YAML: {exc}") from exc
-    return parse_ignore_rules(data, f"--ignore-file {path}")
+        raise UsageError(f"ignore file {path}: invalid YAML: {exc}", param=param) from exc
+    return parse_ignore_rules(data, f"ignore file {path}", param=param)
 
 
 # --------------------------------------------------------------------------- running
@@ -419,8 +423,8 @@ def default_target(settings: CheckSettings, server_version: str | None) -> Check
 
 def exit_code(
     result: AuditResult, fail_on: Severity | None = DEFAULT_FAIL_ON, require_complete: bool = False
-) -> int:
-    """The exit code of docs/exit-codes.md for this result.
+) -> ExitStatus:
+    """The exit status of docs/exit-codes.md for this result.
 
     4  nothing could be audited: probes failed and no subject was checked;
     1  an active (not suppressed) finding at or above ``fail_on`` (None: never);
@@ -429,9 +433,9 @@ def exit_code(
     The first that applies wins, in this order.
     """
     if result.errors and result.subjects == 0:
-        return EXIT_TOOL_ERROR
+        return ExitStatus.TOOL_ERROR
     if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in result.active_findings):
-        return EXIT_FINDINGS
+        return ExitStatus.FINDINGS
     if require_complete and not result.complete:
-        return EXIT_INCOMPLETE
-    return EXIT_OK
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK

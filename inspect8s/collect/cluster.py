@@ -64,24 +64,31 @@ def pods_from_items(
 
 
 def load_pod_list(path: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
-    """``--pods FILE``: a ``kubectl get pods -o json`` list (or one Pod) -> Pods.
+    """A ``kubectl get pods -o json`` file (a List of pods or one Pod) -> Pods.
 
     Raises UsageError when the file cannot be read or is not a Pod / List of pods.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--pods {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        raise UsageError(
+            f"pod list {path}: {getattr(exc, 'strerror', None) or exc}", param="pods_file"
+        ) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"--pods {path}: not JSON ({exc}); use kubectl get pods -o json") from exc
+        raise UsageError(
+            f"pod list {path}: not JSON ({exc}); use kubectl get pods -o json", param="pods_file"
+        ) from exc
     if isinstance(data, dict) and data.get("kind") == "Pod":
         items: list[Any] = [data]
     elif isinstance(data, dict) and isinstance(data.get("items"), list):
         items = [i for i in data["items"] if isinstance(i, dict)]
     else:
-        raise UsageError(f"--pods {path}: expected a Pod or a List of pods (kubectl -o json)")
+        raise UsageError(
+            f"pod list {path}: expected a Pod or a List of pods (kubectl -o json)",
+            param="pods_file",
+        )
     return pods_from_items(items, f"file:{path}")
 
 
@@ -217,6 +224,7 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
                 scope=Scope(c["scope"]),
                 rationale=str(c.get("rationale") or ""),
                 origin=str(c.get("origin") or ""),
+                properties={str(k): str(v) for k, v in (c.get("properties") or {}).items()},
             )
             for c in doc.get("checks") or ()
         )
@@ -304,7 +312,7 @@ def run_node_audits(
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
 
     if parallel < 1:
-        raise UsageError("--parallel must be at least 1")
+        raise UsageError("parallel must be at least 1", param="parallel")
     total = len(nodes)
     finished = 0
     lock = threading.Lock()

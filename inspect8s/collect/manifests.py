@@ -200,7 +200,9 @@ def manifest_files(paths: Sequence[str]) -> list[str]:
         elif os.path.lexists(raw):
             add(raw)
         else:
-            raise NotFoundError(f"--manifests {raw}: no such file or directory")
+            raise NotFoundError(
+                f"manifest path {raw}: no such file or directory", param="manifests"
+            )
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +12,7 @@ if TYPE_CHECKING:
     from inspect8s.audit.registry import Check, CheckSettings
     from inspect8s.audit.results import AuditResult
     from inspect8s.audit.runner import IgnoreRule
+    from inspect8s.commands._env import Environment
     from inspect8s.model import RuntimeClass, Snapshot
 
 ClusterOpt = Annotated[
@@ -97,6 +97,7 @@ def _local_text(root: str, path: str) -> str | None:
 
 
 def join_api(
+    env: Environment,
     snapshot: Snapshot,
     *,
     root: str,
@@ -105,18 +106,22 @@ def join_api(
     timeout: float,
     node_name: str | None,
 ) -> Snapshot:
-    """The node snapshot with its pods, its Node object and the RuntimeClasses from the API.
+    """The node snapshot with its pods, its Node object, the RuntimeClasses and the
+    kubelet's /configz from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
     from inspect8s.collect import cluster as cluster
     from inspect8s.errors import ProbeError, UsageError
+    from inspect8s.kube.configz import read_kubelet_configz
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPI, KubeAPIError
 
     errors: list[ProbeError] = list(snapshot.errors)
     try:
-        with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+        with KubeAPI.from_config(
+            kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+        ) as api:
             name = node_name or cluster.this_node_name(
                 api,
                 _local_text(root, "/proc/sys/kernel/random/boot_id"),
@@ -136,6 +141,7 @@ def join_api(
             classes = snapshot.runtime_classes
             if classes is None:
                 classes = cluster.list_runtime_classes(api, errors)
+            configz = read_kubelet_configz(api, name, errors)
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
         return dataclasses.replace(snapshot, errors=tuple(errors))
@@ -144,11 +150,13 @@ def join_api(
         pods=pods,
         kube_nodes=kube_nodes,
         runtime_classes=classes,
+        kubelet_configz=configz,
         errors=tuple(errors),
     )
 
 
 def audit_cluster(
+    env: Environment,
     checks: Sequence[Check],
     *,
     settings: CheckSettings,
@@ -168,10 +176,12 @@ def audit_cluster(
     from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
 
-    interactive = sys.stderr.isatty()
-    with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+    interactive = env.stderr_isatty
+    with KubeAPI.from_config(
+        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+    ) as api:
         if interactive:
-            sys.stderr.write("inspect8s: listing pods, nodes and RuntimeClasses...\n")
+            env.say("listing pods, nodes, RuntimeClasses and the API version table's kinds...")
         snapshot = cluster.collect_cluster(api, versions_files=settings.versions_files)
         server = snapshot.api_server
         settings = engine.default_target(settings, server.version if server else None)
@@ -193,14 +203,11 @@ def audit_cluster(
         def progress(done: cluster.NodeAudit, finished: int, total: int) -> None:
             if interactive:
                 state = "failed" if done.error is not None else "done"
-                sys.stderr.write(f"inspect8s: node {done.node} {state} ({finished}/{total})\n")
+                env.say(f"node {done.node} {state} ({finished}/{total})")
 
         names = [n.name for n in snapshot.kube_nodes]
         if interactive:
-            sys.stderr.write(
-                f"inspect8s: auditing {len(names)} nodes through agent pods, "
-                f"{parallel} at a time...\n"
-            )
+            env.say(f"auditing {len(names)} nodes through agent pods, {parallel} at a time...")
         audits = cluster.run_node_audits(
             api,
             names,

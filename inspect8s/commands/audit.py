@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
+    from inspect8s.commands._env import Environment
     from inspect8s.model import Snapshot
 
 from inspect8s.commands._cluster import (
@@ -20,8 +20,22 @@ from inspect8s.commands._cluster import (
     PodsFileOpt,
     RuntimeClassOpt,
 )
-from inspect8s.commands._options import ContextOpt, KubeconfigOpt, RootOpt, TimeoutOpt
-from inspect8s.commands.trace import AgentImageOpt, AgentNamespaceOpt, AgentTimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    AgentImageOpt,
+    AgentNamespaceOpt,
+    AgentTimeoutOpt,
+    ContextOpt,
+    CriEndpointOpt,
+    DockerHostOpt,
+    FromOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    RootOpt,
+    TimeoutOpt,
+    one_bundle,
+    root_of,
+)
 
 ManifestsOpt = Annotated[
     list[str] | None,
@@ -36,12 +50,6 @@ ManifestsOpt = Annotated[
 PathsArg = Annotated[
     list[str] | None,
     typer.Argument(help="More manifest paths (with --manifests).", show_default=False),
-]
-AuditOutputOpt = Annotated[
-    str,
-    typer.Option(
-        "--output", "-o", help="Output format: table, json, yaml, sarif, junit (or a plugin's)."
-    ),
 ]
 OutputFileOpt = Annotated[
     str | None,
@@ -72,6 +80,14 @@ SelectOpt = Annotated[
         "--select", help="Run only checks whose ID starts with this (repeatable, or a,b)."
     ),
 ]
+BenchmarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark",
+        help="Run only the checks of a benchmark: cis (CIS Kubernetes Benchmark 1.12 kubelet "
+        "items, see docs/cis-kubelet.md).",
+    ),
+]
 IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip checks whose ID starts with this (repeatable, or a,b)."),
@@ -89,10 +105,6 @@ ChecksPathOpt = Annotated[
         "--checks-path", help="Also load checks from this Python file or directory (repeatable)."
     ),
 ]
-FromOpt = Annotated[
-    list[str] | None,
-    typer.Option("--from", help="Audit a bundle written by `inspect8s record` (repeatable)."),
-]
 TargetVersionOpt = Annotated[
     str | None,
     typer.Option(
@@ -107,19 +119,6 @@ VersionsFileOpt = Annotated[
         "--versions-file",
         help="More API version table entries (YAML; e.g. CRDs of cert-manager or Istio). "
         "Repeatable.",
-    ),
-]
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cri-endpoint",
-        help="Also audit this CRI socket (unix:///path or /path; repeatable).",
-    ),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--docker-host", help="Also audit this Docker Engine socket (unix:///path; repeatable)."
     ),
 ]
 KubeletVersionOpt = Annotated[
@@ -145,17 +144,19 @@ def parse_fail_on(text: str) -> object:
 
 
 def audit(
+    ctx: typer.Context,
     manifests: ManifestsOpt = None,
     paths: PathsArg = None,
-    output: AuditOutputOpt = "table",
+    output: OutputOpt = "table",
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
     select: SelectOpt = None,
+    benchmark: BenchmarkOpt = None,
     ignore: IgnoreOpt = None,
     ignore_file: IgnoreFileOpt = None,
     checks_path: ChecksPathOpt = None,
-    root: RootOpt = "/",
+    root: RootOpt = None,
     from_dirs: FromOpt = None,
     timeout: TimeoutOpt = 5.0,
     target_version: TargetVersionOpt = None,
@@ -193,15 +194,16 @@ def audit(
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
 
+    env = env_of(ctx)
     if target_version is not None:
         target_version = parse_target_version(target_version)
-    versions_files = tuple(versions_file or ())
+    versions_files = tuple(env.paths(versions_file))
     if versions_files:
         load_table(versions_files)  # a bad --versions-file is a usage error before any probe
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
     renderer = get_renderer(output)
-    manifest_paths = [*(manifests or ()), *(paths or ())]
+    manifest_paths = env.paths([*(manifests or ()), *(paths or ())])
     if paths and not manifests:
         raise UsageError(
             f"unexpected argument {paths[0]!r}: manifest paths need --manifests "
@@ -215,12 +217,19 @@ def audit(
         raise UsageError("--cluster cannot be combined with --manifests, --from or --pods")
     if pods_file and (kubeconfig or context):
         raise UsageError("--pods and --kubeconfig/--context are two sources of pod specs: pick one")
-    all_checks = load_checks(checks_path or ())
+    bundle = one_bundle(env, from_dirs)
+    root = root_of(env, root)
+    kubeconfig = env.path(kubeconfig) if kubeconfig else None
+    all_checks = load_checks(env.paths(checks_path))
     scopes = [Scope.POD, Scope.OBJECT] if manifest_paths else None
-    checks = filter_checks(all_checks, select=select or (), ignore=ignore or (), scopes=scopes)
+    checks = filter_checks(
+        all_checks, select=select or (), ignore=ignore or (), scopes=scopes, benchmark=benchmark
+    )
+    if benchmark and not checks:
+        raise UsageError(f"--benchmark {benchmark}: no check belongs to it (known: cis)")
     if select and not checks:
         raise UsageError(f"--select {','.join(select)} matches no check")
-    rules = engine.load_ignore_file(ignore_file) if ignore_file else ()
+    rules = engine.load_ignore_file(env.path(ignore_file)) if ignore_file else ()
     from inspect8s.commands import _cluster
 
     check_options = _cluster.parse_pairs(check_option, "--check-option")
@@ -233,16 +242,18 @@ def audit(
 
     if manifest_paths:
         result = engine.audit_manifests(
-            manifest_paths, checks, settings=settings, ignore=rules, stdin=sys.stdin
+            manifest_paths, checks, settings=settings, ignore=rules, stdin=env.stdin
         )
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
+        agent_args += [f"--benchmark={benchmark}"] if benchmark else []
         agent_args += [f"--ignore={v}" for v in ignore or ()]
         agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
         if target_version:
             agent_args += ["--target-version", target_version]
         result = _cluster.audit_cluster(
+            env,
             checks,
             settings=settings,
             ignore=rules,
@@ -259,14 +270,22 @@ def audit(
     else:
         snapshot = engine.collect_for_node(
             root,
-            from_dirs=tuple(from_dirs or ()),
+            from_dirs=(bundle,) if bundle else (),
             timeout=timeout,
             cri_endpoints=tuple(cri_endpoint or ()),
             docker_hosts=tuple(docker_host or ()),
             kubelet_version=kubelet_version,
         )
         snapshot = _join_specs(
-            snapshot, root, pods_file, kubeconfig, context, timeout, node_name, runtime_class
+            env,
+            snapshot,
+            root,
+            env.path(pods_file) if pods_file else None,
+            kubeconfig,
+            context,
+            timeout,
+            node_name,
+            runtime_class,
         )
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
@@ -282,28 +301,29 @@ def audit(
             settings=settings,
             ignore=rules,
             target="node",
-            inputs=tuple(from_dirs or (root,)),
+            inputs=(bundle or root,),
         )
 
     if output_file:
         try:
-            with open(output_file, "w", encoding="utf-8") as out:
+            with open(env.path(output_file), "w", encoding="utf-8") as out:
                 renderer(result, out)
         except OSError as exc:
             raise UsageError(f"--output-file {output_file}: {exc.strerror or exc}") from exc
         counts = result.severity_counts()
         summary = ", ".join(f"{n} {sev}" for sev, n in reversed(counts.items()) if n)
-        sys.stderr.write(
-            f"inspect8s: {len(result.active_findings)} findings"
+        env.say(
+            f"{len(result.active_findings)} findings"
             f"{' (' + summary + ')' if summary else ''}, {len(result.errors)} probe errors; "
-            f"report written to {output_file}\n"
+            f"report written to {output_file}"
         )
     else:
-        renderer(result, sys.stdout)
+        renderer(result, env.stdout)
     return engine.exit_code(result, threshold, require_complete)
 
 
 def _join_specs(
+    env: Environment,
     snapshot: Snapshot,
     root: str,
     pods_file: str | None,
@@ -328,6 +348,7 @@ def _join_specs(
         return dataclasses.replace(snapshot, pods=pods, errors=(*snapshot.errors, *errors))
     if kubeconfig or context:
         return _cluster.join_api(
+            env,
             snapshot,
             root=root,
             kubeconfig=kubeconfig,

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from inspect8s.commands._options import RootOpt, TimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    CriEndpointOpt,
+    DockerHostOpt,
+    RootOpt,
+    TimeoutOpt,
+    root_of,
+)
 
 DirArg = Annotated[str, typer.Argument(help="Directory to write the bundle to (new or empty).")]
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option("--cri-endpoint", help="Also record this CRI socket (repeatable)."),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option("--docker-host", help="Also record this Docker Engine socket (repeatable)."),
-]
 KubeletVersionOpt = Annotated[
     str | None,
     typer.Option("--kubelet-version", help="Record this kubelet version (default: detected)."),
@@ -25,8 +23,9 @@ KubeletVersionOpt = Annotated[
 
 
 def record(
+    ctx: typer.Context,
     directory: DirArg,
-    root: RootOpt = "/",
+    root: RootOpt = None,
     timeout: TimeoutOpt = 5.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -37,9 +36,10 @@ def record(
     from inspect8s._version import __version__
     from inspect8s.collect.record import record_node
 
+    env = env_of(ctx)
     manifest = record_node(
-        directory,
-        root=root,
+        env.path(directory),
+        root=root_of(env, root),
         cri_endpoints=tuple(cri_endpoint or ()),
         docker_hosts=tuple(docker_host or ()),
         timeout=timeout,
@@ -48,9 +48,9 @@ def record(
     )
     redacted = manifest["redactions"]
     files = sum(redacted["files"].values())
-    sys.stderr.write(
-        f"inspect8s: bundle written to {directory} (format version {manifest['version']}; "
+    env.say(
+        f"bundle written to {directory} (format version {manifest['version']}; "
         f"{len(manifest['sockets'])} sockets; {files} values redacted in "
-        f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)\n"
+        f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)"
     )
     return 0

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from inspect8s.commands._env import Environment, env_of
 from inspect8s.commands._options import (
+    AgentImageOpt,
+    AgentNamespaceOpt,
+    AgentTimeoutOpt,
     ContextOpt,
+    CriEndpointOpt,
+    DockerHostOpt,
+    FromOpt,
     KubeconfigOpt,
     NamespaceOpt,
-    OutputFormat,
     OutputOpt,
     RootOpt,
     TimeoutOpt,
+    one_bundle,
+    output_format,
+    root_of,
 )
-from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
+from inspect8s.render.escape import escape
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
     from inspect8s.host.fs import HostFS
+    from inspect8s.model import KubeletVersion
     from inspect8s.runtime.clients import RuntimeClients
 
 TraceOpt = Annotated[
@@ -38,69 +47,29 @@ LocalOpt = Annotated[
 ]
 
 
-def _check_output(output: OutputFormat) -> None:
-    from inspect8s.errors import UsageError
-
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"this command prints table, json or yaml, not {output.value}")
-
-
 def _gather(
     root: str,
     timeout: float,
     cri_endpoint: list[str] | None,
     docker_host: list[str] | None,
     from_dir: str | None = None,
+    kubelet_version: KubeletVersion | None = None,
 ) -> tuple[HostFS, NodeCollection, RuntimeClients | None]:
     """The node picture, from the host under ``root`` or from a bundle (``--from``), and
     the runtime clients a trace should ask (None: the live sockets)."""
-    from inspect8s.collect.node import RuntimeOptions, gather_node
-    from inspect8s.errors import UsageError
-    from inspect8s.host.fs import HostFS
+    from inspect8s.collect.node import gather_node
+    from inspect8s.collect.sources import open_sources
 
-    clients: RuntimeClients | None = None
-    extra_cri: tuple[str, ...] = ()
-    extra_docker: tuple[str, ...] = ()
-    if from_dir is not None:
-        from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
-
-        bundle = load_bundle(from_dir)
-        fs: HostFS = ReplayHostFS(bundle)
-        clients = ReplayClients(bundle)
-        extra_cri, extra_docker = bundle.cri_endpoints, bundle.docker_hosts
-    else:
-        fs = HostFS(root)
-    if not fs.is_dir("/proc"):
-        where = f"--from {from_dir}" if from_dir else root
-        raise UsageError(f"{where} has no proc directory: is --root the host's / ?")
-    options = RuntimeOptions(
-        cri_endpoints=(*extra_cri, *(cri_endpoint or ())),
-        docker_hosts=(*extra_docker, *(docker_host or ())),
+    sources = open_sources(root, from_dir)
+    options = sources.options(
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
-        clients=clients,
+        kubelet_version=kubelet_version,
     )
-    return fs, gather_node(fs, options), clients
+    return sources.fs, gather_node(sources.fs, options), sources.clients
 
 
-AgentImageOpt = Annotated[
-    str | None,
-    typer.Option("--agent-image", help="Image of the agent pod (default: the matching release)."),
-]
-AgentNamespaceOpt = Annotated[
-    str, typer.Option("--agent-namespace", help="Namespace to start the agent pod in.")
-]
-AgentTimeoutOpt = Annotated[
-    float,
-    typer.Option("--agent-timeout", min=1.0, help="Seconds the agent pod may take in all."),
-]
-FromOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        help="Trace from a bundle written by `inspect8s record` instead of this machine "
-        "(host files and runtime answers as recorded; no Kubernetes API).",
-    ),
-]
 UidOpt = Annotated[
     str | None,
     typer.Option(
@@ -111,38 +80,40 @@ UidOpt = Annotated[
 ]
 
 
-def _emit(doc: dict[str, Any], output: OutputFormat) -> None:
+def _emit(env: Environment, doc: dict[str, Any], fmt: str) -> None:
     from inspect8s.render.views import write_json, write_trace_table, write_yaml
 
-    if output is OutputFormat.TABLE:
-        write_trace_table(doc, sys.stdout)
-    elif output is OutputFormat.YAML:
-        write_yaml(doc, sys.stdout)
+    if fmt == "table":
+        write_trace_table(doc, env.stdout)
+    elif fmt == "yaml":
+        write_yaml(doc, env.stdout)
     else:
-        write_json(doc, sys.stdout)
+        write_json(doc, env.stdout)
 
 
 def _traced_on(from_dir: str | None) -> str:
     return f"bundle {from_dir}" if from_dir else "this machine"
 
 
-def _use_api(local: bool, kubeconfig: str | None, context: str | None) -> bool:
+def _use_api(env: Environment, local: bool, kubeconfig: str | None, context: str | None) -> bool:
     """Use the Kubernetes API unless --local, or nothing points at a cluster."""
     if local:
         return False
-    if kubeconfig or context or os.environ.get("KUBECONFIG"):
+    if kubeconfig or context or env.environ.get("KUBECONFIG"):
         return True
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if env.environ.get("KUBERNETES_SERVICE_HOST"):
         return True
-    return os.path.isfile(os.path.expanduser("~/.kube/config"))
+    home = env.environ.get("HOME")
+    return home is not None and os.path.isfile(os.path.join(home, ".kube", "config"))
 
 
 def pod(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The pod's name.")],
     namespace: NamespaceOpt = None,
     trace_runtime: TraceOpt = False,
-    output: OutputOpt = OutputFormat.TABLE,
-    root: RootOpt = "/",
+    output: OutputOpt = "table",
+    root: RootOpt = None,
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -153,7 +124,7 @@ def pod(
     agent_image: AgentImageOpt = None,
     agent_namespace: AgentNamespaceOpt = "default",
     agent_timeout: AgentTimeoutOpt = 120.0,
-    from_dir: FromOpt = None,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Show one pod's containers on this node; with --trace-runtime, its whole runtime chain.
 
@@ -164,10 +135,16 @@ def pod(
     from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_pod_brief, write_structured
 
-    _check_output(output)
+    env = env_of(ctx)
+    fmt = output_format(output, "pod")
+    root = root_of(env, root)
+    from_dir = one_bundle(env, from_dirs)
+    kubeconfig = env.path(kubeconfig) if kubeconfig else None
     api_pod: dict[str, Any] | None = None
-    if from_dir is None and _use_api(local, kubeconfig, context):
-        api_pod, remote = _api_lookup(
+    kubelet_version: KubeletVersion | None = None
+    if from_dir is None and _use_api(env, local, kubeconfig, context):
+        api_pod, remote, kubelet_version = _api_lookup(
+            env,
             name,
             namespace,
             kubeconfig,
@@ -175,7 +152,6 @@ def pod(
             timeout,
             root,
             trace_runtime,
-            output,
             agent_image=agent_image,
             agent_namespace=agent_namespace,
             agent_timeout=agent_timeout,
@@ -185,21 +161,23 @@ def pod(
             doc = dict(run)
             doc["api"] = api_pod
             doc["traced_on"] = f"agent pod on node {node}"
-            _emit(doc, output)
+            _emit(env, doc, fmt)
             return 0
         namespace = api_pod["namespace"]
         uid = uid or api_pod.get("uid")
-    fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
+    fs, collection, clients = _gather(
+        root, timeout, cri_endpoint, docker_host, from_dir, kubelet_version
+    )
     containers = trace.find_pod(collection.report, name, namespace, uid=uid)
     if not trace_runtime:
-        if output is OutputFormat.TABLE:
-            write_pod_brief(containers, sys.stdout)
+        if fmt == "table":
+            write_pod_brief(containers, env.stdout)
         else:
             write_structured(
                 "PodContainers",
                 {"pod": name, "namespace": containers[0].pod_namespace, "containers": containers},
-                output.value,
-                sys.stdout,
+                fmt,
+                env.stdout,
             )
         return 0
     chain = trace.trace_pod(
@@ -214,11 +192,12 @@ def pod(
     doc = document("RuntimeChain", chain)
     doc["api"] = api_pod
     doc["traced_on"] = _traced_on(from_dir)
-    _emit(doc, output)
+    _emit(env, doc, fmt)
     return 0
 
 
 def _api_lookup(
+    env: Environment,
     name: str,
     namespace: str | None,
     kubeconfig: str | None,
@@ -226,31 +205,43 @@ def _api_lookup(
     timeout: float,
     root: str,
     trace_runtime: bool,
-    output: OutputFormat,
     *,
     agent_image: str | None = None,
     agent_namespace: str = "default",
     agent_timeout: float = 120.0,
-) -> tuple[dict[str, Any], tuple[dict[str, Any], str] | None]:
-    """Look the pod up in the API. Returns its view as data, and, when it runs on another
-    node and a trace was asked for, the agent's chain document and that node's name."""
+) -> tuple[dict[str, Any], tuple[dict[str, Any], str] | None, KubeletVersion | None]:
+    """Look the pod up in the API. Returns its view as data; when it runs on another
+    node and a trace was asked for, the agent's chain document and that node's name; and
+    the kubelet's version as this node's Node object reports it (None: not this node or
+    not readable)."""
     from inspect8s.host.fs import HostFS
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
     from inspect8s.kube.convert import pod_from_json
     from inspect8s.kube.live import KubeAPI
+    from inspect8s.model import KubeletVersion
     from inspect8s.model.serialize import to_data
 
-    with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+    with KubeAPI.from_config(
+        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+    ) as api:
         raw = api.get_pod(namespace, name)
         pod = pod_from_json(raw, default_namespace=namespace or api.namespace)
         view: dict[str, Any] = to_data(pod)
         node = pod.node_name
-        if not trace_runtime or node is None or _is_this_node(api, node, HostFS(root)):
-            return view, None
+        if node is None:
+            return view, None, None
+        here, node_obj = _is_this_node(api, node, HostFS(root))
+        version = None
+        if here and node_obj is not None:
+            said = ((node_obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion")
+            if isinstance(said, str) and said:
+                version = KubeletVersion(said, f"api:node/{node}")
+        if not trace_runtime or here:
+            return view, None, version
         args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
         if pod.uid:
             args += ["--uid", pod.uid]
-        progress = _progress(f"tracing {pod.namespace}/{pod.name} on node {node}")
+        progress = _progress(env, f"tracing {pod.namespace}/{pod.name} on node {node}")
         run = run_agent(
             api,
             node,
@@ -260,25 +251,26 @@ def _api_lookup(
             timeout=agent_timeout,
             on_poll=progress,
         )
-        return view, (run.output, node)
+        return view, (run.output, node), None
 
 
-def _progress(what: str) -> Any:
+def _progress(env: Environment, what: str) -> Any:
     """A poll callback that tells a person at a terminal what is being waited for."""
-    interactive = sys.stderr.isatty()
+    interactive = env.stderr_isatty
     if interactive:
-        sys.stderr.write(f"inspect8s: {what} through an agent pod...\n")
+        env.stderr.write(f"inspect8s: {what} through an agent pod...\n")
 
     def on_poll(phase: str) -> None:
         if interactive:
-            sys.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
-            sys.stderr.flush()
+            env.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
+            env.stderr.flush()
 
     return on_poll
 
 
-def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
-    """Whether the Node ``node_name`` is the machine under ``fs``.
+def _is_this_node(api: Any, node_name: str, fs: HostFS) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the Node ``node_name`` is the machine under ``fs``, and the Node (None: it
+    could not be read).
 
     The kubelet reports ``status.nodeInfo.bootID`` from /proc/sys/kernel/random/boot_id,
     which is unique per boot: equal boot IDs mean the same machine, whatever the node is
@@ -297,61 +289,67 @@ def _is_this_node(api: Any, node_name: str, fs: HostFS) -> bool:
     try:
         node = api.get_node(node_name)
     except KubeAPIError:
-        return node_name == local("/proc/sys/kernel/hostname")
+        return node_name == local("/proc/sys/kernel/hostname"), None
     boot_id = ((node.get("status") or {}).get("nodeInfo") or {}).get("bootID")
     if boot_id:
-        return bool(boot_id == local("/proc/sys/kernel/random/boot_id"))
-    return node_name == local("/proc/sys/kernel/hostname")
+        return bool(boot_id == local("/proc/sys/kernel/random/boot_id")), node
+    return node_name == local("/proc/sys/kernel/hostname"), node
 
 
 def pid(
+    ctx: typer.Context,
     pid: Annotated[int, typer.Argument(help="A host PID, or the ID of any thread of it.")],
-    output: OutputOpt = OutputFormat.TABLE,
-    root: RootOpt = "/",
+    output: OutputOpt = "table",
+    root: RootOpt = None,
     timeout: TimeoutOpt = 3.0,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
-    from_dir: FromOpt = None,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Which container and pod a host process belongs to, with the same chain as
     `pod --trace-runtime`."""
     from inspect8s.collect import trace as trace
     from inspect8s.render.views import document, write_structured
 
-    _check_output(output)
+    env = env_of(ctx)
+    fmt = output_format(output, "pid")
+    root = root_of(env, root)
+    from_dir = one_bundle(env, from_dirs)
     fs, collection, clients = _gather(root, timeout, cri_endpoint, docker_host, from_dir)
-    tgid, container = trace.container_of_pid(collection, fs, pid)
+    origin, container = trace.process_origin(collection, fs, pid)
+    tgid = origin.pid
     if container is None:
-        proc = collection.processes[tgid]
-        cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
-        if output is OutputFormat.TABLE:
-            sys.stdout.write(
-                f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}\n"
-            )
+        if fmt == "table":
+            env.stdout.write(escape(f"PID {tgid} ({origin.comm}) is {origin.description}") + "\n")
         else:
             write_structured(
                 "ProcessOrigin",
-                {"pid": tgid, "comm": proc.comm, "container": None, "cgroup": cgroup},
-                output.value,
-                sys.stdout,
-            )
+                {"pid": tgid, "comm": origin.comm, "container": None, "cgroup": origin.cgroup,
+                 "role": origin.role, "description": origin.description},
+                fmt,
+                env.stdout,
+            )  # fmt: skip
         return 0
     members = trace.pod_containers(collection, container)
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
     doc = document("RuntimeChain", chain)
     doc["traced_on"] = _traced_on(from_dir)
-    if output is OutputFormat.TABLE:
+    if fmt == "table":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        sys.stdout.write(
-            f"{what} is in container {container.name or '?'} {container.id[:13]} "
-            f"({container.runtime})\n\n"
-        )
-        _emit(doc, output)
+        env.stdout.write(escape(f"{what} is {origin.description}") + "\n\n")
+        _emit(env, doc, fmt)
     else:
         write_structured(
             "ProcessOrigin",
-            {"pid": tgid, "thread": pid, "container": container.id, "chain": doc},
-            output.value,
-            sys.stdout,
+            {
+                "pid": tgid,
+                "thread": pid,
+                "container": container.id,
+                "chain": doc,
+                "role": origin.role,
+                "description": origin.description,
+            },
+            fmt,
+            env.stdout,
         )
     return 0

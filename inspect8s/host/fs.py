@@ -11,12 +11,24 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
 
 _READ_CHUNK = 1 << 16
 _SMALL_READ = 1 << 13  # first read of read_many: holds stat/status/cgroup/cmdline whole
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What ``stat(2)`` says about a host file (symlinks followed, as a reader opens it)."""
+
+    mode: int  # permission bits, st_mode & 0o7777
+    uid: int
+    gid: int
+    size: int  # bytes
+    kind: str  # "file" | "dir" | "socket" | "other"
 
 
 class HostFS:
@@ -98,6 +110,29 @@ class HostFS:
             return os.readlink(self.real(path))
         except OSError as exc:
             raise self._fail(path, exc) from None
+
+    def readlink_or_none(self, path: str) -> str | None:
+        """A symlink's target; None when ``path`` is not a symlink, is absent or unreadable
+        (path resolution: ``host/resolve.py``)."""
+        try:
+            return self.readlink(path)
+        except ProbeFailed:
+            return None
+
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """``("<dev>:<ino>", kind)`` of the file at ``path`` (links followed), kind as in
+        :meth:`socket_kind`; None when absent. Two paths are one file when equal."""
+        try:
+            st = os.stat(self.real(path))
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "dir"
+        else:
+            kind = "file"
+        return f"{st.st_dev}:{st.st_ino}", kind
 
     def _open_dir(self, path: str) -> int:
         try:
@@ -263,6 +298,10 @@ class HostFS:
             if name.isdigit():
                 yield int(name)
 
+    def _stat(self, path: str) -> os.stat_result:
+        """stat(2) of a host path, following links; raises OSError."""
+        return os.stat(self.real(path))
+
     def exists(self, path: str) -> bool:
         return os.path.lexists(self.real(path))
 
@@ -291,6 +330,22 @@ class HostFS:
         if stat.S_ISDIR(mode):
             return "dir"
         return "file"
+
+    def stat(self, path: str) -> FileStat:
+        """Mode, owner and size of ``path`` (symlinks followed); ProbeFailed on any error."""
+        try:
+            st = self._stat(path)
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        if stat.S_ISREG(st.st_mode):
+            kind = "file"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "dir"
+        elif stat.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        else:
+            kind = "other"
+        return FileStat(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size, kind)
 
     def glob_dir(self, path: str, suffix: str = "") -> list[str]:
         """Sorted host paths of the entries of a directory ending with ``suffix``;

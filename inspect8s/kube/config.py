@@ -70,23 +70,26 @@ def load_cluster_config(
 ) -> ClusterConfig:
     """Load the client configuration the way kubectl would pick it.
 
-    Raises UsageError (exit 2) for a --kubeconfig file that does not exist or a --context
+    Raises UsageError (exit 2) for a kubeconfig file that does not exist or a context
     it does not define, KubeConfigError (exit 4) when no configuration can be found.
     """
     env = os.environ if environ is None else environ
     if kubeconfig and not os.path.exists(kubeconfig):
-        raise UsageError(f"kubeconfig {kubeconfig} does not exist (--kubeconfig)")
+        raise UsageError(f"kubeconfig {kubeconfig} does not exist", param="kubeconfig")
     paths = kubeconfig_paths(kubeconfig, env)
     if paths is not None:
         return _from_kubeconfig(paths, context)
     if env.get("KUBERNETES_SERVICE_HOST"):
         if context:
-            raise UsageError(f"--context {context} needs a kubeconfig; none was found")
+            raise UsageError(
+                f"context {context} needs a kubeconfig; none was found", param="context"
+            )
         return _in_cluster(env, service_account_dir)
     looked = env.get("KUBECONFIG") or "~/.kube/config"
     raise KubeConfigError(
         f"no Kubernetes configuration found (looked at {looked} and for an in-cluster "
-        "service account): pass --kubeconfig FILE or set KUBECONFIG"
+        "service account): name a kubeconfig file or set KUBECONFIG",
+        param="kubeconfig",
     )
 
 
@@ -111,8 +114,9 @@ def _from_kubeconfig(paths: list[str], context: str | None) -> ClusterConfig:
     chosen = context or raw.get("current-context")
     if not chosen:
         raise UsageError(
-            f"kubeconfig {where} sets no current-context: pass --context "
-            f"(one of: {', '.join(sorted(contexts)) or 'none defined'})"
+            f"kubeconfig {where} sets no current-context: name one "
+            f"(one of: {', '.join(sorted(contexts)) or 'none defined'})",
+            param="context",
         )
     if chosen not in contexts:
         raise UsageError(

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode
 
 from inspect8s.errors import (
     ErrorKind,
+    ExitStatus,
     Inspect8sError,
     NotFoundError,
     ProbeFailed,
@@ -46,7 +47,7 @@ class KubeAPIError(Inspect8sError):
     ``source`` "api:GET /api/v1/pods" for recording it as a ProbeError.
     """
 
-    exit_code = 4
+    exit_code = ExitStatus.TOOL_ERROR
 
     def __init__(
         self,
@@ -58,8 +59,9 @@ class KubeAPIError(Inspect8sError):
         path: str,
         reason: str | None = None,
         api_message: str | None = None,
+        param: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, param=param)
         self.api_message = api_message  # the Status body's "message"; None: no Status body
         self.status = status
         self.kind = kind
@@ -79,7 +81,7 @@ class KubeAPIError(Inspect8sError):
 class KubeNotFoundError(KubeAPIError, NotFoundError):
     """The named object does not exist (HTTP 404); exit 2 like every unknown name."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 # "pods "nope" is forbidden: User "u" cannot get resource "pods" in API group "" in the
@@ -330,7 +332,8 @@ class KubeAPI:
         if not refused and isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
             return KubeAPIError(
                 f"{where} did not answer {method} {path} within {deadline:g}s; check that "
-                "the address is right and reachable, or raise --timeout",
+                "the address is right and reachable, or raise the timeout",
+                param="timeout",
                 status=None,
                 kind=ErrorKind.TIMEOUT,
                 method=method,

@@ -210,7 +210,10 @@ def _link_summary(link: dict[str, Any]) -> str:
     if name == "kubelet":
         return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
     if name == "cri-endpoint":
-        return f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        text = f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        if v.get("container_runs_here") is False:
+            text += "; this pod does NOT run in the runtime behind it"
+        return text
     if name in ("runtime", "dockerd", "containerd"):
         parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
         if v.get("pid"):
@@ -305,6 +308,11 @@ def write_trace_table(doc: dict[str, Any], out: TextIO) -> None:
     for trace in doc.get("containers") or []:
         out.write(f"\nCONTAINER {trace.get('name') or '?'}  {str(trace['container_id'])[:13]}\n")
         _write_links(trace.get("links") or [], out)
+    notes = doc.get("notes") or []
+    if notes:
+        _section(out, "NOTES")
+        for note in notes:
+            out.write(f"  {note}\n")
     errors = doc.get("errors") or []
     if errors:
         _section(out, f"PROBE ERRORS ({len(errors)})")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
+from inspect8s.model import SocketInfo
 
 JSONDict = dict[str, Any]
 
@@ -58,14 +59,13 @@ class DockerAnswers(Protocol):
 
 
 class RuntimeClients(Protocol):
-    """Makes a client for a runtime socket given by its host path."""
+    """Makes a client for a runtime socket found on the node (``collect/discover.py``).
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers: ...
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers: ...
+    Live clients connect to ``socket.address`` (the resolved host path) or ``socket.path``;
+    recording and replay file the answers under ``socket.ident``."""
 
-
-def strip_unix(endpoint: str) -> str:
-    return endpoint[len("unix://") :] if endpoint.startswith("unix://") else endpoint
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers: ...
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers: ...
 
 
 def version_v1alpha2(client: object) -> JSONDict:
@@ -84,7 +84,7 @@ def version_v1alpha2(client: object) -> JSONDict:
 class LiveClients:
     """Clients of the real sockets (the host path is mapped under ``fs.root``)."""
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
         from inspect8s.runtime.cri import CRIClient
 
         class LiveCRI(CRIClient):
@@ -97,13 +97,14 @@ class LiveClients:
                 )
                 return self._to_dict(self._call("Version", alpha, self._pb.VersionRequest()))
 
-        client: CRIAnswers = LiveCRI(fs.real(strip_unix(path)), timeout=timeout)
+        client: CRIAnswers = LiveCRI(fs.real(socket.address or socket.path), timeout=timeout)
         return client
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
         from inspect8s.runtime.docker import DockerEngine
 
-        engine: DockerAnswers = DockerEngine(fs.real(strip_unix(path)), timeout=timeout)
+        address = fs.real(socket.address or socket.path)
+        engine: DockerAnswers = DockerEngine(address, timeout=timeout)
         return engine
 
 

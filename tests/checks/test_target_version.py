@@ -57,8 +57,8 @@ def test_every_mode_refuses_a_bad_target(mode: list[str]) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
-        "inspect8s: error: --target-version 'banana': expected a Kubernetes release like 1.31 "
-        "or v1.31.2"
+        "inspect8s: error: target version 'banana': expected a Kubernetes release like 1.31 "
+        "or v1.31.2 (--target-version)"
     ]
 
 
@@ -73,6 +73,9 @@ def test_a_bad_versions_file_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()
     assert str(bad) in line and "give 'deprecated', 'removed' or both" in line
+    assert line.startswith("inspect8s: error: versions file ") and line.endswith(
+        "(--versions-file)"
+    )
 
 
 def test_the_target_applies_to_node_and_api_checks_alike() -> None:

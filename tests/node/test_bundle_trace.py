@@ -62,6 +62,10 @@ def test_crio_chain_link_by_link(pod: str, namespace: str) -> None:
     assert node["cri-endpoint"]["values"] == {
         "endpoint": "unix:///var/run/crio/crio.sock",
         "set_by": "flag --container-runtime-endpoint",
+        "socket": "/run/crio/crio.sock",  # /var/run is a link to /run in the tree
+        "daemon_pid": 640,
+        "runtime": "crio",
+        "container_runs_here": True,
     }
     runtime = node["runtime"]["values"]
     assert (runtime["name"], runtime["version"], runtime["cri_api_version"]) == (

@@ -52,7 +52,8 @@ def parse_target_version(text: str) -> str:
     match = _TARGET.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise UsageError(
-            f"--target-version {text!r}: expected a Kubernetes release like 1.31 or v1.31.2"
+            f"target version {text!r}: expected a Kubernetes release like 1.31 or v1.31.2",
+            param="target_version",
         )
     minor = match.group(1) or match.group(2)
     return f"1.{int(minor)}"
