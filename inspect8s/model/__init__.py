@@ -51,6 +51,8 @@ from inspect8s.model.node import (
     Shim,
     SocketHolder,
     SocketInfo,
+    UidMapRange,
+    host_uid,
 )
 from inspect8s.model.snapshot import Snapshot
 
@@ -96,6 +98,8 @@ __all__ = [
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
+    "UidMapRange",
     "Volume",
     "VolumeMount",
+    "host_uid",
 ]
