@@ -175,7 +175,7 @@ def main() -> int:
                 continue
             judged = judgements.get((category, unit))
             if judged is None:
-                unjudged.append((category, unit, unit in mine[category], unit in theirs[category]))
+                unjudged.append((category, unit, unit in mine[category]))
                 continue
             used.add((category, unit))
             if judged[0]:
@@ -197,7 +197,7 @@ def main() -> int:
     stale = sorted(set(judgements) - used)
     for category, unit in stale:
         print(f"judgement no longer needed (the tools agree): {category}: {unit}")
-    for category, unit, by_me, by_them in unjudged:
+    for category, unit, by_me in unjudged:
         who = "inspect8s" if by_me else "Checkov"
         print(f"UNJUDGED: {category}: {unit} (only {who} reports it)")
     return 1 if unjudged else 0
