@@ -6,7 +6,7 @@ PodDisruptionBudgets, FlowSchemas, StorageClasses, ConfigMaps and Services, each
 removed, deprecated and current versions, with a sprinkling of deprecated annotations,
 volume plugins and node labels. Then, several times:
 
-- read: ``load_manifests(on_object=ObjectCollector())`` (libyaml, the manifest reader, the
+- read: the manifest reader and ``ObjectCollector`` (libyaml, ``ManifestReader``, the
   KubeObjects with their lines);
 - audit: ``run_checks`` of the five I8S-API-* checks over the 10,000 objects (the table
   lookups, the schema-change hints, the findings), target 1.29;
@@ -120,6 +120,13 @@ def generate(directory: Path, objects: int, seed: int = 7) -> None:
         n += 1
 
 
+def _read(root: Path, collector: object) -> None:
+    from inspect8s.collect.manifests import ManifestReader
+
+    for obj in ManifestReader([str(root)]):
+        collector(obj)  # type: ignore[operator]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=10_000)
@@ -129,7 +136,6 @@ def main() -> None:
     from inspect8s.audit.registry import CheckSettings, load_checks
     from inspect8s.audit.runner import audit_manifests, run_checks
     from inspect8s.collect.manifest_objects import ObjectCollector
-    from inspect8s.collect.manifests import load_manifests
     from inspect8s.model import Snapshot
 
     checks = load_checks()
@@ -152,7 +158,7 @@ def main() -> None:
 
         for _ in range(args.runs):
             collector = ObjectCollector()
-            timed("read", partial(load_manifests, [str(root)], on_object=collector))
+            timed("read", partial(_read, root, collector))
             count = len(collector.objects)
             snapshot = Snapshot(objects=tuple(collector.objects))
             result = timed("audit", partial(run_checks, snapshot, api_checks, settings=settings))

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
 from inspect8s.errors import ExitStatus, Inspect8sError
@@ -46,6 +46,7 @@ __all__ = [
     "CheckDefinitionError",
     "CheckSettings",
     "ContainerContext",
+    "FieldLocator",
     "PluginLoadError",
     "Scope",
     "Severity",
@@ -92,17 +93,32 @@ class Skip(Exception):
 class Violation:
     """One thing a check found wrong.
 
-    ``subject``: None means the subject the check was called for (``pod/<ns>/<name>``,
-    ``node/<name>``, ``pod/<ns>/<name>/container/<c>``); a value starting with ``pod/`` or
-    ``node/`` replaces it; any other value is appended to it, so a pod check names a
-    container with ``subject="container/app"``.
+    ``subject``: None means the subject the check was called for (``<Kind>/<ns>/<name>``
+    such as ``Deployment/shop/web`` or ``Pod/kube-system/etcd``, ``node/<name>``,
+    ``Pod/<ns>/<name>/container/<c>``); a value starting with ``node/`` or with a Kind (an
+    upper-case letter) replaces it; any other value is appended to it, so a pod check names
+    a container with ``subject="container/app"``.
     ``location``: None means the subject's own source (the manifest document it came from,
     if any); a node check names a config file and line with ``Location(file, line=12)``.
+    ``field``: the path of the field at fault inside the pod object, as keys and list
+    indexes (``("spec", "containers", 0, "securityContext", "privileged")``; for a field
+    that is missing, the path it would have). For a pod read from a manifest the finding
+    then points at that field's line (or at its deepest part that exists, such as the
+    container entry); elsewhere it is ignored. ``location`` wins over ``field``.
     """
 
     message: str
     subject: str | None = None
     location: Location | None = None
+    field: tuple[str | int, ...] | None = None
+
+
+class FieldLocator(Protocol):
+    """Where the fields of one subject are in its file (``collect.manifests.PodFields``)."""
+
+    def location(self, path: Sequence[str | int]) -> Location:
+        """The Location of the field at ``path``, or of its deepest part that exists."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +147,7 @@ class ContainerContext:
     """What a ``Scope.CONTAINER`` check receives: one container, spec and host truth joined.
 
     Any part may be None when it was not collected or could not be joined; a check that
-    needs a missing part raises ``Skip``. ``subject`` is ``pod/<ns>/<name>/container/<c>``
+    needs a missing part raises ``Skip``. ``subject`` is ``Pod/<ns>/<name>/container/<c>``
     (or ``container/<id>`` for a container no pod claims).
     """
 

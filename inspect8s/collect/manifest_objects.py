@@ -1,9 +1,9 @@
 """Objects of every kind from manifests, for the API version checks (scope object).
 
 The manifest reader (:mod:`inspect8s.collect.manifests`) streams every object once; the pod
-checks get the pods of workloads, and :class:`ObjectCollector` (passed to
-``load_manifests(on_object=...)``) turns each object into a
-:class:`~inspect8s.model.KubeObject`: apiVersion, kind, name, namespace, file, document, the
+checks get the pods of workloads, and :meth:`ObjectCollector.convert` turns each object into
+a :class:`~inspect8s.model.KubeObject` for the object checks: apiVersion, kind, name,
+namespace, file, document, the
 line of ``apiVersion:`` and the lines of the fields the checks point at (:func:`field_lines`),
 without keeping the reader's YAML nodes.
 
@@ -59,7 +59,8 @@ def field_lines(obj: ManifestObject) -> dict[str, int]:
 
 
 class ObjectCollector:
-    """Collects a KubeObject for every object the manifest reader yields."""
+    """Turns what the manifest reader yields into KubeObjects (``convert``); called, it
+    also keeps them (``objects``)."""
 
     def __init__(self, namespaced: Callable[[str], bool | None] | None = None) -> None:
         if namespaced is None:
@@ -70,7 +71,13 @@ class ObjectCollector:
         self.objects: list[KubeObject] = []
 
     def __call__(self, obj: ManifestObject) -> None:
-        found = object_from_data(
+        found = self.convert(obj)
+        if found is not None:
+            self.objects.append(found)
+
+    def convert(self, obj: ManifestObject) -> KubeObject | None:
+        """The KubeObject of one manifest object (None: it has no kind)."""
+        return object_from_data(
             obj.data,
             origin=ORIGIN_MANIFEST,
             source=obj.source,
@@ -80,5 +87,3 @@ class ObjectCollector:
             line=obj.line_of("apiVersion") or obj.line,
             field_lines=field_lines(obj),
         )
-        if found is not None:
-            self.objects.append(found)

@@ -771,12 +771,9 @@ def load_manifests(
     *,
     stdin: IO[Any] | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    on_object: Callable[[ManifestObject], None] | None = None,
 ) -> ManifestSet:
     """Read every manifest under ``paths`` into pods (see the module docstring).
 
-    ``on_object`` is called with every object read, workload or not (the API version checks
-    collect theirs this way, in the same single pass).
     Raises NotFoundError for a path that does not exist; every other problem (unreadable
     file, invalid YAML/JSON, a workload of the wrong shape) is a ProbeError in the result.
     """
@@ -786,8 +783,6 @@ def load_manifests(
     fields: list[PodFields] = []
     errors: list[ProbeError] = []
     for obj in reader:
-        if on_object is not None:
-            on_object(obj)
         try:
             found = workload_pod(obj)
         except ProbeFailed as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -45,6 +45,14 @@ ManifestsOpt = Annotated[
             "Audit Kubernetes manifests offline: YAML/JSON files or directories (recursive), "
             "'-' for standard input. Repeatable; further paths may follow as arguments."
         ),
+    ),
+]
+MaxManifestSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-manifest-size",
+        help="Largest manifest file (or standard input) to read, e.g. 512M or 2G "
+        "(default 256M); a larger one is an error and the rest is still audited.",
     ),
 ]
 PathsArg = Annotated[
@@ -147,6 +155,7 @@ def audit(
     ctx: typer.Context,
     manifests: ManifestsOpt = None,
     paths: PathsArg = None,
+    max_manifest_size: MaxManifestSizeOpt = None,
     output: OutputOpt = "table",
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
@@ -240,10 +249,29 @@ def audit(
         versions_files=versions_files,
     )
 
+    if max_manifest_size is not None and not manifest_paths:
+        raise UsageError("--max-manifest-size needs --manifests")
     if manifest_paths:
-        result = engine.audit_manifests(
-            manifest_paths, checks, settings=settings, ignore=rules, stdin=env.stdin
-        )
+        from inspect8s.collect.manifests import parse_size
+
+        try:
+            cap = parse_size(max_manifest_size) if max_manifest_size is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--max-manifest-size: {exc}") from None
+        progress = _Progress(env.stderr) if env.stderr_isatty else None
+        try:
+            result = engine.audit_manifests(
+                manifest_paths,
+                checks,
+                settings=settings,
+                ignore=rules,
+                stdin=env.stdin,
+                max_file_bytes=cap,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
@@ -320,6 +348,35 @@ def audit(
     else:
         renderer(result, env.stdout)
     return engine.exit_code(result, threshold, require_complete)
+
+
+class _Progress:
+    """``reading FILE: 12.3 of 50.0 MiB, 61,000 documents`` on one terminal line, redrawn at
+    most five times a second and erased at the end (only used when stderr is a terminal)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, file: str, done: int, size: int | None, documents: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self.last < 0.2 and done != size:
+            return
+        self.last = now
+        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in file)
+        of = f" of {size / 1048576:.1f}" if size else ""
+        text = f"reading {shown}: {done / 1048576:.1f}{of} MiB, {documents:,} documents"
+        self.out.write("\r\x1b[K" + text[:200])
+        self.out.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.out.write("\r\x1b[K")
+            self.out.flush()
 
 
 def _join_specs(

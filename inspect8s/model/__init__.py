@@ -55,6 +55,8 @@ from inspect8s.model.node import (
     Shim,
     SocketHolder,
     SocketInfo,
+    UidMapRange,
+    host_uid,
 )
 from inspect8s.model.objects import ApiServerInfo, KubeObject, ServedResource, WrittenVersion
 from inspect8s.model.snapshot import Snapshot, UnreadSource
@@ -109,8 +111,10 @@ __all__ = [
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
+    "UidMapRange",
     "UnreadSource",
     "Volume",
     "VolumeMount",
     "WrittenVersion",
+    "host_uid",
 ]

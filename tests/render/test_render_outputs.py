@@ -90,11 +90,11 @@ def test_json_schema_shape(result: AuditResult) -> None:
     assert error["source"] == f"manifest:{INPUT}/broken.yaml"
     assert error["kind"] == "malformed"
     sock = next(f for f in doc["findings"] if f["checkId"] == "I8S-WL-DOCKERSOCK")
-    assert sock["subject"] == "pod/ci/builder"
+    assert sock["subject"] == "CronJob/ci/builder"
     assert sock["location"] == {
         "file": f"{INPUT}/workloads.yaml",
         "documentIndex": 2,
-        "line": 54,
+        "line": 72,  # the hostPath path of the socket volume
     }
     ids = [c["id"] for c in doc["checks"]]
     assert ids == sorted(ids)
@@ -152,8 +152,12 @@ def test_sarif_validates_and_carries_locations(result: AuditResult) -> None:
     for res in run["results"]:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
         [loc] = res["locations"]
-        subject = loc["logicalLocations"][0]["fullyQualifiedName"]
-        assert subject.startswith("pod/") or subject.split("/")[0] in (
+        kind = loc["logicalLocations"][0]["fullyQualifiedName"].split("/")[0]
+        assert kind in (
+            "CronJob",
+            "DaemonSet",
+            "Deployment",
+            "Pod",
             "Ingress",
             "PodDisruptionBudget",
         )
@@ -219,8 +223,8 @@ def test_sarif_node_findings_validate_with_absolute_paths_and_logical_only() -> 
     notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     texts = [n["message"]["text"] for n in notes]
     assert "could not check host:/proc/1/ns/net: permission: permission denied" in texts
-    assert "I8S-TEST-SKIPS skipped on pod/ns/p: no container status" in texts
-    assert "I8S-TEST-CRASH failed with an error on pod/ns/p: RuntimeError: bug" in texts
+    assert "I8S-TEST-SKIPS skipped on Pod/ns/p: no container status" in texts
+    assert "I8S-TEST-CRASH failed with an error on Pod/ns/p: RuntimeError: bug" in texts
 
 
 # --------------------------------------------------------------------------- JUnit
@@ -241,14 +245,15 @@ def test_junit_shape_and_counts(result: AuditResult) -> None:
     assert len(failures) == int(pod_suite.get("failures", "0"))
     # the accepted finding passes, with a note
     accepted = [c for c in cases if c.get("classname") == "I8S-WL-RUNTIMEDIR"]
-    log_agent = next(c for c in accepted if c.get("name", "").startswith("pod/kube-system/"))
+    log_agent = next(c for c in accepted if c.get("name", "").startswith("DaemonSet/kube-system/"))
     assert log_agent.find("failure") is None
     out = log_agent.find("system-out")
     assert out is not None and "reviewed by the platform team" in (out.text or "")
     sock = next(
         c
         for c in failures
-        if c.get("classname") == "I8S-WL-DOCKERSOCK" and "pod/ci/builder" in (c.get("name") or "")
+        if c.get("classname") == "I8S-WL-DOCKERSOCK"
+        and "CronJob/ci/builder" in (c.get("name") or "")
     )
     assert sock.get("file") == f"{INPUT}/workloads.yaml"
     assert sock.get("line") == "54"
