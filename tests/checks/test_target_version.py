@@ -3,8 +3,6 @@ by CheckSettings) and refused the same way in every audit mode: exit 2, one line
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from inspect8s.audit.checks.versions import parse_target_version
 from inspect8s.audit.registry import CheckSettings
 from inspect8s.errors import UsageError
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = "tests/fixtures/audit/kubelet-1.25-containerd-1.5"
@@ -46,14 +45,7 @@ def test_refused_forms(text: str) -> None:
     ids=["node", "manifests", "cluster"],
 )
 def test_every_mode_refuses_a_bad_target(mode: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", *mode, "--target-version", "banana"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    proc = cli("audit", *mode, "--target-version", "banana", cwd=str(REPO))
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
@@ -65,11 +57,8 @@ def test_every_mode_refuses_a_bad_target(mode: list[str]) -> None:
 def test_a_bad_versions_file_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "v.yaml"
     bad.write_text("apis: [{group: g, version: v1, kind: X}]\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", "--manifests", "tests/fixtures/apis/batch",
-         "--versions-file", str(bad)],
-        capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
-    )  # fmt: skip
+    proc = cli("audit", "--manifests", "tests/fixtures/apis/batch", "--versions-file", str(bad),
+               cwd=str(REPO))  # fmt: skip
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()
     assert str(bad) in line and "give 'deprecated', 'removed' or both" in line
@@ -80,13 +69,8 @@ def test_a_bad_versions_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_the_target_applies_to_node_and_api_checks_alike() -> None:
     def ids(target: str) -> set[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "inspect8s", "audit", "--from", BUNDLE, "--target-version",
-             target, "-o", "json", "--fail-on", "none"],
-            capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
-        )  # fmt: skip
-        import json
-
-        return {f["checkId"] for f in json.loads(proc.stdout)["findings"]}
+        proc = cli("audit", "--from", BUNDLE, "--target-version", target, "-o", "json",
+                   "--fail-on", "none", cwd=str(REPO))  # fmt: skip
+        return {f["checkId"] for f in proc.json()["findings"]}
 
     assert "I8S-CRI-V1" in ids("v1.26.3") and "I8S-CRI-V1" not in ids("v1.25.9")

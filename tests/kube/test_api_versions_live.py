@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 
 from inspect8s.errors import ProbeFailed
 from inspect8s.kube.apiobjects import current_releases, decode_helm_release, written_versions
+from tests.clirun import cli
 from tests.kubeapis import ApiObjects, helm_release_secret, written_with
 from tests.kubeserver import KubeServer, load_fixture, status_body
 
@@ -132,23 +131,12 @@ def current_cluster() -> ApiObjects:
     return apis
 
 
-def run(*args: str, timeout: float = 120) -> tuple[int, str, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def audit_json(server: KubeServer, tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     kubeconfig = server.kubeconfig(tmp_path / "config")
-    code, out, err = run("--cluster", "--kubeconfig", str(kubeconfig), "--select", "I8S-API",
-                         "-o", "json", *args)  # fmt: skip
-    assert out, err
-    return code, json.loads(out), out
+    result = cli("audit", "--cluster", "--kubeconfig", str(kubeconfig), "--select", "I8S-API",
+                 "-o", "json", *args)  # fmt: skip
+    assert result.stdout, result.stderr
+    return result.returncode, result.json(), result.stdout
 
 
 def test_old_versions_are_flagged_with_their_source(tmp_path: Path) -> None:
@@ -305,3 +293,23 @@ def test_gzip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
               "data": {"release": base64.b64encode(bomb).decode()}}  # fmt: skip
     with pytest.raises(ProbeFailed, match="larger than 1024 bytes"):
         decode_helm_release(secret)
+
+
+def test_helm_manifest_documents_keep_their_template_and_lose_secret_data() -> None:
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.kube.apiobjects import helm_objects
+
+    broken = RELEASE_V2 + "---\n# Source: shop/templates/bad.yaml\nkind: [unclosed\n"
+    release = decode_helm_release(helm_release_secret("shop", "shop", 2, broken))
+    objects, errors = helm_objects(release, load_table().is_namespaced)
+    by_kind = {o.kind: o for o in objects}
+    assert set(by_kind) == {"Secret", "PodDisruptionBudget", "CronJob", "ClusterRole"}
+    assert by_kind["PodDisruptionBudget"].namespace == "shop"  # the release's namespace
+    assert by_kind["ClusterRole"].namespace is None  # cluster-scoped
+    assert by_kind["CronJob"].source == (
+        "Helm release shop/shop revision 2, template shop/templates/cronjob.yaml"
+    )
+    assert "stringData" not in (by_kind["Secret"].content or {})
+    assert SECRET_VALUE not in repr(objects)
+    [error] = errors
+    assert error.source == "helm:shop/shop" and "shop/templates/bad.yaml" in error.detail
