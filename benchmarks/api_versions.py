@@ -14,7 +14,7 @@ volume plugins and node labels. Then, several times:
 
     python benchmarks/api_versions.py [--objects 10000] [--runs 5]
 
-Goal (issue 15): 10,000 objects in under 1 s of audit time on the 2-core development machine.
+Goal: 10,000 objects in under 1 s of audit time on the 2-core development machine.
 """
 
 from __future__ import annotations
