@@ -516,10 +516,15 @@ def note_known_sockets(book: SocketBook) -> None:
 
 
 def owners(daemons: Sequence[RuntimeDaemon], sockets: Sequence[SocketInfo]) -> list[RuntimeDaemon]:
-    """``daemons`` with the paths of the sockets each serves filled in."""
+    """``daemons`` with the paths of the API sockets each serves filled in (its other
+    listening sockets, ttrpc and internal ones, stay in the node's socket list)."""
     out = []
     for d in daemons:
-        paths = [s.path for s in sockets if d.pid is not None and s.daemon_pid == d.pid]
+        paths = [
+            s.path
+            for s in sockets
+            if d.pid is not None and s.daemon_pid == d.pid and s.runtime == d.name
+        ]
         out.append(replace(d, sockets=tuple(paths)))
     return out
 

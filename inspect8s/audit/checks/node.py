@@ -691,6 +691,12 @@ def docker_socket_clients(snap: Snapshot) -> Iterator[Violation]:
     """
     if snap.docker_socket_holders is None:
         return
+    if snap.socket_peers_known is False:
+        raise Skip(
+            "the client ends of docker.sock connections could not be named (the kernel's "
+            "socket peers are known only on the machine itself, not under a root or in a "
+            "bundle recorded without them)"
+        )
     daemons = {d.pid for d in snap.node.runtimes if d.pid} if snap.node else set()
     seen: set[int] = set()
     for holder in snap.docker_socket_holders:
