@@ -313,3 +313,29 @@ def test_helm_manifest_documents_keep_their_template_and_lose_secret_data() -> N
     assert SECRET_VALUE not in repr(objects)
     [error] = errors
     assert error.source == "helm:shop/shop" and "shop/templates/bad.yaml" in error.detail
+
+
+def test_versions_file_entries_reach_live_custom_resources(tmp_path: Path) -> None:
+    from tests.kubeapis import RESOURCES_1_26, Resource
+
+    certificates = Resource("cert-manager.io/v1", "certificates", "Certificate", True)
+    apis = ApiObjects(resources=(*RESOURCES_1_26, certificates))
+    cert = _object("Certificate", "cert-manager.io/v1", "web", spec={"secretName": "web-tls"})
+    apis.add("Certificate", written_with(cert, "cert-manager.io/v1alpha2"))
+    versions = tmp_path / "crds.yaml"
+    versions.write_text(
+        "apis:\n  - {group: cert-manager.io, version: v1alpha2, kind: Certificate,\n"
+        "     component: cert-manager, deprecated: '1.4', removed: '1.6',\n"
+        "     replacement: cert-manager.io/v1}\n"
+    )
+    with KubeServer(apis=apis) as server:
+        code, doc, _ = audit_json(server, tmp_path, "--versions-file", str(versions))
+        listed = server.requests_for("GET", "/apis/cert-manager.io/v1/certificates")
+    assert listed, "the custom resource is listed because the versions file names its kind"
+    [finding] = [f for f in doc["findings"] if f["subject"] == "Certificate/shop/web"]
+    assert finding["checkId"] == "I8S-API-REMOVED"
+    assert finding["message"].startswith(
+        "cert-manager.io/v1alpha2 Certificate (written so in the last-applied-configuration "
+        "annotation of the live object) is not served since cert-manager 1.6 (target 1.6)"
+    )
+    assert code == 1
