@@ -30,7 +30,7 @@ from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.model import KubeObject, ServedResource, WrittenVersion
-from inspect8s.model.objects import ORIGIN_API, ORIGIN_HELM
+from inspect8s.model.objects import APPLIED, ORIGIN_API, ORIGIN_HELM
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HELM_SECRET_TYPE = "helm.sh/release.v1"
@@ -107,7 +107,7 @@ def written_versions(item: Mapping[str, Any], listed: str) -> tuple[WrittenVersi
         except ValueError:
             version = None
         if isinstance(version, str) and version and version != listed:
-            out.append(WrittenVersion(version, "the last-applied-configuration annotation"))
+            out.append(WrittenVersion(version, APPLIED))
     for entry in meta.get("managedFields") or ():
         entry = _mapping(entry)
         version = entry.get("apiVersion")

@@ -24,6 +24,10 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+# WrittenVersion.how of the version kubectl apply left in the last-applied annotation:
+APPLIED = "the last-applied-configuration annotation"
+
+
 @dataclass(frozen=True, slots=True)
 class WrittenVersion:
     """An apiVersion a client used to write a live object, and how that is known."""

@@ -33,7 +33,7 @@ from inspect8s.audit.checks.versions import kube_minor
 from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
 from inspect8s.audit.results import Location, Severity
 from inspect8s.model import KubeObject, Snapshot
-from inspect8s.model.objects import ORIGIN_API, ORIGIN_HELM, POD_TEMPLATE_PATHS
+from inspect8s.model.objects import APPLIED, ORIGIN_API, ORIGIN_HELM, POD_TEMPLATE_PATHS
 
 HELM_DOC = "https://helm.sh/docs/topics/kubernetes_apis/"
 
@@ -69,36 +69,36 @@ def _release_name(component: str, release: Release) -> str:
 # --------------------------------------------------------------------------- where and how
 
 
-def _written_versions(obj: KubeObject) -> list[tuple[str, str]]:
-    """(apiVersion, how it was read) for each version the object is written in: the one of a
-    manifest or Helm document, or for a live object each version clients wrote it with."""
+def _written_versions(obj: KubeObject) -> list[tuple[str, list[str]]]:
+    """(apiVersion, how it is known) for each version the object is written in: the one of
+    a manifest or Helm document, or for a live object each version clients wrote it with."""
     if obj.origin != ORIGIN_API:
-        return [(obj.api_version, "")] if obj.api_version else []
+        return [(obj.api_version, [])] if obj.api_version else []
     grouped: dict[str, list[str]] = {}
     for written in obj.written_as:
         grouped.setdefault(written.api_version, []).append(written.how)
-    return [(version, "; ".join(hows)) for version, hows in grouped.items()]
+    return list(grouped.items())
 
 
-def _origin_text(obj: KubeObject, how: str) -> str:
+def _origin_text(obj: KubeObject, hows: list[str]) -> str:
     if obj.origin == ORIGIN_API:
-        return f" (written so in {how} of the live object)"
+        return f" (written so in {'; '.join(hows)} of the live object)"
     if obj.origin == ORIGIN_HELM:
         return f" (in {obj.source})"
     return ""
 
 
-def _what_to_do(obj: KubeObject, entry: ApiEntry, how: str) -> str:
+def _what_to_do(obj: KubeObject, hows: list[str]) -> str:
     if obj.origin == ORIGIN_HELM:
         return (
             "; helm upgrade fails on this release until its stored manifest is mapped to "
             f"supported versions (helm mapkubeapis, {HELM_DOC}) and the chart is updated"
         )
-    if obj.origin == ORIGIN_API and "managedFields" in how and "last-applied" not in how:
-        return "; the client that writes it must move to the new version"
-    if obj.origin == ORIGIN_API:
+    if obj.origin != ORIGIN_API:
+        return ""
+    if APPLIED in hows:
         return "; update the manifest it is applied from"
-    return ""
+    return "; the client that writes it must move to the new version"
 
 
 def _has_path(data: Any, path: Sequence[str]) -> bool:
@@ -150,7 +150,7 @@ def _version_violations(
     obj: KubeObject, settings: CheckSettings, *, removed: bool
 ) -> Iterator[Violation]:
     table = table_for(settings)
-    for api_version, how in _written_versions(obj):
+    for api_version, hows in _written_versions(obj):
         entry = table.lookup(api_version, obj.kind)
         if entry is None:
             continue
@@ -174,8 +174,8 @@ def _version_violations(
         # schema, so every change is shown.
         also = _changes(entry.changes, None if obj.origin == ORIGIN_API else obj.content)
         message = (
-            f"{api_version} {obj.kind}{_origin_text(obj, how)} {state}: "
-            f"{_move_to(table, entry, target, obj.kind)}{_what_to_do(obj, entry, how)}"
+            f"{api_version} {obj.kind}{_origin_text(obj, hows)} {state}: "
+            f"{_move_to(table, entry, target, obj.kind)}{_what_to_do(obj, hows)}"
         )
         if also:
             message += "; also: " + "; ".join(also)
