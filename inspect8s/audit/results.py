@@ -45,12 +45,16 @@ class Scope(StrEnum):
 
     pod:        a ``model.Pod`` (from the API or from a manifest);
     container:  a ``checks.registry.ContainerContext`` (spec joined with host truth);
-    node:       the whole ``model.Snapshot``.
+    node:       the whole ``model.Snapshot``;
+    object:     a ``model.KubeObject``: an object of any kind (manifests, the API, Helm);
+    cluster:    the whole ``model.Snapshot``, once, when an API server was asked.
     """
 
     POD = "pod"
     CONTAINER = "container"
     NODE = "node"
+    OBJECT = "object"
+    CLUSTER = "cluster"
 
 
 class Status(StrEnum):

@@ -175,14 +175,18 @@ def collect_cluster(
     namespace: str | None = None,
     label_selector: str | None = None,
     on_progress: Callable[[str, int, int | None], None] | None = None,
+    versions_files: Sequence[str] = (),
 ) -> Snapshot:
     """Every pod (in ``namespace``, None: all; matching ``label_selector``) and node
-    (paginated) and the RuntimeClasses, as one Snapshot.
+    (paginated), the RuntimeClasses, and for the API version checks the objects, Helm
+    releases and served versions (collect/apiobjects.py), as one Snapshot.
 
     Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
     RuntimeClass list that fails is recorded and the rest is audited. ``on_progress`` is
     told the pods and nodes listed so far.
     """
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.collect.apiobjects import collect_api_objects
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPIError
 
@@ -199,11 +203,15 @@ def collect_cluster(
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
     classes = list_runtime_classes(api, errors)
+    found = collect_api_objects(api, load_table(tuple(versions_files)), page_size=page_size)
     return Snapshot(
         pods=pods,
         kube_nodes=tuple(sorted(nodes, key=lambda n: n.name)),
         runtime_classes=classes,
-        errors=tuple(errors),
+        errors=(*errors, *found.errors),
+        objects=found.objects,
+        unread_sources=found.unread,
+        api_server=found.server,
     )
 
 

@@ -55,11 +55,15 @@ from inspect8s.model.node import (
     Shim,
     SocketHolder,
     SocketInfo,
+    UidMapRange,
+    host_uid,
 )
-from inspect8s.model.snapshot import Snapshot
+from inspect8s.model.objects import ApiServerInfo, KubeObject, ServedResource, WrittenVersion
+from inspect8s.model.snapshot import Snapshot, UnreadSource
 
 __all__ = [
     "NAMESPACE_TYPES",
+    "ApiServerInfo",
     "CgroupEntry",
     "CgroupLimits",
     "CgroupVersion",
@@ -78,6 +82,7 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeObject",
     "KubeProxyConfig",
     "KubeletConfig",
     "KubeletConfigz",
@@ -101,10 +106,15 @@ __all__ = [
     "RuntimeCondition",
     "RuntimeDaemon",
     "RuntimeStatus",
+    "ServedResource",
     "Shim",
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
+    "UidMapRange",
+    "UnreadSource",
     "Volume",
     "VolumeMount",
+    "WrittenVersion",
+    "host_uid",
 ]
