@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspect8s._version import __version__
+from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
 from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint
 
-DEFAULT_AGENT_IMAGE = f"ghcr.io/inspect8s/inspect8s:{__version__}"
+DEFAULT_AGENT_IMAGE = f"{AGENT_IMAGE_REPOSITORY}:{__version__}"
 DEFAULT_AGENT_NAMESPACE = "default"
 DEFAULT_AGENT_TIMEOUT_S = 120.0
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "inspect8s")
