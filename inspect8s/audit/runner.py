@@ -19,6 +19,7 @@ from inspect8s.audit.registry import Check, CheckSettings, ContainerContext, Ski
 from inspect8s.audit.results import (
     AuditResult,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     Scope,
@@ -26,7 +27,7 @@ from inspect8s.audit.results import (
     Status,
 )
 from inspect8s.errors import ExitStatus, UsageError
-from inspect8s.model import Pod, Snapshot
+from inspect8s.model import OWN_POD_LABEL, Pod, Snapshot
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -99,6 +100,68 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
             container=container,
             trace=traces.get(container.id),
         )
+
+
+# --------------------------------------------------------------------------- own pods
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPods:
+    """The pods inspect8s made (its agent pods, its DaemonSet and Job), which an audit
+    leaves out, and how to recognise anything of theirs in a finding's subject."""
+
+    left_out: tuple[LeftOut, ...] = ()
+    subjects: frozenset[str] = frozenset()  # "pod/<ns>/<name>"
+    uids: frozenset[str] = frozenset()
+    tails: frozenset[str] = frozenset()  # "container/<id12>", "process/<pid>" of theirs
+
+    def covers(self, subject: str) -> bool:
+        """True for a subject that is one of these pods or something of theirs."""
+        if subject in self.subjects or any(subject.startswith(s + "/") for s in self.subjects):
+            return True
+        if subject.startswith("node/") and subject.count("/") >= 2:
+            subject = subject.split("/", 2)[2]  # node/<host>/container/<id> -> container/<id>
+        return subject in self.tails
+
+
+def own_pods(snapshot: Snapshot) -> OwnPods:
+    """The pods of ``snapshot`` carrying ``OWN_POD_LABEL``: API or ``--pods`` pods by
+    their labels, pods seen only on the node by their sandbox's labels (the kubelet copies
+    a pod's labels onto its CRI sandbox), with their containers and processes."""
+    key, value = OWN_POD_LABEL
+    reason = f"created by inspect8s (label {key}={value}): an agent does not judge itself"
+    names: dict[str, str | None] = {}  # subject -> pod UID
+    for pod in snapshot.pods:
+        if pod.labels.get(key) == value:
+            names[pod_subject(pod)] = pod.uid
+    containers = snapshot.node.containers if snapshot.node is not None else ()
+    for c in containers:
+        if c.is_sandbox and c.labels.get(key) == value and c.pod_namespace and c.pod_name:
+            names.setdefault(f"pod/{c.pod_namespace}/{c.pod_name}", c.pod_uid)
+    if not names:
+        return OwnPods()
+    uids = frozenset(uid for uid in names.values() if uid)
+    tails: set[str] = set()
+    for c in containers:
+        if (c.pod_uid and c.pod_uid in uids) or f"pod/{c.pod_namespace}/{c.pod_name}" in names:
+            tails.add(f"container/{c.id[:12]}")
+            tails.update(f"process/{pid}" for pid in c.pids)
+    return OwnPods(
+        left_out=tuple(LeftOut(subject, reason) for subject in sorted(names)),
+        subjects=frozenset(names),
+        uids=uids,
+        tails=frozenset(tails),
+    )
+
+
+def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
+    if isinstance(item, Pod):
+        uid = item.uid
+    elif isinstance(item, ContainerContext) and item.container is not None:
+        uid = item.container.pod_uid
+    else:
+        uid = None
+    return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
 # --------------------------------------------------------------------------- node hook
@@ -244,13 +307,18 @@ def run_checks(
     target: str = "node",
     inputs: Sequence[str] = (),
     documents: int | None = None,
+    leave_out_own: bool = False,
 ) -> AuditResult:
     """Run every check on every subject of its scope and collect the result.
 
     ``pod_locations`` maps an index of ``snapshot.pods`` to its manifest location (findings
     on that pod point there unless a violation names its own). ``ignore`` rules mark
     matching findings as suppressed (kept, but not counted for ``--fail-on``).
+    ``leave_out_own`` (node and cluster audits): inspect8s's own pods (:func:`own_pods`)
+    are not checked, findings of node checks about them are dropped, and the result's
+    ``left_out`` names them.
     """
+    own = own_pods(snapshot) if leave_out_own else OwnPods()
     settings = settings or CheckSettings()
     locations = pod_locations or {}
     checks = tuple(checks)
@@ -259,6 +327,8 @@ def run_checks(
     subjects: set[str] = set()
     for chk in checks:
         for item, subject, location in _items(chk, snapshot, locations):
+            if own.left_out and _is_own(item, subject, own):
+                continue
             subjects.add(subject)
             try:
                 violations: list[Violation] = chk.run(item, settings)
@@ -279,6 +349,8 @@ def run_checks(
                     message=v.message,
                     location=v.location or location,
                 )
+                if own.left_out and own.covers(finding.subject):
+                    continue  # a node check's finding about an own pod's container/process
                 if ignore:
                     accepted = _suppression(finding, ignore)
                     if accepted is not None:
@@ -308,6 +380,7 @@ def run_checks(
         subjects=len(subjects),
         documents=documents,
         settings=({"targetVersion": settings.target_version} if settings.target_version else {}),
+        left_out=own.left_out,
     )
 
 

@@ -32,6 +32,7 @@ from inspect8s.model.host import (
     QoS,
 )
 from inspect8s.model.kube import (
+    OWN_POD_LABEL,
     ContainerSpec,
     KubeNode,
     Pod,
@@ -60,6 +61,7 @@ from inspect8s.model.snapshot import Snapshot
 
 __all__ = [
     "NAMESPACE_TYPES",
+    "OWN_POD_LABEL",
     "CgroupEntry",
     "CgroupLimits",
     "CgroupVersion",

@@ -81,3 +81,5 @@ def render_table(result: AuditResult, out: TextIO, screen: Screen) -> None:
         page.line(f"{label}: {check_id}{times}: {reason}")
     for error in result.errors:
         page.line(f"could not check {error.source}: {error.kind.value}: {error.detail}")
+    for left in result.left_out:
+        page.line(f"left out {left.subject}: {left.reason}")
