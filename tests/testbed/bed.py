@@ -344,7 +344,10 @@ oom_score = 0
 
         self._write_containerd_config()
         log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
-        args = ["containerd", "--config", str(self.containerd_config)]
+        # --address as well as the config's [grpc] address: node discovery reads the socket
+        # from the daemon's command line, as it does on a node.
+        args = ["containerd", "--config", str(self.containerd_config),
+                "--address", str(self.containerd_socket)]  # fmt: skip
         self._containerd = subprocess.Popen(
             self._daemon(args if self.config_flag else args[:1]),
             stdout=log,
@@ -703,6 +706,34 @@ oom_score = 0
             if stream in streams:
                 out.append(content + ("" if tag == "P" else "\n"))
         return "".join(out)
+
+    def ctr_run(
+        self,
+        image: str,
+        args: Sequence[str] = (),
+        *,
+        privileged: bool = False,
+        mounts: Sequence[tuple[str, str, str]] = (),
+        timeout: float = 120.0,
+    ) -> subprocess.CompletedProcess[str]:
+        """``ctr run --rm`` of an imported image, outside CRI: a new network namespace
+        holding only ``lo`` (no network at all), ``args`` replacing the image's entry point
+        and command when given; ``mounts`` are (host path, container path, options such as
+        ``rbind:ro``). Its cgroup is made under ``/kubepods/besteffort`` and removed by
+        close() if runc leaves it."""
+        name = f"i8s-ctr-{secrets.token_hex(4)}"
+        cgroup = f"/kubepods/besteffort/{name}"
+        for parent in ("/kubepods", "/kubepods/besteffort"):
+            self._note_parent(parent)
+        self._cgroups.append(cgroup)
+        cmd = ["ctr", "-a", str(self.containerd_socket), "-n", CRI_NAMESPACE, "run", "--rm",
+               "--cgroup", cgroup]  # fmt: skip
+        if privileged:
+            cmd.append("--privileged")
+        for src, dst, options in mounts:
+            cmd += ["--mount", f"type=bind,src={src},dst={dst},options={options}"]
+        cmd += [image, name, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
     @contextmanager
     def host_root(self) -> Iterator[str]:
