@@ -224,8 +224,19 @@ def build_wheels(python: str, target: Target, machine: str, out: Path) -> Path:
 # --------------------------------------------------------------------------- root filesystem
 
 
-def rootfs_hooks(wheels: Path, wheel: Path, version: str, epoch: int) -> list[str]:
-    """mmdebstrap ``--customize-hook``s: the venv and the offline install into it."""
+def public_sources(suite: str) -> str:
+    """The image's /etc/apt/sources.list: Debian's public mirrors, as in debian:<suite>
+    images, not the build machine's (which may be a private mirror)."""
+    return (
+        f"deb http://deb.debian.org/debian {suite} main\n"
+        f"deb http://deb.debian.org/debian {suite}-updates main\n"
+        f"deb http://deb.debian.org/debian-security {suite}-security main\n"
+    )
+
+
+def rootfs_hooks(wheels: Path, wheel: Path, version: str, epoch: int, suite: str) -> list[str]:
+    """mmdebstrap ``--customize-hook``s: the venv and the offline install into it, and
+    the public apt sources."""
     (pip_wheel,) = sorted(wheels.glob("pip-*.whl"))
     clean_env = f"env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SOURCE_DATE_EPOCH={epoch}"
     pip = f"{VENV}/bin/python {WHEELS_IN_ROOTFS}/{pip_wheel.name}/pip"
@@ -240,6 +251,7 @@ def rootfs_hooks(wheels: Path, wheel: Path, version: str, epoch: int) -> list[st
         f'chroot "$1" {clean_env} {install}',
         f'rm -rf "$1{WHEELS_IN_ROOTFS}"',
         f'test "$(chroot "$1" {clean_env} {VENV}/bin/inspect8s --version)" = "inspect8s {version}"',
+        f'printf %s {shlex.quote(public_sources(suite))} > "$1/etc/apt/sources.list"',
     ]
 
 
@@ -402,7 +414,7 @@ def _build(
     rootfs = work / "rootfs"
     if rootfs.exists():
         shutil.rmtree(rootfs)
-    build_rootfs(target, mirrors, rootfs_hooks(wheels, wheel, version, epoch), rootfs)
+    build_rootfs(target, mirrors, rootfs_hooks(wheels, wheel, version, epoch, target.suite), rootfs)
     print(f"== root filesystem ready ({time.monotonic() - started:.0f} s)", flush=True)
     layer = tree_layer(rootfs, work / "layers", mtime=epoch, keep=keep_in_image)
     history = [
