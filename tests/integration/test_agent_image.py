@@ -264,4 +264,3 @@ def test_cluster_agents_leave_their_own_pods_out(scene: AgentScene, tmp_path: Pa
     assert any(s.startswith("pod/ops/node-tool-x") for s in subjects)
     privileged = scene.pods["privileged"]
     assert any(s.startswith(f"pod/{privileged.namespace}/{privileged.name}/") for s in subjects)
-
