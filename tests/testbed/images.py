@@ -10,12 +10,18 @@ owners and gzip headers, so image IDs stay the same from run to run.
 from __future__ import annotations
 
 import io
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from scripts.oci_image import Image, bytes_layer, image_config, tar_info, write_archive
+# The bed is imported with tests/ on sys.path (pytest, benchmarks, scripts/busy_host.py);
+# the OCI writer lives in scripts/ at the repository's top.
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.append(_REPO)
+from scripts.oci_image import Image, bytes_layer, image_config, tar_info, write_archive  # noqa: E402
 
 BUSYBOX = Path("/bin/busybox")
 
