@@ -278,9 +278,12 @@ _LEAVE_OUT_UNDER = (
     "var/tmp/",
     "var/cache/apt/",
     "var/lib/apt/lists/",
-    "var/log/",
+    "var/log/apt/",
 )
-_LEAVE_OUT = frozenset({"etc/resolv.conf", "etc/hostname", "etc/machine-id"})
+_LEAVE_OUT = frozenset(
+    {"etc/resolv.conf", "etc/hostname", "etc/machine-id", "var/log/dpkg.log",
+     "var/log/alternatives.log", "var/log/bootstrap.log"}
+)  # fmt: skip
 
 
 def keep_in_image(rel: str) -> bool:
