@@ -52,7 +52,7 @@ def agent_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The agent image as scripts/build-image.sh writes it, built once per session.
 
     ``INSPECT8S_AGENT_IMAGE_TAR=FILE`` uses an archive built before instead. The build needs
-    root, mmdebstrap, a Debian mirror and PyPI; it takes about a minute.
+    root, mmdebstrap, a Debian mirror and PyPI; it takes one to two minutes.
     """
     given = os.environ.get("INSPECT8S_AGENT_IMAGE_TAR")
     if given:

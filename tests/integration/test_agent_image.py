@@ -35,7 +35,7 @@ from inspect8s.kube.agent import (
 from scripts.oci_image import oci_arch, read_archive
 from tests.kubeserver import KubeServer, load_fixture
 
-# The image build (about a minute) happens in the first test's set-up.
+# The image build (one to two minutes) happens in the first test's set-up.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 MiB = 1 << 20
