@@ -135,6 +135,9 @@ def test_audit_leaves_own_pods_out_and_says_so() -> None:
     table = io.StringIO()
     get_renderer("table")(result, table)
     assert "left out pod/default/inspect8s-agent-x: created by inspect8s" in table.getvalue()
+    page = io.StringIO()
+    get_renderer("html")(result, page)
+    assert "<li>pod/default/inspect8s-agent-x: created by inspect8s" in page.getvalue()
     # The cluster result keeps what each agent left out.
     back = result_from_json(doc)
     assert back.left_out == result.left_out
