@@ -12,7 +12,9 @@ client is exercised end to end:
 - Errors: ``fail(prefix, status)`` answers matching requests with the recorded 401/403/404
   Status bodies (500 in the same shape); ``hang(prefix)`` accepts and never answers.
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
-  (phases per GET, log text, exit code); GET .../log and DELETE work.
+  (phases per GET, log text, exit code); GET .../log and DELETE work. With ``kubelet``
+  set, a created pod is run for real instead: ``kubelet(pod)`` gets the Pod object (in a
+  thread), runs it and returns its log and exit code; the pod is Running until then.
 - ``GET /api/v1/nodes/<node>/proxy/configz`` answers ``configz[node]`` (status, body) as
   the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
   cannot be reached.
@@ -210,6 +212,9 @@ class KubeServer:
         # Node name -> (HTTP status, body) of the kubelet /configz proxied by the API server.
         self.configz: dict[str, tuple[int, bytes]] = {}
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
+        # Runs created pods for real: Pod object -> (log, exit code); None: AgentScripts.
+        self.kubelet: Callable[[dict[str, Any]], tuple[str, int]] | None = None
+        self._runs: dict[tuple[str, str], AgentScript] = {}
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
@@ -375,9 +380,31 @@ class KubeServer:
             meta["uid"] = f"00000000-0000-4000-8000-{number:012d}"
             pod["status"] = {"phase": "Pending", "qosClass": "Burstable"}
             self.created[(namespace, meta["name"])] = pod
+        if self.kubelet is not None:
+            self._start(namespace, copy.deepcopy(pod))
         return 201, pod
 
+    def _start(self, namespace: str, pod: dict[str, Any]) -> None:
+        key = (namespace, pod["metadata"]["name"])
+        kubelet = self.kubelet
+        assert kubelet is not None
+        self._runs[key] = AgentScript(phases=("Running",), logs="")
+
+        def run() -> None:
+            try:
+                logs, code = kubelet(pod)
+            except Exception as exc:  # the pod fails; the test sees why in its log
+                logs, code = f"kubelet: {type(exc).__name__}: {exc}\n", 128
+            phase = "Succeeded" if code == 0 else "Failed"
+            self._runs[key] = AgentScript(phases=(phase,), logs=logs, exit_code=code)
+
+        threading.Thread(target=run, daemon=True, name=f"kubelet-{key[1]}").start()
+
     def _script_for(self, pod: dict[str, Any]) -> AgentScript:
+        meta = pod.get("metadata") or {}
+        run = self._runs.get((meta.get("namespace"), meta.get("name")))
+        if run is not None:
+            return run
         node = (pod.get("spec") or {}).get("nodeName")
         return self.agent_by_node.get(str(node), self.agent)
 

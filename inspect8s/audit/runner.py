@@ -28,6 +28,7 @@ from inspect8s.audit.registry import (
 from inspect8s.audit.results import (
     AuditResult,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     Scope,
@@ -35,7 +36,7 @@ from inspect8s.audit.results import (
     Status,
 )
 from inspect8s.errors import ExitStatus, ProbeError, ProbeFailed, UsageError
-from inspect8s.model import KubeObject, Pod, Snapshot
+from inspect8s.model import OWN_POD_LABEL, KubeObject, Pod, Snapshot
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -145,6 +146,68 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
             container=container,
             trace=traces.get(container.id),
         )
+
+
+# --------------------------------------------------------------------------- own pods
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPods:
+    """The pods inspect8s made (its agent pods, its DaemonSet and Job), which an audit
+    leaves out, and how to recognise anything of theirs in a finding's subject."""
+
+    left_out: tuple[LeftOut, ...] = ()
+    subjects: frozenset[str] = frozenset()  # "Pod/<ns>/<name>"
+    uids: frozenset[str] = frozenset()
+    tails: frozenset[str] = frozenset()  # "container/<id12>", "process/<pid>" of theirs
+
+    def covers(self, subject: str) -> bool:
+        """True for a subject that is one of these pods or something of theirs."""
+        if subject in self.subjects or any(subject.startswith(s + "/") for s in self.subjects):
+            return True
+        if subject.startswith("node/") and subject.count("/") >= 2:
+            subject = subject.split("/", 2)[2]  # node/<host>/container/<id> -> container/<id>
+        return subject in self.tails
+
+
+def own_pods(snapshot: Snapshot) -> OwnPods:
+    """The pods of ``snapshot`` carrying ``OWN_POD_LABEL``: API or ``--pods`` pods by
+    their labels, pods seen only on the node by their sandbox's labels (the kubelet copies
+    a pod's labels onto its CRI sandbox), with their containers and processes."""
+    key, value = OWN_POD_LABEL
+    reason = f"created by inspect8s (label {key}={value}): an agent does not judge itself"
+    names: dict[str, str | None] = {}  # subject -> pod UID
+    for pod in snapshot.pods:
+        if pod.labels.get(key) == value:
+            names[pod_subject(pod)] = pod.uid
+    containers = snapshot.node.containers if snapshot.node is not None else ()
+    for c in containers:
+        if c.is_sandbox and c.labels.get(key) == value and c.pod_namespace and c.pod_name:
+            names.setdefault(f"Pod/{c.pod_namespace}/{c.pod_name}", c.pod_uid)
+    if not names:
+        return OwnPods()
+    uids = frozenset(uid for uid in names.values() if uid)
+    tails: set[str] = set()
+    for c in containers:
+        if (c.pod_uid and c.pod_uid in uids) or f"Pod/{c.pod_namespace}/{c.pod_name}" in names:
+            tails.add(f"container/{c.id[:12]}")
+            tails.update(f"process/{pid}" for pid in c.pids)
+    return OwnPods(
+        left_out=tuple(LeftOut(subject, reason) for subject in sorted(names)),
+        subjects=frozenset(names),
+        uids=uids,
+        tails=frozenset(tails),
+    )
+
+
+def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
+    if isinstance(item, Pod):
+        uid = item.uid
+    elif isinstance(item, ContainerContext) and item.container is not None:
+        uid = item.container.pod_uid
+    else:
+        uid = None
+    return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
 # --------------------------------------------------------------------------- node hook
@@ -340,6 +403,7 @@ def _result(
     target: str,
     inputs: Sequence[str],
     documents: int | None,
+    left_out: tuple[LeftOut, ...] = (),
 ) -> AuditResult:
     outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
     findings.sort(key=Finding.sort_key)
@@ -353,6 +417,7 @@ def _result(
         subjects=subjects,
         documents=documents,
         settings=_settings_shown(settings),
+        left_out=left_out,
     )
 
 
@@ -378,6 +443,7 @@ def run_checks(
     target: str = "node",
     inputs: Sequence[str] = (),
     documents: int | None = None,
+    leave_out_own: bool = False,
 ) -> AuditResult:
     """Run every check on every subject of its scope and collect the result.
 
@@ -385,7 +451,11 @@ def run_checks(
     on that pod point there unless a violation names its own); ``pod_fields`` maps it to
     the lines of its fields, for violations that name a ``field``. ``ignore`` rules mark
     matching findings as suppressed (kept, but not counted for ``--fail-on``).
+    ``leave_out_own`` (node and cluster audits): inspect8s's own pods (:func:`own_pods`)
+    are not checked, findings of node checks about them are dropped, and the result's
+    ``left_out`` names them.
     """
+    own = own_pods(snapshot) if leave_out_own else OwnPods()
     settings = settings or CheckSettings()
     locations = pod_locations or {}
     fields = pod_fields or {}
@@ -398,9 +468,16 @@ def run_checks(
             if isinstance(item, _NotRead):
                 outcomes.append(Outcome(chk.id, subject, Status.SKIPPED, item.reason, location))
                 continue
+            if own.left_out and _is_own(item, subject, own):
+                continue
             subjects.add(subject)
             locator = fields.get(index) if index is not None else None
             outcome, found = _evaluate(chk, item, subject, location, settings, ignore, locator)
+            if own.left_out and any(own.covers(f.subject) for f in found):
+                # a node check's finding about an own pod's container or process
+                found = [f for f in found if not own.covers(f.subject)]
+                status = Status.FAILED if found else Status.PASSED
+                outcome = dataclasses.replace(outcome, status=status, findings=tuple(found))
             outcomes.append(outcome)
             findings.extend(found)
     return _result(
@@ -413,6 +490,7 @@ def run_checks(
         target,
         inputs,
         documents,
+        own.left_out,
     )
 
 

@@ -26,6 +26,7 @@ from inspect8s.audit.results import (
     AuditResult,
     CheckInfo,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     Scope,
@@ -286,6 +287,9 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
             for e in doc.get("errors") or ()
         )
         subjects = int((doc.get("summary") or {}).get("subjects") or 0)
+        left_out = tuple(
+            LeftOut(str(x["subject"]), str(x["reason"])) for x in doc.get("leftOut") or ()
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise ProbeFailed(ErrorKind.MALFORMED, "agent", f"unexpected audit JSON: {exc}") from exc
     by_outcome: dict[tuple[str, str], list[Finding]] = {}
@@ -301,6 +305,7 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
         findings=findings,
         errors=errors,
         subjects=subjects,
+        left_out=left_out,
     )
 
 
@@ -397,6 +402,7 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
     findings = list(base.findings)
     outcomes = list(base.outcomes)
     errors = list(base.errors)
+    left_out = {x.subject: x for x in base.left_out}
     subjects = base.subjects
     for audit in audits:
         if audit.error is not None:
@@ -426,6 +432,8 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
             dataclasses.replace(e, source=f"node/{audit.node}: {e.source}") for e in result.errors
         )
         subjects += result.subjects
+        for x in result.left_out:
+            left_out.setdefault(x.subject, x)
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
     return dataclasses.replace(
@@ -435,4 +443,5 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
         outcomes=tuple(outcomes),
         errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
         subjects=subjects,
+        left_out=tuple(left_out[s] for s in sorted(left_out)),
     )

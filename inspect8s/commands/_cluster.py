@@ -208,6 +208,7 @@ def audit_cluster(
             ignore=ignore,
             target="cluster",
             inputs=inputs,
+            leave_out_own=True,
         )
         if not agents:
             return result

@@ -380,6 +380,7 @@ def audit(
             ignore=rules,
             target="node",
             inputs=(bundle or root,),
+            leave_out_own=True,
         )
 
     if output_file:

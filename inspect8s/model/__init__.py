@@ -32,6 +32,7 @@ from inspect8s.model.host import (
     QoS,
 )
 from inspect8s.model.kube import (
+    OWN_POD_LABEL,
     ContainerSpec,
     KubeNode,
     Pod,
@@ -63,6 +64,7 @@ from inspect8s.model.snapshot import Snapshot, UnreadSource
 
 __all__ = [
     "NAMESPACE_TYPES",
+    "OWN_POD_LABEL",
     "ApiServerInfo",
     "CgroupEntry",
     "CgroupLimits",

@@ -85,3 +85,5 @@ def render_table(result: AuditResult, out: TextIO, screen: Screen) -> None:
         page.line(f"Target release: {target}" + (f" ({origin})" if origin else "") + ".")
     for error in result.errors:
         page.line(f"could not check {error.source}: {error.kind.value}: {error.detail}")
+    for left in result.left_out:
+        page.line(f"left out {left.subject}: {left.reason}")
