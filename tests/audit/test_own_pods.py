@@ -137,7 +137,7 @@ def test_audit_leaves_own_pods_out_and_says_so() -> None:
     assert "left out Pod/default/inspect8s-agent-x: created by inspect8s" in table.getvalue()
     page = io.StringIO()
     get_renderer("html")(result, page)
-    assert "<li>pod/default/inspect8s-agent-x: created by inspect8s" in page.getvalue()
+    assert "<li>Pod/default/inspect8s-agent-x: created by inspect8s" in page.getvalue()
     # The cluster result keeps what each agent left out.
     back = result_from_json(doc)
     assert back.left_out == result.left_out

@@ -255,11 +255,11 @@ def test_cluster_agents_leave_their_own_pods_out(scene: AgentScene, tmp_path: Pa
     assert not [e for e in doc["errors"] if e["source"].startswith("agent:")], doc["errors"]
 
     left = {x["subject"] for x in doc["leftOut"]}
-    assert left == {f"pod/default/{agent_name}", "pod/ops/inspect8s-agent-old"}
+    assert left == {f"Pod/default/{agent_name}", "Pod/ops/inspect8s-agent-old"}
     assert all("inspect8s" in x["reason"] for x in doc["leftOut"])
     subjects = {f["subject"] for f in doc["findings"]}
     assert not [s for s in subjects if s.startswith(tuple(left))]
     # The look-alike is judged, by the cluster audit and by the agent on the node.
-    assert any(s.startswith("pod/ops/node-tool-x") for s in subjects)
+    assert any(s.startswith("Pod/ops/node-tool-x") for s in subjects)
     privileged = scene.pods["privileged"]
-    assert any(s.startswith(f"pod/{privileged.namespace}/{privileged.name}/") for s in subjects)
+    assert any(s.startswith(f"Pod/{privileged.namespace}/{privileged.name}/") for s in subjects)
