@@ -11,7 +11,9 @@ state::
 
 What the function receives depends on its scope (see :class:`inspect8s.results.Scope`):
 ``Scope.POD`` a :class:`~inspect8s.model.Pod`, ``Scope.CONTAINER`` a
-:class:`ContainerContext`, ``Scope.NODE`` the :class:`~inspect8s.model.Snapshot`. A function
+:class:`ContainerContext`, ``Scope.NODE`` and ``Scope.CLUSTER`` the
+:class:`~inspect8s.model.Snapshot`, ``Scope.OBJECT`` a :class:`~inspect8s.model.KubeObject`
+(an object of any kind from manifests, the API or a Helm release). A function
 that takes a second positional parameter also receives the run's :class:`CheckSettings`
 (for example the ``--target-version``).
 
@@ -121,10 +123,23 @@ class FieldLocator(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CheckSettings:
-    """Run-wide settings a check may read (passed when it takes a second parameter)."""
+    """Run-wide settings a check may read (passed when it takes a second parameter).
+
+    ``target_version`` is validated and normalised here, so every caller (the CLI, the
+    library, the agent) gets the same answer: ``"v1.31.2"`` becomes ``"1.31"`` and a value
+    that is not ``1.N`` / ``v1.N[.P]`` raises UsageError (exit 2).
+    """
 
     target_version: str | None = None  # Kubernetes minor ("1.31"); None: the node's own
     options: dict[str, str] = field(default_factory=dict)  # free-form, for plugins
+    target_source: str | None = None  # where the target came from, said in the report
+    versions_files: tuple[str, ...] = ()  # --versions-file: more API version table entries
+
+    def __post_init__(self) -> None:
+        if self.target_version is not None:
+            from inspect8s.audit.checks.versions import parse_target_version
+
+            object.__setattr__(self, "target_version", parse_target_version(self.target_version))
 
 
 @dataclass(frozen=True, slots=True)

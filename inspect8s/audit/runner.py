@@ -29,6 +29,7 @@ from inspect8s.audit.registry import (
 from inspect8s.audit.results import (
     AuditResult,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     OutcomeTable,
@@ -38,7 +39,7 @@ from inspect8s.audit.results import (
     outcome_key,
 )
 from inspect8s.errors import ExitStatus, ProbeError, ProbeFailed, UsageError
-from inspect8s.model import Pod, Snapshot
+from inspect8s.model import OWN_POD_LABEL, KubeObject, Pod, Snapshot
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -75,6 +76,27 @@ def node_subject(snapshot: Snapshot) -> str:
     if len(snapshot.kube_nodes) == 1:
         return f"node/{snapshot.kube_nodes[0].name}"
     return "node/unknown"
+
+
+def object_subject(obj: KubeObject) -> str:
+    """``<Kind>/<ns>/<name>``, or ``<Kind>/<name>`` for an object without a namespace
+    (cluster-scoped kinds; the collectors put ``default`` on namespaced ones)."""
+    name = obj.name or "(unnamed)"
+    return f"{obj.kind}/{obj.namespace}/{name}" if obj.namespace else f"{obj.kind}/{name}"
+
+
+def object_location(obj: KubeObject) -> Location | None:
+    """The file, document and line of the object's ``apiVersion``; None: not from a file."""
+    if obj.file is None:
+        return None
+    return Location(obj.file, obj.document_index, obj.line)
+
+
+@dataclass(frozen=True, slots=True)
+class _NotRead:
+    """An object source that failed: object checks are skipped on it, with the reason."""
+
+    reason: str
 
 
 def _resolve_subject(base: str, subject: str | None) -> str:
@@ -127,6 +149,68 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
             container=container,
             trace=traces.get(container.id),
         )
+
+
+# --------------------------------------------------------------------------- own pods
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPods:
+    """The pods inspect8s made (its agent pods, its DaemonSet and Job), which an audit
+    leaves out, and how to recognise anything of theirs in a finding's subject."""
+
+    left_out: tuple[LeftOut, ...] = ()
+    subjects: frozenset[str] = frozenset()  # "Pod/<ns>/<name>"
+    uids: frozenset[str] = frozenset()
+    tails: frozenset[str] = frozenset()  # "container/<id12>", "process/<pid>" of theirs
+
+    def covers(self, subject: str) -> bool:
+        """True for a subject that is one of these pods or something of theirs."""
+        if subject in self.subjects or any(subject.startswith(s + "/") for s in self.subjects):
+            return True
+        if subject.startswith("node/") and subject.count("/") >= 2:
+            subject = subject.split("/", 2)[2]  # node/<host>/container/<id> -> container/<id>
+        return subject in self.tails
+
+
+def own_pods(snapshot: Snapshot) -> OwnPods:
+    """The pods of ``snapshot`` carrying ``OWN_POD_LABEL``: API or ``--pods`` pods by
+    their labels, pods seen only on the node by their sandbox's labels (the kubelet copies
+    a pod's labels onto its CRI sandbox), with their containers and processes."""
+    key, value = OWN_POD_LABEL
+    reason = f"created by inspect8s (label {key}={value}): an agent does not judge itself"
+    names: dict[str, str | None] = {}  # subject -> pod UID
+    for pod in snapshot.pods:
+        if pod.labels.get(key) == value:
+            names[pod_subject(pod)] = pod.uid
+    containers = snapshot.node.containers if snapshot.node is not None else ()
+    for c in containers:
+        if c.is_sandbox and c.labels.get(key) == value and c.pod_namespace and c.pod_name:
+            names.setdefault(f"Pod/{c.pod_namespace}/{c.pod_name}", c.pod_uid)
+    if not names:
+        return OwnPods()
+    uids = frozenset(uid for uid in names.values() if uid)
+    tails: set[str] = set()
+    for c in containers:
+        if (c.pod_uid and c.pod_uid in uids) or f"Pod/{c.pod_namespace}/{c.pod_name}" in names:
+            tails.add(f"container/{c.id[:12]}")
+            tails.update(f"process/{pid}" for pid in c.pids)
+    return OwnPods(
+        left_out=tuple(LeftOut(subject, reason) for subject in sorted(names)),
+        subjects=frozenset(names),
+        uids=uids,
+        tails=frozenset(tails),
+    )
+
+
+def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
+    if isinstance(item, Pod):
+        uid = item.uid
+    elif isinstance(item, ContainerContext) and item.container is not None:
+        uid = item.container.pod_uid
+    else:
+        uid = None
+    return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
 # --------------------------------------------------------------------------- node hook
@@ -251,6 +335,15 @@ def _items(
     elif check.scope is Scope.CONTAINER:
         for ctx in container_contexts(snapshot):
             yield None, ctx, ctx.subject, None
+    elif check.scope is Scope.OBJECT:
+        for obj in snapshot.objects:
+            yield None, obj, object_subject(obj), object_location(obj)
+        for source in snapshot.unread_sources:
+            reason = f"{source.name} could not be read: {source.reason}"
+            yield None, _NotRead(reason), f"source/{source.name}", None
+    elif check.scope is Scope.CLUSTER:
+        if snapshot.api_server is not None:
+            yield None, snapshot, "cluster", None
     else:
         yield None, snapshot, node_subject(snapshot), None
 
@@ -323,6 +416,7 @@ def _result(
     target: str,
     inputs: Sequence[str],
     documents: int | None,
+    left_out: tuple[LeftOut, ...] = (),
     presorted: bool = False,
 ) -> AuditResult:
     if isinstance(outcomes, list):
@@ -338,8 +432,20 @@ def _result(
         errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
         subjects=subjects,
         documents=documents,
-        settings=({"targetVersion": settings.target_version} if settings.target_version else {}),
+        settings=_settings_shown(settings),
+        left_out=left_out,
     )
+
+
+def _settings_shown(settings: CheckSettings) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    if settings.target_version:
+        shown["targetVersion"] = settings.target_version
+        if settings.target_source:
+            shown["targetVersionFrom"] = settings.target_source
+    if settings.versions_files:
+        shown["versionsFiles"] = ", ".join(settings.versions_files)
+    return shown
 
 
 def run_checks(
@@ -353,6 +459,7 @@ def run_checks(
     target: str = "node",
     inputs: Sequence[str] = (),
     documents: int | None = None,
+    leave_out_own: bool = False,
 ) -> AuditResult:
     """Run every check on every subject of its scope and collect the result.
 
@@ -360,7 +467,11 @@ def run_checks(
     on that pod point there unless a violation names its own); ``pod_fields`` maps it to
     the lines of its fields, for violations that name a ``field``. ``ignore`` rules mark
     matching findings as suppressed (kept, but not counted for ``--fail-on``).
+    ``leave_out_own`` (node and cluster audits): inspect8s's own pods (:func:`own_pods`)
+    are not checked, findings of node checks about them are dropped, and the result's
+    ``left_out`` names them.
     """
+    own = own_pods(snapshot) if leave_out_own else OwnPods()
     settings = settings or CheckSettings()
     locations = pod_locations or {}
     fields = pod_fields or {}
@@ -370,11 +481,20 @@ def run_checks(
     subjects: set[str] = set()
     for chk in checks:
         for index, item, subject, location in _items(chk, snapshot, locations):
+            if isinstance(item, _NotRead):
+                outcomes.append(Outcome(chk.id, subject, Status.SKIPPED, item.reason, location))
+                continue
+            if own.left_out and _is_own(item, subject, own):
+                continue
             subjects.add(subject)
             locator = fields.get(index) if index is not None else None
             status, reason, found = _evaluate(
                 chk, item, subject, location, settings, ignore, locator
             )
+            if own.left_out and any(own.covers(f.subject) for f in found):
+                # a node check's finding about an own pod's container or process
+                found = [f for f in found if not own.covers(f.subject)]
+                status = Status.FAILED if found else Status.PASSED
             outcomes.append(Outcome(chk.id, subject, status, reason, location, tuple(found)))
             findings.extend(found)
     return _result(
@@ -387,6 +507,7 @@ def run_checks(
         target,
         inputs,
         documents,
+        own.left_out,
     )
 
 
@@ -398,39 +519,35 @@ def audit_manifests(
     ignore: Sequence[IgnoreRule] = (),
     stdin: IO[Any] | None = None,
     max_file_bytes: int | None = None,
-    on_progress: Callable[[str, int, int | None], None] | None = None,
+    progress: Callable[[str, int, int | None, int], None] | None = None,
 ) -> AuditResult:
-    """Audit manifest files and directories with the pod-scope checks among ``checks``.
+    """Audit manifest files and directories with the pod- and object-scope checks among
+    ``checks``.
 
     The files are streamed (``collect.manifests.ManifestReader``): each workload is checked
     as soon as it is read and only its findings and outcomes are kept, so memory grows with
     what is found, not with the size of the input. ``max_file_bytes`` caps each file (None:
-    the reader's default); ``on_progress`` (a ``render.progress.ProgressFn``) is told the
-    MiB read of each file, with the documents read so far.
+    the reader's default); ``progress`` is passed to the reader. Every object, workload or
+    not, also goes through the object checks (the API version checks); without a target
+    version they judge against the newest release the API version table knows, and the
+    result's settings say so.
     """
+    from inspect8s.collect.manifest_objects import ObjectCollector
     from inspect8s.collect.manifests import DEFAULT_MAX_FILE_BYTES, ManifestReader, workload_pod
 
-    settings = settings or CheckSettings()
+    settings = default_target(settings or CheckSettings(), None)
+    checks = tuple(checks)
     pod_checks = [c for c in checks if c.scope is Scope.POD]
+    object_checks = [c for c in checks if c.scope is Scope.OBJECT]
+    as_object = ObjectCollector().convert
     reader = ManifestReader(
-        paths, stdin=stdin, max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES
+        paths,
+        stdin=stdin,
+        max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES,
+        progress=progress,
     )
-    if on_progress is not None:
-        report = on_progress
-        files_done = [0]
-
-        def progress(file: str, done: int, size: int | None, documents: int) -> None:
-            label = f"manifests ({documents} documents)"
-            if done == size:  # a file read to its end
-                files_done[0] += 1
-                report(f"{label}: files", files_done[0], reader.files)
-            elif size is not None and size >= 1 << 20:  # within a large file
-                report(f"{label}: {file}: MiB", done >> 20, size >> 20)
-
-        reader.progress = progress
-        report("manifests (0 documents): files", 0, reader.files)
     findings: list[Finding] = []
-    outcomes = OutcomeTable([c.id for c in pod_checks])
+    outcomes = OutcomeTable([c.id for c in (*pod_checks, *object_checks)])
     errors: list[ProbeError] = []
     subjects: set[str] = set()
     strings: dict[str, str] = {}
@@ -438,44 +555,62 @@ def audit_manifests(
     thresholds = gc.get_threshold()
     # Millions of small objects that live to the end: collect the young ones less often.
     gc.set_threshold(max(thresholds[0], 20_000), thresholds[1], thresholds[2])
+
+    def check_all(
+        checked: Sequence[Check],
+        item: Any,
+        subject: str,
+        location: Location | None,
+        fields: FieldLocator | None,
+        mine: list[Finding],
+    ) -> None:
+        row = outcomes.add_row(subject, location)
+        for chk in checked:
+            status, reason, found = _evaluate(
+                chk, item, subject, location, settings, ignore, fields, strings
+            )
+            if status is Status.PASSED:
+                outcomes.passed(row, chk.id)
+            elif status is Status.FAILED:
+                outcomes.failed(row, chk.id, found)
+                mine.extend(found)
+            else:
+                outcomes.add(Outcome(chk.id, subject, status, reason, location))
+
     try:
         for obj in reader:
+            mine: list[Finding] = []
+            named: set[str] = set()
+            kube_object = as_object(obj) if object_checks else None
+            if kube_object is not None:
+                subject = object_subject(kube_object)
+                named.add(subject)
+                check_all(
+                    object_checks, kube_object, subject, object_location(kube_object), None, mine
+                )
             try:
                 made = workload_pod(obj)
             except ProbeFailed as exc:
                 errors.append(exc.record())
-                continue
-            if made is None:
-                continue
-            pod, fields = made
-            subject = pod_subject(pod)
-            repeated = repeated or subject in subjects
-            subjects.add(subject)
-            location = fields.start()
-            row = outcomes.add_row(subject, location)
-            mine: list[Finding] = []
-            for chk in pod_checks:
-                status, reason, found = _evaluate(
-                    chk, pod, subject, location, settings, ignore, fields, strings
-                )
-                if status is Status.PASSED:
-                    outcomes.passed(row, chk.id)
-                elif status is Status.FAILED:
-                    outcomes.failed(row, chk.id, found)
-                    mine.extend(found)
-                else:
-                    outcomes.add(Outcome(chk.id, subject, status, reason, location))
+                made = None
+            if made is not None:
+                pod, fields = made
+                subject = pod_subject(pod)
+                named.add(subject)
+                check_all(pod_checks, pod, subject, fields.start(), fields, mine)
+            repeated = repeated or not named.isdisjoint(subjects)
+            subjects.update(named)
             mine.sort(key=Finding.sort_key)
             findings.extend(mine)
     finally:
         gc.set_threshold(*thresholds)
-    # Each workload's findings are sorted already and its subjects start with its own
+    # Each object's findings are sorted already and their subjects start with its own
     # "<Kind>/<ns>/<name>": a stable sort by subject alone gives the full order, without a
-    # key tuple per finding. The same workload given twice interleaves: sort fully then.
+    # key tuple per finding. The same object given twice interleaves: sort fully then.
     if not repeated:
         findings.sort(key=operator.attrgetter("subject"))
     return _result(
-        pod_checks,
+        [*pod_checks, *object_checks],
         outcomes,
         findings,
         [*reader.errors, *errors],
@@ -485,6 +620,35 @@ def audit_manifests(
         paths,
         reader.documents,
         presorted=not repeated,
+    )
+
+
+def default_target(settings: CheckSettings, server_version: str | None) -> CheckSettings:
+    """``settings`` with the target version filled in when none was given: the API
+    server's version (``server_version``, "v1.29.3"), else the newest release the API
+    version table knows. ``target_source`` says which, for the report."""
+    import dataclasses
+
+    from inspect8s.audit.checks.versions import kube_minor
+
+    if settings.target_version is not None:
+        if settings.target_source is None:
+            return dataclasses.replace(settings, target_source="--target-version")
+        return settings
+    minor = kube_minor(server_version)
+    if minor is not None:
+        return dataclasses.replace(
+            settings,
+            target_version=f"1.{minor}",
+            target_source=f"the API server ({server_version})",
+        )
+    from inspect8s.audit.apitable import load_table, show
+
+    newest = show(load_table(tuple(settings.versions_files)).newest)
+    return dataclasses.replace(
+        settings,
+        target_version=newest,
+        target_source="the newest release in the API version table; pass --target-version",
     )
 
 

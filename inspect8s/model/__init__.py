@@ -32,6 +32,7 @@ from inspect8s.model.host import (
     QoS,
 )
 from inspect8s.model.kube import (
+    OWN_POD_LABEL,
     ContainerSpec,
     KubeNode,
     Pod,
@@ -58,10 +59,13 @@ from inspect8s.model.node import (
     UidMapRange,
     host_uid,
 )
-from inspect8s.model.snapshot import Snapshot
+from inspect8s.model.objects import ApiServerInfo, KubeObject, ServedResource, WrittenVersion
+from inspect8s.model.snapshot import Snapshot, UnreadSource
 
 __all__ = [
     "NAMESPACE_TYPES",
+    "OWN_POD_LABEL",
+    "ApiServerInfo",
     "CgroupEntry",
     "CgroupLimits",
     "CgroupVersion",
@@ -80,6 +84,7 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeObject",
     "KubeProxyConfig",
     "KubeletConfig",
     "KubeletConfigz",
@@ -103,12 +108,15 @@ __all__ = [
     "RuntimeCondition",
     "RuntimeDaemon",
     "RuntimeStatus",
+    "ServedResource",
     "Shim",
     "Snapshot",
     "SocketHolder",
     "SocketInfo",
     "UidMapRange",
+    "UnreadSource",
     "Volume",
     "VolumeMount",
+    "WrittenVersion",
     "host_uid",
 ]

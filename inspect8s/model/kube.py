@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from inspect8s.model.host import QoS
 
+# The label on every pod inspect8s creates (agent pods) or ships (plugins/kubectl/
+# daemonset.yaml, job.yaml). Audits leave such pods out: an agent never judges itself.
+OWN_POD_LABEL = ("app.kubernetes.io/managed-by", "inspect8s")
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceList:

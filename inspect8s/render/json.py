@@ -75,6 +75,7 @@ def document(result: AuditResult, *, lists: bool = True) -> dict[str, Any]:
             "suppressed": len(result.findings) - len(active),
             "bySeverity": result.severity_counts(),
             "errors": len(result.errors),
+            "leftOut": len(result.left_out),
         },
         "checks": [
             {
@@ -92,6 +93,7 @@ def document(result: AuditResult, *, lists: bool = True) -> dict[str, Any]:
         "findings": [finding_data(f) for f in result.findings] if lists else [],
         "incomplete": list(incomplete_data(result)) if lists else [],
         "errors": [e.to_json() for e in result.errors],
+        "leftOut": [{"subject": x.subject, "reason": x.reason} for x in result.left_out],
     }
 
 

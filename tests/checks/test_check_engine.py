@@ -86,7 +86,7 @@ def test_bad_severity_scope_and_arity_are_refused() -> None:
     with pytest.raises(CheckDefinitionError, match="unknown severity"):
         check("I8S-POD-003", title="t", severity="urgent", scope=Scope.POD)
     with pytest.raises(CheckDefinitionError):
-        check("I8S-POD-003", title="t", severity="low", scope="cluster")
+        check("I8S-POD-003", title="t", severity="low", scope="galaxy")
     with pytest.raises(CheckDefinitionError, match="takes 3 positional"):
 
         @check("I8S-POD-003", title="t", severity="low", scope="pod")

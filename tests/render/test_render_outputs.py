@@ -154,9 +154,22 @@ def test_sarif_validates_and_carries_locations(result: AuditResult) -> None:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
         [loc] = res["locations"]
         kind = loc["logicalLocations"][0]["fullyQualifiedName"].split("/")[0]
-        assert kind in ("CronJob", "DaemonSet", "Deployment", "Pod")
+        assert kind in (
+            "CronJob",
+            "DaemonSet",
+            "Deployment",
+            "Pod",
+            "Ingress",
+            "PodDisruptionBudget",
+        )
         assert loc["physicalLocation"]["artifactLocation"]["uri"].startswith(INPUT)
         assert loc["physicalLocation"]["region"]["startLine"] >= 1
+    removed = [r for r in run["results"] if r["ruleId"] == "I8S-API-REMOVED"]
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in removed} == {
+        2,
+        19,
+    }
+    assert all(r["level"] == "error" and "target 1.35" in r["message"]["text"] for r in removed)
     suppressed = [r for r in run["results"] if "suppressions" in r]
     assert [r["ruleId"] for r in suppressed] == ["I8S-WL-RUNTIMEDIR"]
     assert suppressed[0]["suppressions"][0]["state"] == "accepted"
@@ -222,10 +235,13 @@ def test_junit_shape_and_counts(result: AuditResult) -> None:
     root = ET.fromstring(render("junit", result))
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["inspect8s.pod", "inspect8s.probes"]
+    names = [s.get("name") for s in suites]
+    assert names == ["inspect8s.pod", "inspect8s.object", "inspect8s.probes"]
     pod_suite = suites[0]
     cases = pod_suite.findall("testcase")
-    assert len(cases) == len(result.outcomes) == int(pod_suite.get("tests", "0"))
+    scopes = {c.id: c.scope.value for c in result.checks}
+    pod_outcomes = [o for o in result.outcomes if scopes[o.check_id] == "pod"]
+    assert len(cases) == len(pod_outcomes) == int(pod_suite.get("tests", "0"))
     failures = [c for c in cases if c.find("failure") is not None]
     assert len(failures) == int(pod_suite.get("failures", "0"))
     # the accepted finding passes, with a note
@@ -244,6 +260,25 @@ def test_junit_shape_and_counts(result: AuditResult) -> None:
     assert sock.get("line") == "54"
     failure = sock.find("failure")
     assert failure is not None and failure.get("type") == "critical"
+    # the API version checks: a removed Ingress version, at the line of its apiVersion
+    removed = [
+        c
+        for c in suites[1].findall("testcase")
+        if c.get("classname") == "I8S-API-REMOVED" and c.find("failure") is not None
+    ]
+    assert {(c.get("name"), c.get("file"), c.get("line")) for c in removed} == {
+        (
+            "Ingress/shop/shop: Object uses an API version the target release no longer serves",
+            f"{INPUT}/legacy-apis.yaml",
+            "2",
+        ),
+        (
+            "PodDisruptionBudget/shop/storefront: Object uses an API version the target release "
+            "no longer serves",
+            f"{INPUT}/legacy-apis.yaml",
+            "19",
+        ),
+    }
     total = sum(int(s.get("tests", "0")) for s in suites)
     assert int(root.get("tests", "0")) == total
     assert int(root.get("errors", "0")) == 1
