@@ -139,7 +139,7 @@ def main() -> int:
         on_tty, on_pipe = _progress_on_terminal(cmd)
         print(
             f"{args.documents:,} documents, {size / 1e6:.1f} MB, {summary['subjects']:,} "
-            f"workloads, {summary['checks']} checks, {summary['findings']:,} findings; "
+            f"subjects, {summary['checks']} checks, {summary['findings']:,} findings; "
             f"median {statistics.median(walls):.1f} s, peak RSS {max(peaks)} MiB "
             f"(goal < 60 s, < 500 MB); progress on a terminal: {'yes' if on_tty else 'NO'}, "
             f"on a pipe: {'YES' if on_pipe else 'no'}"

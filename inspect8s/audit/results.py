@@ -176,9 +176,12 @@ class OutcomeTable(Sequence[Outcome]):
         self._checks = tuple(check_ids)
         self._column = {c: i for i, c in enumerate(self._checks)}
         self._rows: list[tuple[str, Location | None]] = []
-        self._passed = bytearray()  # per row and check: 0 none, 1 passed, 2 failed
-        self._first = array("L")  # per row and check: first of its findings in _found
-        self._count = array("L")  # ... and how many
+        # per row and check: 0 not run, 1 passed, 2 + n: failed with n + 1 findings (the
+        # findings of a row follow each other in _found, in column order, from _start[row];
+        # a cell with more than 253 findings keeps its count in _many)
+        self._passed = bytearray()
+        self._start = array("Q")
+        self._many: dict[int, int] = {}
         self._found: list[Finding] = []
         self._others: list[Outcome] = []
         self._sorted = True
@@ -186,10 +189,8 @@ class OutcomeTable(Sequence[Outcome]):
     def add_row(self, subject: str, location: Location | None) -> int:
         """A new subject; returns its row number for :meth:`passed`."""
         self._rows.append((subject, location))
-        width = len(self._checks)
-        self._passed.extend(bytes(width))
-        self._first.extend([0] * width)
-        self._count.extend([0] * width)
+        self._passed.extend(bytes(len(self._checks)))
+        self._start.append(len(self._found))
         self._sorted = False
         return len(self._rows) - 1
 
@@ -197,11 +198,28 @@ class OutcomeTable(Sequence[Outcome]):
         self._passed[row * len(self._checks) + self._column[check_id]] = 1
 
     def failed(self, row: int, check_id: str, findings: Sequence[Finding]) -> None:
+        """A failed outcome of the last row added; a row's checks come in column order."""
         cell = row * len(self._checks) + self._column[check_id]
-        self._passed[cell] = 2
-        self._first[cell] = len(self._found)
-        self._count[cell] = len(findings)
+        if row != len(self._rows) - 1 or any(
+            self._passed[cell + 1 : (row + 1) * len(self._checks)]
+        ):
+            raise ValueError("failed outcomes are added to the last row, in column order")
+        count = len(findings)
+        if count > 253:
+            self._many[cell] = count
+            count = 253
+        self._passed[cell] = 1 + count
         self._found.extend(findings)
+
+    def _findings(self, row: int, cell: int) -> tuple[Finding, ...]:
+        width = len(self._checks)
+        start = self._start[row]
+        for earlier in range(row * width, cell):
+            state = self._passed[earlier]
+            if state >= 2:
+                start += self._many.get(earlier, state - 1)
+        state = self._passed[cell]
+        return tuple(self._found[start : start + self._many.get(cell, state - 1)])
 
     def add(self, outcome: Outcome) -> None:
         self._others.append(outcome)
@@ -220,14 +238,16 @@ class OutcomeTable(Sequence[Outcome]):
         )
         rows = [self._rows[r] for r in order]
         passed = bytearray(len(self._passed))
-        first = array("L", bytes(self._first.itemsize * len(self._first)))
-        count = array("L", bytes(self._count.itemsize * len(self._count)))
+        starts = array("Q", (self._start[r] for r in order))
+        many: dict[int, int] = {}
         for new, old in enumerate(order):
             a, b = new * width, old * width
             passed[a : a + width] = self._passed[b : b + width]
-            first[a : a + width] = self._first[b : b + width]
-            count[a : a + width] = self._count[b : b + width]
-        self._rows, self._passed, self._first, self._count = rows, passed, first, count
+            if self._many:
+                for column in range(width):
+                    if b + column in self._many:
+                        many[a + column] = self._many[b + column]
+        self._rows, self._passed, self._start, self._many = rows, passed, starts, many
         self._sorted = True
 
     def __iter__(self) -> Iterator[Outcome]:
@@ -244,8 +264,7 @@ class OutcomeTable(Sequence[Outcome]):
                 if state == 1:
                     made = Outcome(check_id, subject, Status.PASSED, None, location)
                 else:
-                    start = self._first[cell]
-                    found = tuple(self._found[start : start + self._count[cell]])
+                    found = self._findings(row, cell)
                     made = Outcome(check_id, subject, Status.FAILED, None, location, found)
                 key = outcome_key(made)
                 while pending is not None and outcome_key(pending) <= key:
@@ -269,7 +288,7 @@ class OutcomeTable(Sequence[Outcome]):
         for column, check_id in enumerate(self._checks):
             cells = self._passed[column::width] if width else b""
             out[check_id][Status.PASSED.value] = cells.count(1)
-            out[check_id][Status.FAILED.value] = cells.count(2)
+            out[check_id][Status.FAILED.value] = len(cells) - cells.count(0) - cells.count(1)
         for o in self._others:
             counts = out.setdefault(o.check_id, {s.value: 0 for s in Status})
             counts[o.status.value] += 1

@@ -47,3 +47,25 @@ def test_iteration_equals_the_sorted_records() -> None:
     assert len(table) == len(expected)
     assert table[3] == expected[3]
     assert list(table) == expected  # iterating twice gives the same
+
+
+def test_a_cell_with_many_findings_and_the_order_of_failures() -> None:
+    import pytest
+
+    table = OutcomeTable(["I8S-A", "I8S-B"])
+    row = table.add_row("Pod/b/x", None)
+    many = tuple(Finding("I8S-A", "t", Severity.LOW, "Pod/b/x", f"m{n}", None) for n in range(300))
+    table.failed(row, "I8S-A", many)
+    one = (Finding("I8S-B", "t", Severity.LOW, "Pod/b/x", "b", None),)
+    table.failed(row, "I8S-B", one)
+    first = table.add_row("Pod/a/y", None)
+    table.passed(first, "I8S-A")
+    outcomes = list(table)
+    assert [(o.check_id, o.subject, len(o.findings)) for o in outcomes] == [
+        ("I8S-A", "Pod/a/y", 0),
+        ("I8S-A", "Pod/b/x", 300),
+        ("I8S-B", "Pod/b/x", 1),
+    ]
+    assert outcomes[1].findings == many and outcomes[2].findings == one
+    with pytest.raises(ValueError):
+        table.failed(row, "I8S-B", one)  # not the last row any more
