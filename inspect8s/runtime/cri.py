@@ -207,23 +207,6 @@ class CRIClient:
 
     # -- ImageService -----------------------------------------------------------------------
 
-    def list_images(self) -> JSONDict:
-        """``ListImages`` without filter: ``{"images": [...]}``."""
-        request = self._pb.ListImagesRequest()
-        return self._to_dict(self._call("ListImages", self._images.ListImages, request))
-
-    def image_status(self, image: str, verbose: bool = False) -> JSONDict:
-        """``ImageStatus`` of one image reference; ``{}`` when the runtime lacks it."""
-        request = self._pb.ImageStatusRequest(
-            image=self._pb.ImageSpec(image=image), verbose=verbose
-        )
-        return self._to_dict(self._call("ImageStatus", self._images.ImageStatus, request))
-
-    def image_fs_info(self) -> JSONDict:
-        """``ImageFsInfo``: where the image store lives and how much it uses."""
-        request = self._pb.ImageFsInfoRequest()
-        return self._to_dict(self._call("ImageFsInfo", self._images.ImageFsInfo, request))
-
     # -- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
