@@ -139,7 +139,6 @@ class CRIRuntime(_Kept):
         self._client.close()
 
 
-
 class DockerRuntime(_Kept):
     """One Docker Engine socket's answers, each asked once."""
 
@@ -156,7 +155,6 @@ class DockerRuntime(_Kept):
 
     def close(self) -> None:
         self._client.close()
-
 
 
 class Inventory:
