@@ -7,8 +7,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from inspect8s.audit.results import (
 )
 from inspect8s.kube.convert import pod_from_json
 from inspect8s.render.json import render
+from tests.clirun import cli
 from tests.kubeserver import AgentScript, KubeServer, load_fixture
 
 
@@ -38,13 +37,7 @@ def nodes(*names: str) -> list[dict[str, Any]]:
 
 
 def run(*args: str) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("audit", *args, "-o", "json")
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
