@@ -19,7 +19,8 @@ import pytest
 
 from inspect8s.audit.registry import Check, CheckSettings, load_checks
 from inspect8s.audit.results import AuditResult
-from inspect8s.audit.runner import collect_for_node, run_checks
+from inspect8s.audit.runner import run_checks
+from inspect8s.collect.nodeaudit import collect_for_node
 from inspect8s.errors import UsageError
 from inspect8s.render import get_renderer
 from tests.clirun import cli

@@ -19,7 +19,8 @@ import pytest
 
 from inspect8s.audit.registry import Check, CheckSettings, filter_checks, load_checks
 from inspect8s.audit.results import AuditResult, Status
-from inspect8s.audit.runner import collect_for_node, run_checks
+from inspect8s.audit.runner import run_checks
+from inspect8s.collect.nodeaudit import collect_for_node
 from inspect8s.model import Snapshot
 from tests.clirun import cli
 from tests.kubeserver import KubeServer, status_body
