@@ -12,11 +12,11 @@ call                   answers                                                 l
 =====================  ======================================================  ===========
 node_report            NodeReport: runtimes, sockets, shims, kubelet, every    node
                        container with its pod, PIDs, QoS, limits, namespaces
-node_config            NodeConfig: kubelet, containerd, CRI-O, Docker and      node --config
-                       crictl configuration, each value with its source
+node_config            NodeReport and NodeConfig: kubelet, containerd, CRI-O,  node --config
+                       Docker and crictl configuration, each value's source
 find_pods              PodTrace per pod: its containers here (and its chain)   pod NAME / -l
 trace_pod              PodTrace: one pod's runtime chain                       pod --trace-runtime
-trace_pid              ProcessTrace: the container and chain of a host PID     pid PID
+trace_pid              ProcessTrace: what a host PID is, and its pod's chain   pid PID
 audit_node             AuditResult of this node (and its pods' specs)          audit
 audit_manifests        AuditResult of manifest files                           audit --manifests
 audit_cluster          AuditResult of every pod and Node (and node, by agent)  audit --cluster
