@@ -83,7 +83,7 @@ def test_ctrl_c_during_hanging_runtime_call(hanging_socket: HangingSocket) -> No
 def test_hanging_runtime_is_a_timeout_probe_error_and_report_still_printed(
     hanging_socket: HangingSocket,
 ) -> None:
-    proc = cli("node", "--cri-endpoint", str(hanging_socket.path), "--timeout", "1")
+    proc = cli("node", "--cri-endpoint", str(hanging_socket.path), "--timeout", "0.2")
     assert proc.returncode == 0, proc.stderr
     assert hanging_socket.connected.is_set()
     assert "NODE " in proc.stdout and "CONTAINERS" in proc.stdout

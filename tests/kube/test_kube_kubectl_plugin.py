@@ -74,7 +74,7 @@ def test_kubectl_inspect8s_pod_trace_runtime_uses_the_kubeconfig(tmp_path: Path)
     pod: it must be created on "vm" and deleted again.
     """
     with KubeServer() as server:
-        server.agent = AgentScript(logs=AGENT_OUTPUT.read_text())
+        server.agent = AgentScript(phases=("Succeeded",), logs=AGENT_OUTPUT.read_text())
         kubeconfig = server.kubeconfig(tmp_path / "config", namespace="shop")
         result = _kubectl(
             [
