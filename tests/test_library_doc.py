@@ -34,9 +34,10 @@ def test_the_examples_run_against_a_bundle(monkeypatch: pytest.MonkeyPatch) -> N
     uid, name = min((c.pod_uid, c.pod_name) for c in report.containers if c.pod_uid)
     assert any(line.startswith(f"pod data/{name} (uid {uid}), traced on bundle ") for line in lines)
     assert "  kubelet " in printed and "    shim " in printed
+    assert f"containers of data/{name} on this node" in printed
     assert any(line.startswith("PID ") and " is in container " in line for line in lines)
     assert any(" findings on " in line and " probe errors" in line for line in lines)
-    assert "('I8S-SEC-PRIVILEGED', 'pod/shop/web/container/web', 1)" in printed
+    assert "('I8S-SEC-PRIVILEGED', 'Pod/shop/web/container/web', " in printed
     assert any(line.startswith("exit status ") for line in lines)
     assert "not found: no pod 'no-such-pod'" in printed
     assert "the bundle's audit" not in printed  # record runs only on a live node

@@ -80,7 +80,10 @@ def test_bad_root_is_one_line_usage_error(tmp_path: Path) -> None:
 def test_bad_output_format_is_usage_error() -> None:
     proc = cli("node", "-o", "xml")
     assert proc.returncode == 2
-    assert proc.stderr == "inspect8s: error: `node` prints table, json or yaml, not xml\n"
+    assert proc.stderr == (
+        "inspect8s: error: `node` prints table, wide, json, yaml, html or jsonpath=TEMPLATE, "
+        "not xml\n"
+    )
 
 
 def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
