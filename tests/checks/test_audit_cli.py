@@ -4,6 +4,9 @@ output formats, exit codes 0/1/2/3/4."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.clirun import CliResult, cli
