@@ -17,6 +17,9 @@ Everything it started is killed at the end, also on Ctrl-C.
 
 Goals: scan <= 2x the minimal loop; node -o json <= 0.4x lsns -J and < 150 MB peak RSS;
 scan(10k)/scan(5k) <= 2.1; idle `inspect8s node` < 400 ms.
+
+``--root DIR`` runs the scan and ``inspect8s node`` with that root (every path resolved
+inside it); ``--root /proc/self/root`` reads this machine through a root that is not ``/``.
 """
 
 from __future__ import annotations
@@ -98,11 +101,14 @@ def minimal_loop() -> int:
     return n
 
 
+ROOT = "/"
+
+
 def host_scan() -> int:
     from inspect8s.host.fs import HostFS
     from inspect8s.host.scan import scan_host
 
-    return len(scan_host(HostFS("/")).processes)
+    return len(scan_host(HostFS(ROOT)).processes)
 
 
 def _inspect8s() -> list[str]:
@@ -132,7 +138,7 @@ def median_ms(samples: list[float]) -> float:
 
 def measure(runs: int, with_lsns: bool) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"loop": [], "scan": [], "node": [], "lsns": [], "rss": []}
-    node_cmd = [*_inspect8s(), "node", "-o", "json", "--no-runtime-calls"]
+    node_cmd = [*_inspect8s(), "node", "-o", "json", "--no-runtime-calls", "--root", ROOT]
     for _ in range(runs):
         results["loop"].append(timed(minimal_loop))
         results["scan"].append(timed(host_scan))
@@ -149,7 +155,10 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=5000)
     parser.add_argument("--scale", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--root", default="/", help="the root to scan (default /)")
     opts = parser.parse_args()
+    global ROOT
+    ROOT = opts.root
 
     import inspect8s
 
@@ -157,7 +166,7 @@ def main() -> int:
     have_lsns = shutil.which("lsns") is not None
     ok = True
 
-    idle = [run_child([*_inspect8s(), "node"])[0] for _ in range(opts.runs)]
+    idle = [run_child([*_inspect8s(), "node", "--root", ROOT])[0] for _ in range(opts.runs)]
 
     with Load(opts.procs):
         base = len([p for p in os.listdir("/proc") if p.isdigit()])
