@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from inspect8s.audit.registry import CheckSettings, load_checks
 from inspect8s.audit.runner import collect_for_node, run_checks
 from inspect8s.collect.nodeaudit import parse_dpkg_version, parse_proc_net_unix
-from inspect8s.collect.record import redact_args, redact_file, redact_json, redact_text
+from inspect8s.collect.redact import redact_args, redact_file, redact_json, redact_text
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT = REPO / "tests" / "fixtures" / "audit"

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.bundles import materialized
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-BUNDLE = FIXTURES / "bundles" / "crio-1.29"
+BUNDLE = materialized("crio-1.29")
 TREE = FIXTURES / "nodes" / "crio"
 EXPECTED = json.loads((TREE / "expected.json").read_text())
 
@@ -120,7 +122,7 @@ def test_failed_verbose_status_is_recorded_and_the_rest_printed(tmp_path: Path) 
     bundle = tmp_path / "bundle"
     shutil.copytree(BUNDLE / "runtime", bundle / "runtime")
     shutil.copy(BUNDLE / "bundle.json", bundle / "bundle.json")
-    (bundle / "host").symlink_to(TREE)
+    shutil.copytree(TREE, bundle / "host", symlinks=True)
     answers_path = bundle / "runtime" / "cri.json"
     answers = json.loads(answers_path.read_text())
     redis = next(c for c in EXPECTED["containers"] if c["name"] == "redis")
@@ -152,7 +154,7 @@ def test_from_is_not_a_bundle(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- cri-dockerd
 
-DOCKERD_BUNDLE = FIXTURES / "bundles" / "cri-dockerd-0.3"
+DOCKERD_BUNDLE = materialized("cri-dockerd-0.3")
 DOCKERD_TREE = FIXTURES / "nodes" / "cri-dockerd"
 DOCKERD_EXPECTED = json.loads((DOCKERD_TREE / "expected.json").read_text())
 WEB = ("web-7d9f8-abcde", "shop")
