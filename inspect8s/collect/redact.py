@@ -49,13 +49,15 @@ _SECRET_KEYS = frozenset(
 _ENV_KEYS = frozenset({"env", "envs", "environment"})
 
 _URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^/\s:@\"']+:[^/\s@\"']+)@")
-_BEARER = re.compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9._~+/=-]{8,})")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _FLAG = re.compile(r"(--?[A-Za-z0-9_.-]+)(=|[ \t]+)(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
 _ASSIGN = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s\"']*)")
+_WHOLE_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
 _KEY_VALUE = re.compile(
     r"^(\s*-?\s*[\"']?)([A-Za-z0-9_.-]+)([\"']?\s*[:=]\s*)(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,#]+)"
 )
 _JSON_PAIR = re.compile(r"\"([^\"\\]+)\"(\s*:\s*)\"((?:[^\"\\]|\\.)*)\"")
+_SCHEMES = frozenset({"bearer", "basic"})
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 
@@ -95,6 +97,11 @@ def redact_line(line: str) -> tuple[str, int]:
         # KUBELET_EXTRA_ARGS="--token=x".
         quote = value[0] if value[:1] in ("'", '"') and len(value) > 1 else ""
         inner = value[1:-1] if quote else value
+        whole = _WHOLE_ASSIGN.fullmatch(inner) if quote else None
+        if whole and secret_name(whole.group(1)) and not _done(whole.group(2)):
+            # A quoted systemd word is one assignment, spaces and all: "DB_PASSWORD=x y".
+            count += 1
+            return f"{name}={quote}{whole.group(1)}={REDACTED}{quote}"
         new_inner, n = redact_line(inner)
         count += n
         return f"{name}={quote}{new_inner}{quote}" if n else match.group(0)
@@ -129,14 +136,15 @@ def redact_line(line: str) -> tuple[str, int]:
     line = _ASSIGN.sub(assign, line)
     line = _FLAG.sub(flag, line)
     line = _JSON_PAIR.sub(pair, line)
+    line = _BEARER.sub(bearer, line)
     match = _KEY_VALUE.match(line)
     if match and secret_name(match.group(2)) and not _done(match.group(4)):
         value = match.group(4)
-        if not value.startswith(("{", "[", "|", ">")):
+        # A block or flow value is redacted where its items are; "Bearer x" just above.
+        if not value.startswith(("{", "[", "|", ">")) and value.lower() not in _SCHEMES:
             line = line[: match.start(4)] + _quoted_like(value) + line[match.end(4) :]
             count += 1
     line = _URL_USERINFO.sub(userinfo, line)
-    line = _BEARER.sub(bearer, line)
     return line, count
 
 

@@ -42,6 +42,7 @@ class ContainerRequest:
     cpu_shares: int = 2  # the kubelet's value for a container without a CPU request
     privileged: bool = False
     mounts: Sequence[tuple[str, str, bool]] = ()  # (host path, container path, read-only)
+    env: Sequence[tuple[str, str]] = ()  # (name, value) after PATH, as the kubelet sends env
 
 
 def qos_parent(qos: str, uid: str) -> str:
@@ -148,7 +149,8 @@ def container_config(
         metadata=pb.ContainerMetadata(name=request.name, attempt=0),
         image=pb.ImageSpec(image=image),
         command=list(request.command),
-        envs=[pb.KeyValue(key="PATH", value="/bin")],
+        envs=[pb.KeyValue(key="PATH", value="/bin")]
+        + [pb.KeyValue(key=k, value=v) for k, v in request.env],
         mounts=mounts,
         labels={
             "io.kubernetes.container.name": request.name,
