@@ -83,8 +83,10 @@ def _debug_enabled(args: Sequence[str]) -> bool:
 
 
 def _err(message: str) -> None:
+    from inspect8s.render.escape import escape
+
     try:
-        sys.stderr.write(f"inspect8s: {message}\n")
+        sys.stderr.write(f"inspect8s: {escape(message)}\n")
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
         pass

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from inspect8s.render.escape import escape
+
 if TYPE_CHECKING:
     from inspect8s.audit.registry import Check, CheckSettings
     from inspect8s.audit.results import AuditResult
@@ -191,7 +193,9 @@ def audit_cluster(
         def progress(done: cluster.NodeAudit, finished: int, total: int) -> None:
             if interactive:
                 state = "failed" if done.error is not None else "done"
-                sys.stderr.write(f"inspect8s: node {done.node} {state} ({finished}/{total})\n")
+                sys.stderr.write(
+                    f"inspect8s: node {escape(done.node)} {escape(state)} ({finished}/{total})\n"
+                )
 
         names = [n.name for n in snapshot.kube_nodes]
         if interactive:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from inspect8s.render.escape import escape
+
 if TYPE_CHECKING:
     from inspect8s.model import Snapshot
 
@@ -269,7 +271,7 @@ def audit(
         sys.stderr.write(
             f"inspect8s: {len(result.active_findings)} findings"
             f"{' (' + summary + ')' if summary else ''}, {len(result.errors)} probe errors; "
-            f"report written to {output_file}\n"
+            f"report written to {escape(output_file)}\n"
         )
     else:
         renderer(result, sys.stdout)

@@ -36,6 +36,7 @@ def record(
     with credentials redacted, so the node can be audited later with --from DIR."""
     from inspect8s._version import __version__
     from inspect8s.collect.record import record_node
+    from inspect8s.render.escape import escape
 
     manifest = record_node(
         directory,
@@ -49,7 +50,7 @@ def record(
     redacted = manifest["redactions"]
     files = sum(redacted["files"].values())
     sys.stderr.write(
-        f"inspect8s: bundle written to {directory} (format version {manifest['version']}; "
+        f"inspect8s: bundle written to {escape(directory)} (format version {manifest['version']}; "
         f"{len(manifest['sockets'])} sockets; {files} values redacted in "
         f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)\n"
     )

@@ -18,6 +18,7 @@ from inspect8s.commands._options import (
     TimeoutOpt,
 )
 from inspect8s.commands.node import CriEndpointOpt, DockerHostOpt
+from inspect8s.render.escape import escape
 
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
@@ -267,11 +268,11 @@ def _progress(what: str) -> Any:
     """A poll callback that tells a person at a terminal what is being waited for."""
     interactive = sys.stderr.isatty()
     if interactive:
-        sys.stderr.write(f"inspect8s: {what} through an agent pod...\n")
+        sys.stderr.write(f"inspect8s: {escape(what)} through an agent pod...\n")
 
     def on_poll(phase: str) -> None:
         if interactive:
-            sys.stderr.write(f"\rinspect8s: agent pod {phase or 'pending'}   ")
+            sys.stderr.write(f"\rinspect8s: agent pod {escape(phase or 'pending')}   ")
             sys.stderr.flush()
 
     return on_poll
@@ -326,7 +327,8 @@ def pid(
         cgroup = proc.cgroups[0].path if proc.cgroups else "unknown"
         if output is OutputFormat.TABLE:
             sys.stdout.write(
-                f"PID {tgid} ({proc.comm}) is in no container; its cgroup is {cgroup}\n"
+                f"PID {tgid} ({escape(proc.comm)}) is in no container; its cgroup is "
+                f"{escape(cgroup)}\n"
             )
         else:
             write_structured(
@@ -343,8 +345,8 @@ def pid(
     if output is OutputFormat.TABLE:
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
         sys.stdout.write(
-            f"{what} is in container {container.name or '?'} {container.id[:13]} "
-            f"({container.runtime})\n\n"
+            f"{escape(what)} is in container {escape(container.name or '?')} "
+            f"{escape(container.id[:13])} ({escape(container.runtime)})\n\n"
         )
         _emit(doc, output)
     else:

@@ -8,6 +8,7 @@ from typing import TextIO
 from tabulate import tabulate
 
 from inspect8s.audit.results import AuditResult, Finding, Severity, Status
+from inspect8s.render.escape import escape, escaping
 
 
 def _severity_line(counts: dict[str, int]) -> str:
@@ -18,14 +19,15 @@ def _severity_line(counts: dict[str, int]) -> str:
 def _row(f: Finding) -> list[str]:
     return [
         f.severity.value,
-        f.check_id,
-        f.subject,
-        f.message,
-        f.location.text() if f.location else "",
+        escape(f.check_id),
+        escape(f.subject),
+        escape(f.message),
+        escape(f.location.text()) if f.location else "",
     ]
 
 
 def render(result: AuditResult, out: TextIO) -> None:
+    out = escaping(out)
     active = [f for f in result.findings if f.suppressed is None]
     suppressed = [f for f in result.findings if f.suppressed is not None]
     ordered = sorted(active, key=lambda f: (-f.severity.rank, *f.sort_key()))
@@ -43,7 +45,7 @@ def render(result: AuditResult, out: TextIO) -> None:
     if suppressed:
         out.write(f"{len(suppressed)} findings accepted in the ignore file:\n")
         for f in sorted(suppressed, key=Finding.sort_key):
-            out.write(f"  {f.check_id} {f.subject}: {f.suppressed}\n")
+            out.write(f"  {escape(f.check_id)} {escape(f.subject)}: {escape(f.suppressed)}\n")
     counts = result.status_counts()
     what = f"{result.subjects} subjects"
     if result.documents is not None:
@@ -60,6 +62,8 @@ def render(result: AuditResult, out: TextIO) -> None:
     for (status, check_id, reason), n in sorted(problems.items()):
         label = "skipped" if status is Status.SKIPPED else "check error"
         times = f" ({n} subjects)" if n > 1 else ""
-        out.write(f"{label}: {check_id}{times}: {reason}\n")
+        out.write(f"{label}: {escape(check_id)}{times}: {escape(reason)}\n")
     for error in result.errors:
-        out.write(f"could not check {error.source}: {error.kind.value}: {error.detail}\n")
+        out.write(
+            f"could not check {escape(error.source)}: {error.kind.value}: {escape(error.detail)}\n"
+        )

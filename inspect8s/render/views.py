@@ -19,6 +19,7 @@ from inspect8s.model import (
     NodeReport,
 )
 from inspect8s.model.serialize import to_data
+from inspect8s.render.escape import escape, escaping
 
 SCHEMA_VERSION = 1
 
@@ -80,7 +81,8 @@ def limits_cells(limits: CgroupLimits) -> list[str]:
 def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     from tabulate import tabulate
 
-    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True)
+    cells = [[escape(cell) for cell in row] for row in rows]
+    return tabulate(cells, headers=headers, tablefmt="plain", disable_numparse=True)
 
 
 def _section(out: TextIO, title: str) -> None:
@@ -88,12 +90,15 @@ def _section(out: TextIO, title: str) -> None:
 
 
 def write_errors(errors: Iterable[ProbeError], out: TextIO) -> None:
+    out = escaping(out)
     errors = list(errors)
     if not errors:
         return
     _section(out, f"PROBE ERRORS ({len(errors)})")
     for err in errors:
-        out.write(f"  could not check {err.source}: {err.kind.value}: {err.detail}\n")
+        out.write(
+            f"  could not check {escape(err.source)}: {err.kind.value}: {escape(err.detail)}\n"
+        )
 
 
 def pod_label(c: Container) -> str:
@@ -112,15 +117,16 @@ def _short(cid: str) -> str:
 
 
 def write_node_table(report: NodeReport, out: TextIO) -> None:
+    out = escaping(out)
     node = report.node
     cg = node.cgroup_version.value if node.cgroup_version else "none found"
     driver = node.cgroup_driver or "unknown (no container cgroups)"
-    out.write(f"NODE {node.hostname}")
+    out.write(f"NODE {escape(node.hostname)}")
     if node.root != "/":
-        out.write(f"  (root {node.root})")
+        out.write(f"  (root {escape(node.root)})")
     out.write("\n")
-    out.write(f"  kernel   {node.kernel}\n")
-    out.write(f"  os       {node.os_release or 'unknown'}\n")
+    out.write(f"  kernel   {escape(node.kernel)}\n")
+    out.write(f"  os       {escape(node.os_release or 'unknown')}\n")
     out.write(f"  cgroups  {cg}; driver implied by container paths: {driver}\n")
     ref = report.host_reference
     out.write(f"  host namespaces compared with {ref.reason}\n")
@@ -195,7 +201,7 @@ def write_node_table(report: NodeReport, out: TextIO) -> None:
     if report.not_found:
         _section(out, "NOT FOUND")
         for item in report.not_found:
-            out.write(f"  {item}\n")
+            out.write(f"  {escape(item)}\n")
     write_errors(report.errors, out)
 
 
@@ -264,6 +270,7 @@ def _write_links(links: Iterable[dict[str, Any]], out: TextIO) -> None:
 
 def write_api_view(pod: dict[str, Any], out: TextIO) -> None:
     """The pod as the Kubernetes API sees it (a ``Pod`` model as data)."""
+    out = escaping(out)
     out.write(
         f"API  phase {pod.get('phase') or '?'}, node {pod.get('node_name') or '?'}, "
         f"QoS {pod.get('qos') or '?'}\n"
@@ -288,8 +295,9 @@ def write_api_view(pod: dict[str, Any], out: TextIO) -> None:
 
 def write_trace_table(doc: dict[str, Any], out: TextIO) -> None:
     """A runtime chain document (``RuntimeChain`` as data, plus ``api``/``traced_on``)."""
+    out = escaping(out)
     name, ns = doc.get("pod_name"), doc.get("pod_namespace")
-    out.write(f"POD {ns}/{name}" if name else "POD (none)")
+    out.write(f"POD {escape(ns)}/{escape(name)}" if name else "POD (none)")
     if doc.get("pod_uid"):
         out.write(f"  uid {doc['pod_uid']}")
     if doc.get("traced_on"):
@@ -303,16 +311,23 @@ def write_trace_table(doc: dict[str, Any], out: TextIO) -> None:
         out.write(f"\nSANDBOX {str(sandbox['container_id'])[:13]}\n")
         _write_links(sandbox.get("links") or [], out)
     for trace in doc.get("containers") or []:
-        out.write(f"\nCONTAINER {trace.get('name') or '?'}  {str(trace['container_id'])[:13]}\n")
+        out.write(
+            f"\nCONTAINER {escape(trace.get('name') or '?')}  "
+            f"{escape(str(trace['container_id'])[:13])}\n"
+        )
         _write_links(trace.get("links") or [], out)
     errors = doc.get("errors") or []
     if errors:
         _section(out, f"PROBE ERRORS ({len(errors)})")
         for err in errors:
-            out.write(f"  could not check {err['source']}: {err['kind']}: {err['detail']}\n")
+            out.write(
+                f"  could not check {escape(err['source'])}: {escape(err['kind'])}: "
+                f"{escape(err['detail'])}\n"
+            )
 
 
 def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:
+    out = escaping(out)
     rows = [
         [
             "(sandbox)" if c.is_sandbox else (c.name or "?"),
@@ -345,6 +360,7 @@ def _config_rows(values: Iterable[ConfigValue]) -> list[list[str]]:
 
 def write_node_config_table(config: NodeConfig, out: TextIO) -> None:
     """The node's configuration, each value with the file and line (or flag) that set it."""
+    out = escaping(out)
     _section(out, "KUBELET CONFIGURATION")
     k = config.kubelet
     if k is None:
