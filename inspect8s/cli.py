@@ -16,6 +16,7 @@ never at module level: `inspect8s --help` must stay fast.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -103,6 +104,51 @@ def _quiet_broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+class OutputClosed(Exception):
+    """Standard output's reader went away (EPIPE): exit 141, quietly."""
+
+
+class OutputFailed(Exception):
+    """Standard output cannot be written (ENOSPC on a full disk, EIO, ...): exit 4."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(exc.strerror or str(exc))
+        self.errno = exc.errno
+
+
+class _GuardedOutput:
+    """``sys.stdout`` while a command runs: a failed write raises OutputClosed or
+    OutputFailed instead of OSError, which the CLI framework would turn into exit 1 (EPIPE)
+    or let through as an internal error (ENOSPC)."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def _guard(self, exc: OSError) -> BaseException:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return OutputClosed()
+        return OutputFailed(exc)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._inner.write(text))  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def writelines(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
     """(Exit, ClickException, Abort) classes of the click that Typer runs on.
 
@@ -131,6 +177,8 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
     click_exit, click_usage, click_abort = _click_exceptions()
     interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *click_abort)
     debug = _debug_enabled(args)
+    real_stdout = sys.stdout
+    sys.stdout = _GuardedOutput(real_stdout)
     try:
         _register_commands()
         rv = app(args=list(args), prog_name=prog_name, standalone_mode=False)
@@ -139,6 +187,14 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
             _err("interrupted")
         sys.stdout.flush()
         return code
+    except OutputClosed:
+        sys.stdout = real_stdout
+        return _quiet_broken_pipe()
+    except OutputFailed as exc:
+        sys.stdout = real_stdout
+        _drop_pending_output()
+        _err(f"error: cannot write the output: {exc}")
+        return EXIT_TOOL_ERROR
     except click_exit as exc:
         code = int(getattr(exc, "exit_code", EXIT_OK))
         if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
@@ -167,6 +223,14 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
             traceback.print_exc()
         _err(f"error: could not read {exc.source}: {exc.kind.value}: {exc.detail}")
         return EXIT_TOOL_ERROR
+    except OSError as exc:  # a file the command writes (--output-file on a full disk)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        where = f" {exc.filename}" if exc.filename else ""
+        _err(f"error: cannot write{where}: {exc.strerror or exc}")
+        return EXIT_TOOL_ERROR
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if debug:
             import traceback
@@ -177,6 +241,20 @@ def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
             "(run with --debug for the traceback, and please report it)"
         )
         return EXIT_TOOL_ERROR
+    finally:
+        if isinstance(sys.stdout, _GuardedOutput):
+            sys.stdout = real_stdout
+
+
+def _drop_pending_output() -> None:
+    """Standard output failed: send what is still buffered nowhere, so the interpreter's
+    last flush does not fail again (and print a second message)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def main() -> None:
@@ -198,4 +276,8 @@ def main() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _quiet_broken_pipe()
+    except OSError as exc:  # ENOSPC of the last buffered bytes
+        _drop_pending_output()
+        _err(f"error: cannot write the output: {exc.strerror or exc}")
+        code = EXIT_TOOL_ERROR
     sys.exit(code)
