@@ -7,6 +7,7 @@ and the rest of the report is still built.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,7 +192,8 @@ def query_runtimes(
                 versions.setdefault(runtime, (said, "cri:Version"))
             sandboxes = (errors.attempt(client.list_pod_sandboxes) or {}).get("items", [])
             ctrs = (errors.attempt(client.list_containers) or {}).get("containers", [])
-            for cid, meta in cri_index(runtime, sandboxes, ctrs).items():
+            index = errors.attempt(functools.partial(cri_index, runtime, sandboxes, ctrs)) or {}
+            for cid, meta in index.items():
                 metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
 
     for path in dict.fromkeys(docker_paths):
@@ -202,7 +204,10 @@ def query_runtimes(
             if info is None:
                 continue
             versions.setdefault("dockerd", (str(info.get("Version", "")), "docker:/version"))
-            for cid, meta in docker_index(errors.attempt(engine.containers) or []).items():
+            listed = errors.attempt(engine.containers) or []
+            for cid, meta in (
+                errors.attempt(functools.partial(docker_index, listed)) or {}
+            ).items():
                 metadata.setdefault(cid, dataclasses.replace(meta, endpoint=path))
 
     if relayed is not None:

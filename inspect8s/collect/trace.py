@@ -304,13 +304,19 @@ class CRISession:
         if key not in self._sandboxes:
             client = self.client(endpoint)
             status = self._errors.attempt(lambda: client.pod_sandbox_status(sandbox_id))
-            self._sandboxes[key] = None if status is None else verbose_info(status, runtime)
+            self._sandboxes[key] = (
+                None
+                if status is None
+                else self._errors.attempt(lambda: verbose_info(status, runtime))
+            )
         return self._sandboxes[key]
 
     def container_info(self, endpoint: str, container_id: str, runtime: str) -> VerboseInfo | None:
         client = self.client(endpoint)
         status = self._errors.attempt(lambda: client.container_status(container_id))
-        return None if status is None else verbose_info(status, runtime)
+        return (
+            None if status is None else self._errors.attempt(lambda: verbose_info(status, runtime))
+        )
 
     def info_for(self, c: Container, meta: ContainerMeta | None) -> VerboseInfo | None:
         """``c``'s own verbose status from the runtime that listed it (PodSandboxStatus for
