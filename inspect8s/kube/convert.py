@@ -140,8 +140,10 @@ def compute_qos(spec: Mapping[str, Any]) -> QoS:
     memory with summed requests equal to summed limits -> Guaranteed; else Burstable.
     A manifest has not been through API defaulting, so a missing request defaults to the
     limit first (SetDefaults_Container in pkg/apis/core/v1/defaults.go), as the API server
-    would do before computing ``status.qosClass``.
+    would do before computing ``status.qosClass``. Raises ValueError for a quantity that
+    is not one (``pod_from_json`` reports it as malformed).
     """
+    spec = obj(spec)
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True

@@ -196,6 +196,19 @@ class VerboseInfo:
     handler_source: str | None = None  # where runtime_handler came from
 
 
+_RESOURCE_GROUPS = ("cpu", "memory", "pids", "blockIO")  # objects in the OCI spec
+
+
+def _resources(value: Any) -> dict[str, Any]:
+    """``linux.resources`` of an OCI spec, without members of the wrong JSON type (the
+    groups are objects, ``devices`` and ``hugepageLimits`` lists)."""
+    return {
+        str(k): v
+        for k, v in obj(value).items()
+        if isinstance(v, Mapping) or (isinstance(v, list) and k not in _RESOURCE_GROUPS)
+    }
+
+
 def _crio_shaped(info: Mapping[str, Any], annotations: Mapping[str, str]) -> bool:
     if any(k.startswith("io.kubernetes.cri-o.") for k in annotations):
         return True
@@ -242,7 +255,7 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
         crio = _crio_shaped(info, annotations)
     handler, source = status_handler, "cri:status.runtimeHandler" if status_handler else None
     cgroups_path = text(linux.get("cgroupsPath"))
-    resources = dict(obj(linux.get("resources")))
+    resources = _resources(linux.get("resources"))
     if crio:
         if handler is None and annotations.get(CRIO_RUNTIME_HANDLER):
             handler = annotations[CRIO_RUNTIME_HANDLER]
