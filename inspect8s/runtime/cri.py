@@ -71,6 +71,14 @@ def socket_path(endpoint: str) -> str:
     return path
 
 
+def permission_detail(socket: str) -> str:
+    """What to say when connecting to a runtime socket is not permitted."""
+    return (
+        f"run as root: connecting to {socket} was refused (permission denied; the socket "
+        "belongs to root or to a group this user is not in)"
+    )
+
+
 def parse_info(info: dict[str, str]) -> JSONDict:
     """Parse each value of a verbose ``info`` map as JSON; keep those that are not JSON."""
     parsed: JSONDict = {}
@@ -117,6 +125,12 @@ class CRIClient:
         code = err.code()
         name = code.name if code is not None else "UNKNOWN"
         details = err.details() or name
+        if name == "UNAVAILABLE" and "permission denied" in details.lower():
+            # gRPC reports a socket connect() refused with EACCES as UNAVAILABLE with the
+            # errno text in the details ("... unix:/run/x.sock: Permission denied").
+            return ProbeFailed(
+                ErrorKind.PERMISSION, f"cri:{method}", permission_detail(self.socket_path)
+            )
         if name == "UNIMPLEMENTED":
             detail = f"not implemented by the runtime at {self.socket_path}: {details}"
         elif name == "DEADLINE_EXCEEDED":

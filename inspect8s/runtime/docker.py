@@ -52,9 +52,18 @@ class DockerEngine:
             detail = exc.explanation or str(exc)
             raise ProbeFailed(kind_from_http_status(status), source, detail) from None
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+            if _permission_denied(exc):
+                raise ProbeFailed(ErrorKind.PERMISSION, source, self._permission()) from None
             raise ProbeFailed(ErrorKind.UNAVAILABLE, source, _one_line(exc)) from None
+        except PermissionError:
+            raise ProbeFailed(ErrorKind.PERMISSION, source, self._permission()) from None
         except OSError as exc:
             raise ProbeFailed(ErrorKind.UNAVAILABLE, source, _one_line(exc)) from None
+
+    def _permission(self) -> str:
+        from inspect8s.runtime.cri import permission_detail
+
+        return permission_detail(self.socket_path.removeprefix("unix://"))
 
     def version(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("/version", lambda c: c.version())
@@ -82,6 +91,24 @@ class DockerEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _permission_denied(exc: BaseException) -> bool:
+    """Whether a connection error comes from EACCES on the socket (requests and urllib3
+    wrap the PermissionError several times; the text is all that is sure to remain)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PermissionError):
+            return True
+        for arg in current.args:
+            if isinstance(arg, PermissionError) or (
+                isinstance(arg, BaseException) and _permission_denied(arg)
+            ):
+                return True
+        current = current.__cause__ or current.__context__
+    return "permission denied" in str(exc).lower()
 
 
 def _one_line(exc: BaseException) -> str:
