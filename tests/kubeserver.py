@@ -13,7 +13,8 @@ client is exercised end to end:
   Status bodies (500 in the same shape); ``hang(prefix)`` accepts and never answers.
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
   (phases per GET, log text, exit code); GET .../log and DELETE work.
-- Every request is recorded in ``requests`` (method, path, query, body) for assertions.
+- Every request is recorded in ``requests`` (method, path, query, body) for assertions;
+  ``on_request`` is called with each one before it is answered.
 
 Run ``python -m tests.kubeserver --pods 5000`` to serve synthetic pods (for benchmarks);
 it prints the URL on stdout and serves until killed.
@@ -184,6 +185,9 @@ class KubeServer:
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
+        # Called with each request as it arrives, before it is answered (tests use it to
+        # hold an answer back or to interrupt the client at a chosen moment).
+        self.on_request: Callable[[Request], None] | None = None
         self._failures: list[_Failure] = []
         self._hangs: list[str] = []
         self._agent_gets: dict[tuple[str, str], int] = {}
@@ -418,17 +422,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
+        request = Request(
+            method,
+            path,
+            query,
+            body,
+            {k.lower(): v for k, v in self.headers.items()},
+            time.monotonic(),
+        )
         with kube._lock:
-            kube.requests.append(
-                Request(
-                    method,
-                    path,
-                    query,
-                    body,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    time.monotonic(),
-                )
-            )
+            kube.requests.append(request)
+        if kube.on_request is not None:
+            kube.on_request(request)
         for prefix in kube._hangs:
             if path.startswith(prefix):
                 kube._stop.wait(60)
