@@ -1,14 +1,10 @@
-"""The command line: parse options, call library functions, render, return an exit code.
+"""The command line: parse options, call the library, render, return an exit status.
 
-This is the only module that exits. Exit codes (docs/exit-codes.md):
-
-    0   success; no finding at or above --fail-on
-    1   findings at or above --fail-on
-    2   usage error: bad option, unknown pod, PID or file
-    3   incomplete (with --require-complete): a probe failed or a check was skipped
-    4   tool error: nothing could be collected, a plugin failed to load, the API refused
-    130 interrupted (Ctrl-C)
-    141 output pipe closed by the reader (`inspect8s ... | head`), quietly
+Exit statuses are :class:`inspect8s.errors.ExitStatus` (docs/exit-codes.md). The whole CLI
+runs in-process through :func:`run` (or :func:`execute` with an
+:class:`~inspect8s.commands._env.Environment`): it never exits, never reads ``os.environ``
+or ``sys.stdout`` itself and never changes them. Only :func:`main`, the console-script entry
+point, touches the real process (its exit status, and stdout after a broken pipe).
 
 Heavy libraries (kubernetes, grpc, docker) are imported inside the commands that need them,
 never at module level: `inspect8s --help` must stay fast.
@@ -16,24 +12,20 @@ never at module level: `inspect8s --help` must stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
+import io
 import os
 import sys
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Annotated, TextIO
 
 import typer
 
 from inspect8s._version import __version__
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
-EXIT_TOOL_ERROR = 4
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
+from inspect8s.commands._env import Environment, env_of
+from inspect8s.errors import ExitStatus
 
 app = typer.Typer(
     name="inspect8s",
@@ -44,19 +36,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,  # plain help: fast to start, readable in any terminal or CI log
-    pretty_exceptions_enable=False,  # main() owns error reporting
+    pretty_exceptions_enable=False,  # execute() owns error reporting
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-def _version_callback(value: bool) -> None:
+def _version_callback(ctx: typer.Context, value: bool) -> None:
     if value:
-        typer.echo(f"inspect8s {__version__}")
-        raise typer.Exit(EXIT_OK)
+        env_of(ctx).stdout.write(f"inspect8s {__version__}\n")
+        raise typer.Exit(ExitStatus.OK)
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -69,7 +62,7 @@ def _root(
 ) -> None:
     """Explain where every pod really sits on a Linux node and audit what is wrong with it."""
     if debug:
-        os.environ["INSPECT8S_DEBUG"] = "1"
+        env_of(ctx).debug = True
 
 
 def _register_commands() -> None:
@@ -77,76 +70,6 @@ def _register_commands() -> None:
     from inspect8s.commands import register
 
     register(app)
-
-
-def _debug_enabled(args: Sequence[str]) -> bool:
-    return "--debug" in args or os.environ.get("INSPECT8S_DEBUG") == "1"
-
-
-def _err(message: str) -> None:
-    from inspect8s.render.escape import escape
-
-    try:
-        sys.stderr.write(f"inspect8s: {escape(message)}\n")
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
-
-
-def _quiet_broken_pipe() -> int:
-    # The reader went away: point stdout at /dev/null so the interpreter's final flush
-    # does not raise again, and leave without a word.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    return EXIT_BROKEN_PIPE
-
-
-class OutputClosed(Exception):
-    """Standard output's reader went away (EPIPE): exit 141, quietly."""
-
-
-class OutputFailed(Exception):
-    """Standard output cannot be written (ENOSPC on a full disk, EIO, ...): exit 4."""
-
-    def __init__(self, exc: OSError) -> None:
-        super().__init__(exc.strerror or str(exc))
-        self.errno = exc.errno
-
-
-class _GuardedOutput:
-    """``sys.stdout`` while a command runs: a failed write raises OutputClosed or
-    OutputFailed instead of OSError, which the CLI framework would turn into exit 1 (EPIPE)
-    or let through as an internal error (ENOSPC)."""
-
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
-
-    def _guard(self, exc: OSError) -> BaseException:
-        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-            return OutputClosed()
-        return OutputFailed(exc)
-
-    def write(self, text: str) -> int:
-        try:
-            return int(self._inner.write(text))  # type: ignore[attr-defined]
-        except OSError as exc:
-            raise self._guard(exc) from None
-
-    def writelines(self, lines: Sequence[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._inner.flush()  # type: ignore[attr-defined]
-        except OSError as exc:
-            raise self._guard(exc) from None
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
 
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
@@ -170,80 +93,204 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
     return tuple(exits), tuple(usage), tuple(aborts)
 
 
-def run(args: Sequence[str], prog_name: str = "inspect8s") -> int:
-    """Run the CLI on ``args`` and return the exit code (never raises, never exits)."""
-    from inspect8s.errors import Inspect8sError, ProbeFailed
+@contextlib.contextmanager
+def _click_streams(env: Environment) -> Iterator[None]:
+    """Point click's own output (help, usage) at the environment's streams.
 
+    Commands write to ``env.stdout``/``env.stderr``; click writes help and ``--help`` text to
+    ``sys.stdout``, so for an in-process run with other streams those are swapped for the
+    duration of the call and put back afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        if env.stdout is not sys.stdout:
+            stack.enter_context(contextlib.redirect_stdout(env.stdout))
+        if env.stderr is not sys.stderr:
+            stack.enter_context(contextlib.redirect_stderr(env.stderr))
+        yield
+
+
+class OutputClosed(Exception):
+    """Standard output's reader went away (EPIPE): exit 141, quietly."""
+
+
+class OutputFailed(Exception):
+    """Standard output cannot be written (ENOSPC on a full disk, EIO, ...): exit 4."""
+
+
+class _GuardedOutput:
+    """Standard output while a command runs: a failed write raises OutputClosed or
+    OutputFailed instead of OSError, which the CLI framework would turn into exit 1 (EPIPE)
+    or let through as an internal error (ENOSPC)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def _guard(self, exc: OSError) -> Exception:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return OutputClosed()
+        return OutputFailed(exc.strerror or str(exc))
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def writelines(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def _fail(env: Environment, exc: BaseException) -> ExitStatus:
+    """Report an exception that ended the command; the exit status it deserves."""
+    from inspect8s.commands._options import flag_hint
+    from inspect8s.errors import Inspect8sError, ProbeFailed, describe_failure
+
+    status, message = describe_failure(exc)
+    expected = isinstance(exc, Inspect8sError | ProbeFailed)
+    if env.debug:
+        import traceback
+
+        traceback.print_exception(exc, file=env.stderr)
+    if isinstance(exc, Inspect8sError):
+        message += flag_hint(exc.param)
+    elif not expected:
+        message += " (run with --debug for the traceback, and please report it)"
+    env.say(message)
+    return status
+
+
+def _status(value: object) -> ExitStatus:
+    """A command's or click's exit code as an ExitStatus (an unknown one is a tool error)."""
+    try:
+        return ExitStatus(int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return ExitStatus.TOOL_ERROR
+
+
+def execute(args: Sequence[str], env: Environment) -> ExitStatus:
+    """Run the CLI on ``args`` in ``env``; the exit status (never raises, never exits)."""
     click_exit, click_usage, click_abort = _click_exceptions()
     interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *click_abort)
-    debug = _debug_enabled(args)
-    real_stdout = sys.stdout
-    sys.stdout = _GuardedOutput(real_stdout)
+    if "--debug" in args:  # before parsing: a usage error shows its traceback too
+        env.debug = True
+    stdout = env.stdout
+    env.stdout = _GuardedOutput(stdout)  # type: ignore[assignment]
     try:
         _register_commands()
-        rv = app(args=list(args), prog_name=prog_name, standalone_mode=False)
-        code = rv if isinstance(rv, int) else EXIT_OK
-        if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
-            _err("interrupted")
-        sys.stdout.flush()
+        with _click_streams(env):
+            rv = app(args=list(args), prog_name=env.prog_name, standalone_mode=False, obj=env)
+        code = _status(rv) if isinstance(rv, int) else ExitStatus.OK
+        if code is ExitStatus.INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
+            env.say("interrupted")
+        env.stdout.flush()
         return code
-    except OutputClosed:
-        sys.stdout = real_stdout
-        return _quiet_broken_pipe()
-    except OutputFailed as exc:
-        sys.stdout = real_stdout
-        _drop_pending_output()
-        _err(f"error: cannot write the output: {exc}")
-        return EXIT_TOOL_ERROR
     except click_exit as exc:
-        code = int(getattr(exc, "exit_code", EXIT_OK))
-        if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
-            _err("interrupted")
+        code = _status(getattr(exc, "exit_code", 0))
+        if code is ExitStatus.INTERRUPTED:
+            env.say("interrupted")
         return code
     except click_usage as exc:
         # Usage errors: bad option, missing argument, bad value.
-        exc.show()  # type: ignore[attr-defined]
-        return EXIT_USAGE
+        exc.show(file=env.stderr)  # type: ignore[attr-defined]
+        return ExitStatus.USAGE
     except interrupts:
-        _err("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except Inspect8sError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"error: {exc}")
-        return exc.exit_code
-    except ProbeFailed as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"error: could not read {exc.source}: {exc.kind.value}: {exc.detail}")
-        return EXIT_TOOL_ERROR
-    except OSError as exc:  # a file the command writes (--output-file on a full disk)
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        where = f" {exc.filename}" if exc.filename else ""
-        _err(f"error: cannot write{where}: {exc.strerror or exc}")
-        return EXIT_TOOL_ERROR
-    except Exception as exc:  # the last line of defence: no traceback reaches a user
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(run with --debug for the traceback, and please report it)"
-        )
-        return EXIT_TOOL_ERROR
+        env.say("interrupted")
+        return ExitStatus.INTERRUPTED
+    except (BrokenPipeError, OutputClosed):
+        return ExitStatus.BROKEN_PIPE
+    except OutputFailed as exc:
+        env.say(f"error: cannot write the output: {exc}")
+        return ExitStatus.TOOL_ERROR
+    except Exception as exc:  # every other failure is one line (the last line of defence)
+        return _fail(env, exc)
     finally:
-        if isinstance(sys.stdout, _GuardedOutput):
-            sys.stdout = real_stdout
+        env.stdout = stdout
+
+
+def run(
+    argv: Sequence[str],
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    cwd: str | None = None,
+    isatty: bool = False,
+    prog_name: str = "inspect8s",
+) -> int:
+    """Run ``inspect8s ARGV`` in this process and return its exit code.
+
+    ``stdout``/``stderr`` receive the output (default: new buffers, discarded), ``env`` is
+    the environment variables the command sees (default: none at all), ``stdin`` is
+    standard input (default: empty), ``cwd`` the directory relative paths are taken from
+    (default: this process's), ``isatty`` whether stdout and stderr count as terminals.
+    """
+    environment = Environment(
+        stdout=stdout if stdout is not None else io.StringIO(),
+        stderr=stderr if stderr is not None else io.StringIO(),
+        stdin=stdin if stdin is not None else io.StringIO(),
+        environ=dict(env or {}),
+        cwd=cwd,
+        stdout_isatty=isatty,
+        stderr_isatty=isatty,
+        debug=(env or {}).get("INSPECT8S_DEBUG") == "1",
+        prog_name=prog_name,
+    )
+    return int(execute(argv, environment))
+
+
+def _quiet_broken_pipe() -> ExitStatus:
+    # The reader went away: point stdout at /dev/null so the interpreter's final flush
+    # does not raise again, and leave without a word.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return ExitStatus.BROKEN_PIPE
+
+
+def _prog_name(argv0: str) -> str:
+    prog = os.path.basename(argv0) if argv0 else "inspect8s"
+    if prog.startswith("kubectl-"):
+        return "kubectl " + prog[len("kubectl-") :].replace("_", "-")
+    if prog in ("__main__.py", "-m"):
+        return "inspect8s"
+    return prog
+
+
+def main() -> None:
+    """Console-script entry point for `inspect8s` and `kubectl-inspect8s`."""
+    env = Environment.from_process(_prog_name(sys.argv[0] if sys.argv else ""))
+    try:
+        code = execute(sys.argv[1:], env)
+    except KeyboardInterrupt:  # Ctrl-C between our handlers
+        code = ExitStatus.INTERRUPTED
+    except Exception as exc:  # execute() handles errors itself; this only guards its set-up
+        env.say(f"internal error: {type(exc).__name__}: {exc}")
+        code = ExitStatus.TOOL_ERROR
+    if code is ExitStatus.BROKEN_PIPE:
+        code = _quiet_broken_pipe()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _quiet_broken_pipe()
+    except OSError as exc:  # ENOSPC of the last buffered bytes
+        _drop_pending_output()
+        if code is not ExitStatus.TOOL_ERROR:  # else execute() has said it already
+            env.say(f"error: cannot write the output: {exc.strerror or exc}")
+            code = ExitStatus.TOOL_ERROR
+    sys.exit(int(code))
 
 
 def _drop_pending_output() -> None:
@@ -255,29 +302,3 @@ def _drop_pending_output() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
-
-
-def main() -> None:
-    """Console-script entry point for `inspect8s` and `kubectl-inspect8s`."""
-    args = sys.argv[1:]
-    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "inspect8s"
-    if prog.startswith("kubectl-"):
-        prog = "kubectl " + prog[len("kubectl-") :].replace("_", "-")
-    elif prog in ("__main__.py", "-m"):
-        prog = "inspect8s"
-    try:
-        code = run(args, prog_name=prog)
-    except KeyboardInterrupt:  # Ctrl-C between our handlers
-        code = EXIT_INTERRUPTED
-    except Exception as exc:  # run() handles errors itself; this only guards its set-up
-        _err(f"internal error: {type(exc).__name__}: {exc}")
-        code = EXIT_TOOL_ERROR
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        code = _quiet_broken_pipe()
-    except OSError as exc:  # ENOSPC of the last buffered bytes
-        _drop_pending_output()
-        _err(f"error: cannot write the output: {exc.strerror or exc}")
-        code = EXIT_TOOL_ERROR
-    sys.exit(code)

@@ -1,7 +1,9 @@
-"""Error kinds, the exception sources raise, and the record the snapshot keeps.
+"""Error kinds, the exceptions inspect8s raises, the record the snapshot keeps, exit statuses.
 
-Sources raise :class:`ProbeFailed`; only ``inspect8s.collect`` (and the command layer for
-whole-command failures) turns it into a :class:`ProbeError` that every renderer shows.
+Sources raise :class:`ProbeFailed`; only ``inspect8s.collect`` turns it into a
+:class:`ProbeError` that every renderer shows. An :class:`Inspect8sError` ends a whole
+command (or library call); :func:`describe_failure` is the one place that says which
+:class:`ExitStatus` and which one-line message any exception ends a command with.
 """
 
 from __future__ import annotations
@@ -9,7 +11,19 @@ from __future__ import annotations
 import errno
 import socket
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+
+
+class ExitStatus(IntEnum):
+    """How a command ends (docs/exit-codes.md); only the CLI exits, the library raises."""
+
+    OK = 0  # success; no finding at or above --fail-on
+    FINDINGS = 1  # findings at or above --fail-on
+    USAGE = 2  # bad option or value, unknown pod, PID or file
+    INCOMPLETE = 3  # with --require-complete: a probe failed or a check was skipped
+    TOOL_ERROR = 4  # nothing could be collected, a plugin failed to load, the API refused
+    INTERRUPTED = 130  # Ctrl-C
+    BROKEN_PIPE = 141  # the reader of standard output went away (`inspect8s ... | head`)
 
 
 class ErrorKind(StrEnum):
@@ -96,25 +110,51 @@ class ProbeError:
 
 
 class Inspect8sError(Exception):
-    """An error that ends a whole command; ``cli.py`` maps it to an exit code.
+    """An error that ends a whole command or library call.
 
-    ``exit_code`` follows docs/exit-codes.md: 2 usage (bad or unknown argument),
-    4 tool error (nothing could be collected, a plugin failed to load).
+    ``exit_code`` is the :class:`ExitStatus` the CLI ends with: 2 usage (bad or unknown
+    argument), 4 tool error (nothing could be collected, a plugin failed to load).
+    ``param`` names the library parameter the error is about (``"bundle"``,
+    ``"kubeconfig"``, ``"timeout"``...; None: none in particular): messages never name a
+    command-line flag, the CLI adds the flag that sets ``param``.
     """
 
-    exit_code = 4
+    exit_code: ExitStatus = ExitStatus.TOOL_ERROR
 
-    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, exit_code: ExitStatus | None = None
+    ) -> None:
         super().__init__(message)
+        self.param = param
         if exit_code is not None:
             self.exit_code = exit_code
 
 
 class UsageError(Inspect8sError):
-    """The user asked for something that cannot be: bad option value, unknown pod or PID."""
+    """The caller asked for something that cannot be: bad value, unknown pod or PID."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class NotFoundError(UsageError):
-    """The pod, PID or container named on the command line does not exist."""
+    """The pod, PID, container or file asked for does not exist."""
+
+
+def describe_failure(exc: BaseException) -> tuple[ExitStatus, str]:
+    """The exit status and the one-line message of a command that raised ``exc``.
+
+    The message names no command-line flag (the CLI adds one for ``Inspect8sError.param``)
+    and, for an unexpected exception, says that it is one.
+    """
+    if isinstance(exc, Inspect8sError):
+        return exc.exit_code, f"error: {exc}"
+    if isinstance(exc, ProbeFailed):
+        return (
+            ExitStatus.TOOL_ERROR,
+            f"error: could not read {exc.source}: {exc.kind.value}: {exc.detail}",
+        )
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitStatus.INTERRUPTED, "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        return ExitStatus.BROKEN_PIPE, ""
+    return ExitStatus.TOOL_ERROR, f"internal error: {type(exc).__name__}: {exc}"

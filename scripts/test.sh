@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins)
+# chromium and a font: the headless-browser tests of the HTML pages (tests/browser.py).
+APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins
+  chromium fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -23,11 +25,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian packages enable services; the tests start their own private daemons and the
-# shared ones are not wanted (they would also show up in every node scan).
-for svc in docker.socket docker.service containerd.service; do
-  $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
-done
+# System services the packages may have started (containerd, docker) are left as they are:
+# the tests start their own daemons on private sockets and must pass beside any others.
 
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
@@ -52,7 +51,14 @@ if [ -d plugins/examples/inspect8s-example-checks/tests ]; then
   pytest_args+=(plugins/examples/inspect8s-example-checks/tests)
 fi
 set +e
-pytest "${pytest_args[@]}" "$@"
+if [ "${INSPECT8S_BUSY_HOST:-1}" = 1 ]; then
+  # The suite runs on a busy host: a containerd and a dockerd on the default sockets, with
+  # pods named like the tests' own (scripts/busy_host.py; it starts nothing when something
+  # already serves those sockets). INSPECT8S_BUSY_HOST=0 runs it on the machine as it is.
+  python scripts/busy_host.py -- pytest "${pytest_args[@]}" "$@"
+else
+  pytest "${pytest_args[@]}" "$@"
+fi
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

@@ -13,6 +13,9 @@ client is exercised end to end:
   Status bodies (500 in the same shape); ``hang(prefix)`` accepts and never answers.
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
   (phases per GET, log text, exit code); GET .../log and DELETE work.
+- ``GET /api/v1/nodes/<node>/proxy/configz`` answers ``configz[node]`` (status, body) as
+  the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
+  cannot be reached.
 - Every request is recorded in ``requests`` (method, path, query, body) for assertions;
   ``on_request`` is called with each one before it is answered.
 
@@ -137,6 +140,19 @@ def _key(pod: dict[str, Any]) -> str:
     return f"{meta.get('namespace', '')}/{meta['name']}"
 
 
+def _label_match(term: str, labels: dict[str, str]) -> bool:
+    """One term of a label selector: k=v, k==v, k!=v, k (exists) or !k."""
+    if "!=" in term:
+        k, _, v = term.partition("!=")
+        return labels.get(k.strip()) != v.strip()
+    if "=" in term:
+        k, _, v = term.replace("==", "=").partition("=")
+        return labels.get(k.strip()) == v.strip()
+    if term.startswith("!"):
+        return term[1:].strip() not in labels
+    return term.strip() in labels
+
+
 def synthetic_pods(count: int, *, node_names: Iterable[str] = ("vm",)) -> list[dict[str, Any]]:
     """``count`` pods built from the recorded pods' shapes, with unique names, UIDs and IDs."""
     shapes = load_fixture("pods-all.json")["items"]
@@ -181,6 +197,8 @@ class KubeServer:
         self.agent_by_node: dict[str, AgentScript] = {}
         # node.k8s.io/v1 RuntimeClasses; None: the API group is not served (404).
         self.runtime_classes = runtime_classes
+        # Node name -> (HTTP status, body) of the kubelet /configz proxied by the API server.
+        self.configz: dict[str, tuple[int, bytes]] = {}
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
@@ -292,15 +310,17 @@ class KubeServer:
         items = self.pods
         if namespace:
             items = [p for p in items if p["metadata"].get("namespace") == namespace]
-        if field_sel:
-            key, _, value = field_sel.partition("=")
-            if key != "spec.nodeName":
+        for term in field_sel.split(",") if field_sel else ():
+            key, _, value = term.partition("=")
+            if key == "spec.nodeName":
+                items = [p for p in items if p["spec"].get("nodeName") == value]
+            elif key == "metadata.name":
+                items = [p for p in items if p["metadata"].get("name") == value]
+            else:
                 raise ValueError(f"unsupported field selector {field_sel}")
-            items = [p for p in items if p["spec"].get("nodeName") == value]
         if label_sel:
             for term in label_sel.split(","):
-                k, _, v = term.partition("=")
-                items = [p for p in items if (p["metadata"].get("labels") or {}).get(k) == v]
+                items = [p for p in items if _label_match(term, p["metadata"].get("labels") or {})]
         if token:
             start = _decode_token(token)
             items = [p for p in items if _key(p) >= start]
@@ -496,6 +516,25 @@ class _Handler(BaseHTTPRequestHandler):
                     "items": kube.nodes,
                 },
             )
+            return
+        if (
+            method == "GET"
+            and len(rest) == 4
+            and rest[0] == "nodes"
+            and rest[2:]
+            == [
+                "proxy",
+                "configz",
+            ]
+        ):
+            answer = kube.configz.get(rest[1])
+            if answer is None:
+                message = "error trying to reach service: dial tcp 192.0.2.1:10250: connect: "
+                self._json(
+                    503, status_body(503, message + "connection refused", "ServiceUnavailable")
+                )
+            else:
+                self._send(answer[0], answer[1])
             return
         if method == "GET" and len(rest) == 2 and rest[0] == "nodes":
             node = next((n for n in kube.nodes if n["metadata"]["name"] == rest[1]), None)

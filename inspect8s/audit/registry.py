@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
-from inspect8s.errors import Inspect8sError
+from inspect8s.errors import ExitStatus, Inspect8sError
 from inspect8s.model import Container, ContainerSpec, ContainerTrace, Pod, Snapshot
 
 __all__ = [
@@ -69,9 +69,9 @@ _ATTR = "__inspect8s_check__"
 
 
 class PluginLoadError(Inspect8sError):
-    """A check plugin (entry point or --checks-path file) could not be loaded: exit code 4."""
+    """A check plugin (entry point or check file) could not be loaded: exit code 4."""
 
-    exit_code = 4
+    exit_code = ExitStatus.TOOL_ERROR
 
 
 class CheckDefinitionError(ValueError):
@@ -178,8 +178,12 @@ def check(
     title: str,
     severity: Severity | str,
     scope: Scope | str,
+    properties: dict[str, str] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Declare a check. Validates the ID, the docstring (the rationale) and the scope.
+
+    ``properties`` is free metadata shown in SARIF's rule properties; the key
+    ``benchmark`` (``"cis-1.12"``) puts the check in ``--benchmark`` selections.
 
     The function is returned unchanged, with its :class:`Check` attached, so a module
     registered as an entry point exposes its checks simply by defining them.
@@ -217,6 +221,7 @@ def check(
             scope=scp,
             rationale=doc.strip(),
             origin=getattr(func, "__module__", "") or "",
+            properties=dict(properties or {}),
         )
         setattr(func, _ATTR, Check(info=info, func=func, wants_settings=positional == 2))
         return func
@@ -269,7 +274,7 @@ def _python_files(path: Path) -> list[Path]:
         return sorted(p for p in path.iterdir() if p.suffix == ".py" and p.is_file())
     if path.is_file():
         return [path]
-    raise PluginLoadError(f"--checks-path {path}: no such file or directory")
+    raise PluginLoadError(f"check file {path}: no such file or directory", param="checks_path")
 
 
 def _load_file(path: Path) -> list[Check]:
@@ -281,7 +286,7 @@ def _load_file(path: Path) -> list[Check]:
         return checks_in(existing)
     spec = importlib.util.spec_from_file_location(module_name, resolved)
     if spec is None or spec.loader is None:
-        raise PluginLoadError(f"--checks-path {path}: not a loadable Python file")
+        raise PluginLoadError(f"check file {path}: not a loadable Python file", param="checks_path")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -289,7 +294,7 @@ def _load_file(path: Path) -> list[Check]:
     except Exception as exc:  # syntax errors, bad @check declarations, failing imports
         del sys.modules[module_name]
         raise PluginLoadError(
-            f"--checks-path {path} failed to load: {type(exc).__name__}: {exc}"
+            f"check file {path} failed to load: {type(exc).__name__}: {exc}", param="checks_path"
         ) from exc
     found = checks_in(module)
     return [
@@ -301,6 +306,7 @@ def _load_file(path: Path) -> list[Check]:
                 scope=c.info.scope,
                 rationale=c.info.rationale,
                 origin=f"path:{path}",
+                properties=c.info.properties,
             ),
             func=c.func,
             wants_settings=c.wants_settings,
@@ -345,20 +351,32 @@ def _split(values: Iterable[str]) -> list[str]:
     return out
 
 
+def in_benchmark(item: Check, benchmark: str) -> bool:
+    """True when the check belongs to ``benchmark`` ("cis" or "cis-1.12")."""
+    declared = item.info.properties.get("benchmark", "").lower()
+    return bool(declared) and (declared == benchmark or declared.startswith(benchmark + "-"))
+
+
 def filter_checks(
     checks: Iterable[Check],
     *,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     scopes: Iterable[Scope] | None = None,
+    benchmark: str | None = None,
 ) -> tuple[Check, ...]:
     """Keep checks whose ID starts with a ``select`` prefix (all when none) and with no
-    ``ignore`` prefix; optionally only some scopes. Values may be comma-separated."""
+    ``ignore`` prefix; optionally only some scopes, and only the checks of a ``benchmark``
+    ("cis" matches every ``cis-*`` benchmark property, "cis-1.12" that one). Values may be
+    comma-separated."""
     selected = _split(select)
     ignored = _split(ignore)
     allowed = set(scopes) if scopes is not None else None
+    wanted = benchmark.strip().lower() if benchmark else None
     out = []
     for item in checks:
+        if wanted is not None and not in_benchmark(item, wanted):
+            continue
         if selected and not any(item.id.startswith(p) for p in selected):
             continue
         if any(item.id.startswith(p) for p in ignored):

@@ -93,6 +93,9 @@ class CheckInfo:
     scope: Scope
     rationale: str  # the check's docstring, dedented
     origin: str  # where it was loaded from: "inspect8s.audit.checks.pods", "path:/x/y.py", ...
+    # Metadata from @check(properties=...), e.g. {"benchmark": "cis-1.12", "cis": "4.2.1"};
+    # SARIF puts it in the rule's properties bag.
+    properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:

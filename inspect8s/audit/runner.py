@@ -10,7 +10,7 @@ error outcome with the exception named: a broken check never crashes the audit.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,13 +25,8 @@ from inspect8s.audit.results import (
     Severity,
     Status,
 )
-from inspect8s.errors import UsageError
+from inspect8s.errors import ExitStatus, UsageError
 from inspect8s.model import Pod, Snapshot
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_INCOMPLETE = 3
-EXIT_TOOL_ERROR = 4
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -155,7 +150,9 @@ class IgnoreRule:
         )
 
 
-def parse_ignore_rules(data: Any, source: str) -> tuple[IgnoreRule, ...]:
+def parse_ignore_rules(
+    data: Any, source: str, *, param: str | None = None
+) -> tuple[IgnoreRule, ...]:
     """The ignore file's content -> rules. Raises UsageError (exit 2) on a bad entry.
 
     Shape: a YAML list (or ``{"ignore": [...]}``) of ``{id, subject, reason}``; ``id`` and
@@ -167,23 +164,29 @@ def parse_ignore_rules(data: Any, source: str) -> tuple[IgnoreRule, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
-        raise UsageError(f"{source}: expected a list of {{id, subject, reason}} entries")
+        raise UsageError(
+            f"{source}: expected a list of {{id, subject, reason}} entries", param=param
+        )
     rules = []
     for n, entry in enumerate(data, start=1):
         if not isinstance(entry, Mapping):
-            raise UsageError(f"{source}: entry {n} is not a mapping")
+            raise UsageError(f"{source}: entry {n} is not a mapping", param=param)
         unknown = set(entry) - {"id", "subject", "reason"}
         if unknown:
-            raise UsageError(f"{source}: entry {n}: unknown keys {', '.join(sorted(unknown))}")
+            raise UsageError(
+                f"{source}: entry {n}: unknown keys {', '.join(sorted(unknown))}", param=param
+            )
         rule_id = entry.get("id")
         reason = entry.get("reason")
         subject = entry.get("subject", "*")
         if not isinstance(rule_id, str) or not rule_id.strip():
-            raise UsageError(f"{source}: entry {n} has no id")
+            raise UsageError(f"{source}: entry {n} has no id", param=param)
         if not isinstance(reason, str) or not reason.strip():
-            raise UsageError(f"{source}: entry {n} ({rule_id}) has no reason")
+            raise UsageError(f"{source}: entry {n} ({rule_id}) has no reason", param=param)
         if not isinstance(subject, str) or not subject.strip():
-            raise UsageError(f"{source}: entry {n} ({rule_id}): subject must be a string")
+            raise UsageError(
+                f"{source}: entry {n} ({rule_id}): subject must be a string", param=param
+            )
         rules.append(
             IgnoreRule(id=rule_id.strip().upper(), subject=subject.strip(), reason=reason.strip())
         )
@@ -194,17 +197,18 @@ def load_ignore_file(path: str) -> tuple[IgnoreRule, ...]:
     """Read an ignore file (YAML); a missing or invalid file is a usage error (exit 2)."""
     import yaml
 
+    param = "ignore_file"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"--ignore-file {path}: {exc.strerror or exc}") from exc
+        raise UsageError(f"ignore file {path}: {exc.strerror or exc}", param=param) from exc
     except UnicodeDecodeError as exc:
-        raise UsageError(f"--ignore-file {path}: not UTF-8 text") from exc
+        raise UsageError(f"ignore file {path}: not UTF-8 text", param=param) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UsageError(f"--ignore-file {path}: invalid YAML: {exc}") from exc
-    return parse_ignore_rules(data, f"--ignore-file {path}")
+        raise UsageError(f"ignore file {path}: invalid YAML: {exc}", param=param) from exc
+    return parse_ignore_rules(data, f"ignore file {path}", param=param)
 
 
 # --------------------------------------------------------------------------- running
@@ -314,11 +318,13 @@ def audit_manifests(
     settings: CheckSettings | None = None,
     ignore: Sequence[IgnoreRule] = (),
     stdin: TextIO | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> AuditResult:
-    """Audit manifest files and directories with the pod-scope checks among ``checks``."""
+    """Audit manifest files and directories with the pod-scope checks among ``checks``
+    (``on_progress``: told the files and documents read so far)."""
     from inspect8s.collect.manifests import load_manifests
 
-    found = load_manifests(paths, stdin=stdin)
+    found = load_manifests(paths, stdin=stdin, on_progress=on_progress)
     snapshot = Snapshot(pods=found.pods, errors=found.errors)
     pod_checks = [c for c in checks if c.scope is Scope.POD]
     return run_checks(
@@ -338,8 +344,8 @@ def audit_manifests(
 
 def exit_code(
     result: AuditResult, fail_on: Severity | None = DEFAULT_FAIL_ON, require_complete: bool = False
-) -> int:
-    """The exit code of docs/exit-codes.md for this result.
+) -> ExitStatus:
+    """The exit status of docs/exit-codes.md for this result.
 
     4  nothing could be audited: probes failed and no subject was checked;
     1  an active (not suppressed) finding at or above ``fail_on`` (None: never);
@@ -348,9 +354,9 @@ def exit_code(
     The first that applies wins, in this order.
     """
     if result.errors and result.subjects == 0:
-        return EXIT_TOOL_ERROR
+        return ExitStatus.TOOL_ERROR
     if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in result.active_findings):
-        return EXIT_FINDINGS
+        return ExitStatus.FINDINGS
     if require_complete and not result.complete:
-        return EXIT_INCOMPLETE
-    return EXIT_OK
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK

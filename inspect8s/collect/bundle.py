@@ -5,6 +5,7 @@ Layout (version 1, documented in docs/output-formats.md, "Recorded bundles")::
     DIR/bundle.json            what, when, from where; sockets; facts such as the kubelet version
     DIR/host/...               every host file and link the collectors read, at its host path
     DIR/host-errors.json       host paths that could not be read, with kind and detail
+    DIR/host-stat.json         {host path: {mode, uid, gid, size, kind}} of every file stat'ed
     DIR/runtime/cri.json       {socket path: {call: {"answer": ...} | {"error": {...}}}};
                                PodSandboxStatus and ContainerStatus: {call: {id: {...}}}
     DIR/runtime/docker.json    the same for Docker Engine sockets
@@ -28,14 +29,16 @@ from types import TracebackType
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
-from inspect8s.host.fs import HostFS
-from inspect8s.runtime.clients import CRIAnswers, DockerAnswers, strip_unix
+from inspect8s.host.fs import FileStat, HostFS
+from inspect8s.model import SocketInfo
+from inspect8s.runtime.clients import CRIAnswers, DockerAnswers
 
 BUNDLE_FORMAT = "inspect8s-bundle"
 BUNDLE_VERSION = 1
 MANIFEST = "bundle.json"
 HOST_DIR = "host"
 HOST_ERRORS = "host-errors.json"
+HOST_STAT = "host-stat.json"
 CRI_ANSWERS = "runtime/cri.json"
 DOCKER_ANSWERS = "runtime/docker.json"
 UNIX_PEERS = "runtime/unix-peers.json"
@@ -59,6 +62,7 @@ class Bundle:
     docker: Answers = field(default_factory=dict)
     host_errors: dict[str, JSONDict] = field(default_factory=dict)
     unix_peers: dict[int, int] = field(default_factory=dict)
+    host_stat: dict[str, JSONDict] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -95,24 +99,27 @@ def _options(manifest: JSONDict) -> JSONDict:
 def _read_json(files: HostFS, name: str, what: str, default: Any) -> Any:
     """A bundle file, read inside the bundle directory (a link in a bundle never leads
     out of it) and at most MAX_BUNDLE_FILE_BYTES."""
-    where = f"--from {files.root}"
+    where = f"bundle {files.root}"
     try:
         data = files.read_bytes(f"/{name}", limit=MAX_BUNDLE_FILE_BYTES + 1)
     except ProbeFailed as exc:
         if exc.kind is ErrorKind.MISSING:
             return default
-        raise UsageError(f"{where}: {what} {name} is unreadable: {exc.detail}") from None
+        raise UsageError(
+            f"{where}: {what} {name} is unreadable: {exc.detail}", param="bundle"
+        ) from None
     if len(data) > MAX_BUNDLE_FILE_BYTES:
         raise UsageError(
             f"{where}: {what} {name} is larger than {MAX_BUNDLE_FILE_BYTES >> 20} MiB; "
-            "not a bundle written by `inspect8s record`"
+            "not a bundle written by `inspect8s record`",
+            param="bundle",
         )
     try:
         return json.loads(data)
     except RecursionError:
-        raise UsageError(f"{where}: {what} {name} is nested too deeply") from None
+        raise UsageError(f"{where}: {what} {name} is nested too deeply", param="bundle") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{where}: {what} {name} is unreadable: {exc}") from None
+        raise UsageError(f"{where}: {what} {name} is unreadable: {exc}", param="bundle") from None
 
 
 # Manifest fields and the JSON types a bundle may give them (None: absent or null).
@@ -139,9 +146,10 @@ def _check_manifest(path: str, manifest: JSONDict) -> None:
         value = manifest.get(key)
         if value is not None and not isinstance(value, types):
             raise UsageError(
-                f"--from {path}: {MANIFEST} field {key!r} is a JSON {json_type(value)}, "
+                f"bundle {path}: {MANIFEST} field {key!r} is a JSON {json_type(value)}, "
                 f"not {'an ' if types[0] in (dict, list) else 'a '}{json_type(types[0]())}; "
-                "the bundle is damaged"
+                "the bundle is damaged",
+                param="bundle",
             )
     for key in ("criEndpoints", "dockerHosts"):
         value = _options(manifest).get(key)
@@ -149,8 +157,9 @@ def _check_manifest(path: str, manifest: JSONDict) -> None:
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             raise UsageError(
-                f"--from {path}: {MANIFEST} options.{key} is not a list of strings; "
-                "the bundle is damaged"
+                f"bundle {path}: {MANIFEST} options.{key} is not a list of strings; "
+                "the bundle is damaged",
+                param="bundle",
             )
 
 
@@ -173,16 +182,19 @@ def load_bundle(path: str) -> Bundle:
     files = HostFS(path)
     if not files.is_dir("/") or not files.is_file(f"/{MANIFEST}"):
         raise UsageError(
-            f"--from {path}: not a bundle written by `inspect8s record` (no {MANIFEST})"
+            f"{path}: not a bundle written by `inspect8s record` (no {MANIFEST})", param="bundle"
         )
     manifest = _read_json(files, MANIFEST, "manifest", {})
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise UsageError(f"--from {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest")
+        raise UsageError(
+            f"bundle {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest", param="bundle"
+        )
     version = manifest.get("version")
     if not isinstance(version, int) or version < 1 or version > BUNDLE_VERSION:
         raise UsageError(
-            f"--from {path}: bundle format version {version!r} is not supported "
-            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})"
+            f"bundle {path}: format version {version!r} is not supported "
+            f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})",
+            param="bundle",
         )
     _check_manifest(path, manifest)
     try:
@@ -190,14 +202,22 @@ def load_bundle(path: str) -> Bundle:
     except OSError:
         host_mode = None
     if host_mode is not None and not stat.S_ISDIR(host_mode):
-        raise UsageError(f"--from {path}: {HOST_DIR} is not a directory of the bundle")
+        raise UsageError(
+            f"bundle {path}: {HOST_DIR} is not a directory of the bundle", param="bundle"
+        )
     cri = _read_json(files, CRI_ANSWERS, "runtime answers", {})
     docker = _read_json(files, DOCKER_ANSWERS, "runtime answers", {})
     errors = _read_json(files, HOST_ERRORS, "host errors", {})
     peers = _read_json(files, UNIX_PEERS, "unix peers", {})
-    for name, value in (("cri", cri), ("docker", docker), ("host errors", errors)):
+    stats = _read_json(files, HOST_STAT, "host file modes", {})
+    for name, value in (
+        ("cri", cri),
+        ("docker", docker),
+        ("host errors", errors),
+        ("host file modes", stats),
+    ):
         if not isinstance(value, dict):
-            raise UsageError(f"--from {path}: {name} file is not a JSON object")
+            raise UsageError(f"bundle {path}: {name} file is not a JSON object", param="bundle")
     return Bundle(
         path=str(base),
         manifest=manifest,
@@ -205,18 +225,20 @@ def load_bundle(path: str) -> Bundle:
         docker=docker,
         host_errors=errors,
         unix_peers=_peers(peers),
+        host_stat={str(k): v for k, v in stats.items() if isinstance(v, dict)},
     )
 
 
 class ReplayHostFS(HostFS):
     """A HostFS over ``DIR/host`` that reports the recorded sockets and read failures."""
 
-    __slots__ = ("_errors", "_sockets")
+    __slots__ = ("_errors", "_sockets", "_stats")
     direct_reads = False  # every read goes through the methods below
 
     def __init__(self, bundle: Bundle) -> None:
         super().__init__(bundle.host_root)
         self._sockets = frozenset(bundle.sockets)
+        self._stats = bundle.host_stat
         self._errors: dict[str, ProbeFailed] = {}
         for host_path, err in bundle.host_errors.items():
             if not isinstance(err, dict):
@@ -291,6 +313,32 @@ class ReplayHostFS(HostFS):
             failures.pop(link_dir, None)  # the links were recorded as unreadable, not absent
         return contents, targets, failures
 
+    def stat(self, path: str) -> FileStat:
+        """The recorded mode and owner: the files in ``host/`` carry the modes of wherever
+        the bundle was unpacked, not the node's. A path stat'ed at record time but absent
+        then is in ``host-errors.json`` or absent from ``host/``; one never stat'ed is
+        "unavailable", never guessed."""
+        self._recorded_failure(path)
+        entry = self._stats.get(path)
+        if entry is None:
+            if not self.exists(path):
+                return super().stat(path)  # absent on the node too: the MISSING error
+            raise ProbeFailed(
+                ErrorKind.UNAVAILABLE, f"host:{path}", "file mode not recorded in the bundle"
+            )
+        try:
+            return FileStat(
+                int(entry["mode"]),
+                int(entry["uid"]),
+                int(entry["gid"]),
+                int(entry.get("size", 0)),
+                str(entry.get("kind", "file")),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ProbeFailed(
+                ErrorKind.MALFORMED, f"host:{path}", "bad entry in the bundle's host-stat.json"
+            ) from None
+
     def socket_kind(self, path: str) -> str | None:
         if path in self._sockets:
             return "socket"
@@ -298,6 +346,16 @@ class ReplayHostFS(HostFS):
 
     def is_socket(self, path: str) -> bool:
         return path in self._sockets
+
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """A recorded socket's marker file is a socket here, whichever path reaches it."""
+        found = super().identity(path)
+        if found is None:
+            return None
+        marks = {super(ReplayHostFS, self).identity(s) for s in self._sockets}
+        if any(m is not None and m[0] == found[0] for m in marks):
+            return found[0], "socket"
+        return found
 
 
 def _kind(value: Any) -> ErrorKind:
@@ -432,8 +490,17 @@ class ReplayClients:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
-        return ReplayCRI(self.bundle.cri.get(strip_unix(path)))
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
+        return ReplayCRI(_answers_for(self.bundle.cri, socket))
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
-        return ReplayDocker(self.bundle.docker.get(strip_unix(path)))
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
+        return ReplayDocker(_answers_for(self.bundle.docker, socket))
+
+
+def _answers_for(answers: Answers, socket: SocketInfo) -> dict[str, JSONDict] | None:
+    """A socket's recorded answers: filed under its key, or (bundles of one daemon per
+    path) under its path or one of its aliases."""
+    for name in (socket.ident, socket.path, *socket.aliases):
+        if name in answers:
+            return answers[name]
+    return None

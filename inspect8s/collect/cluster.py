@@ -16,11 +16,11 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from inspect8s.audit.results import (
     AuditResult,
@@ -64,30 +64,45 @@ def pods_from_items(
 
 
 def load_pod_list(path: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
-    """``--pods FILE``: a ``kubectl get pods -o json`` list (or one Pod) -> Pods.
+    """A ``kubectl get pods -o json`` file (a List of pods or one Pod) -> Pods.
 
     Raises UsageError when the file cannot be read or is not a Pod / List of pods.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--pods {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        raise UsageError(
+            f"pod list {path}: {getattr(exc, 'strerror', None) or exc}", param="pods_file"
+        ) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"--pods {path}: not JSON ({exc}); use kubectl get pods -o json") from exc
+        raise UsageError(
+            f"pod list {path}: not JSON ({exc}); use kubectl get pods -o json", param="pods_file"
+        ) from exc
     if isinstance(data, dict) and data.get("kind") == "Pod":
         items: list[Any] = [data]
     elif isinstance(data, dict) and isinstance(data.get("items"), list):
         items = [i for i in data["items"] if isinstance(i, dict)]
     else:
-        raise UsageError(f"--pods {path}: expected a Pod or a List of pods (kubectl -o json)")
+        raise UsageError(
+            f"pod list {path}: expected a Pod or a List of pods (kubectl -o json)",
+            param="pods_file",
+        )
     return pods_from_items(items, f"file:{path}")
 
 
-def pods_of_node(api: KubeAPI, node_name: str) -> tuple[tuple[Pod, ...], list[ProbeError]]:
-    """The pods the API schedules on ``node_name`` (``fieldSelector=spec.nodeName``)."""
-    return pods_from_items(api.list_pods(node_name=node_name), "api")
+def pods_of_node(
+    api: KubeAPI,
+    node_name: str,
+    *,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+) -> tuple[tuple[Pod, ...], list[ProbeError]]:
+    """The pods the API schedules on ``node_name`` (``fieldSelector=spec.nodeName``), in
+    ``namespace`` (None: all) and matching ``label_selector`` (None: all)."""
+    items = api.list_pods(namespace, node_name=node_name, label_selector=label_selector)
+    return pods_from_items(items, "api")
 
 
 def this_node_name(api: KubeAPI, boot_id: str | None, hostname: str | None) -> str | None:
@@ -140,19 +155,43 @@ def list_runtime_classes(api: KubeAPI, errors: list[ProbeError]) -> tuple[Runtim
     return runtime_classes_from_items(items)
 
 
-def collect_cluster(api: KubeAPI, *, page_size: int = 500) -> Snapshot:
-    """Every pod and node (paginated) and the RuntimeClasses, as one Snapshot.
+T = TypeVar("T")
+
+
+def _counted(
+    items: Iterable[T], what: str, on_progress: Callable[[str, int, int | None], None] | None
+) -> Iterator[T]:
+    """``items`` as they come, telling ``on_progress`` how many have come so far."""
+    for n, item in enumerate(items, 1):
+        if on_progress is not None:
+            on_progress(what, n, None)
+        yield item
+
+
+def collect_cluster(
+    api: KubeAPI,
+    *,
+    page_size: int = 500,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> Snapshot:
+    """Every pod (in ``namespace``, None: all; matching ``label_selector``) and node
+    (paginated) and the RuntimeClasses, as one Snapshot.
 
     Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
-    RuntimeClass list that fails is recorded and the rest is audited.
+    RuntimeClass list that fails is recorded and the rest is audited. ``on_progress`` is
+    told the pods and nodes listed so far.
     """
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPIError
 
-    pods, errors = pods_from_items(api.list_pods(page_size=page_size), "api")
+    pages = api.list_pods(namespace, label_selector=label_selector, page_size=page_size)
+    listed = _counted(pages, "pods listed", on_progress)
+    pods, errors = pods_from_items(listed, "api")
     nodes: list[KubeNode] = []
     try:
-        for raw in api.list_nodes(page_size=page_size):
+        for raw in _counted(api.list_nodes(page_size=page_size), "nodes listed", on_progress):
             try:
                 nodes.append(node_from_json(raw))
             except ProbeFailed as exc:
@@ -208,6 +247,7 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
                 scope=Scope(c["scope"]),
                 rationale=str(c.get("rationale") or ""),
                 origin=str(c.get("origin") or ""),
+                properties={str(k): str(v) for k, v in (c.get("properties") or {}).items()},
             )
             for c in doc.get("checks") or ()
         )
@@ -285,6 +325,7 @@ def run_node_audits(
     timeout: float = 120.0,
     poll_interval: float = 0.5,
     on_done: Callable[[NodeAudit, int, int], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> list[NodeAudit]:
     """Run ``inspect8s audit <agent_args> --root /host -o json`` on every node through the
     agent pod (kube/agent.py), ``parallel`` nodes at a time; one NodeAudit per node, in the
@@ -295,7 +336,7 @@ def run_node_audits(
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
 
     if parallel < 1:
-        raise UsageError("--parallel must be at least 1")
+        raise UsageError("parallel must be at least 1", param="parallel")
     total = len(nodes)
     finished = 0
     lock = threading.Lock()
@@ -304,6 +345,9 @@ def run_node_audits(
     def one(node: str) -> NodeAudit:
         nonlocal finished
         started = time.monotonic()
+        if on_start is not None:
+            with lock:
+                on_start(node)
         try:
             run = run_agent(
                 api,

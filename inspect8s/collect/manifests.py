@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -98,7 +98,9 @@ def manifest_files(paths: Sequence[str]) -> list[str]:
         elif os.path.exists(raw):
             add(raw)
         else:
-            raise NotFoundError(f"--manifests {raw}: no such file or directory")
+            raise NotFoundError(
+                f"manifest path {raw}: no such file or directory", param="manifests"
+            )
     return out
 
 
@@ -306,15 +308,23 @@ class _Collector:
             self.errors.append(exc.record())
 
 
-def load_manifests(paths: Sequence[str], *, stdin: TextIO | None = None) -> ManifestSet:
+def load_manifests(
+    paths: Sequence[str],
+    *,
+    stdin: TextIO | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> ManifestSet:
     """Read every manifest under ``paths`` into pods (see the module docstring).
 
     Raises NotFoundError for a path that does not exist; every other problem (unreadable
     file, invalid YAML/JSON, a workload of the wrong shape) is a ProbeError in the result.
+    ``on_progress`` is told the files read so far (with the documents in them).
     """
     files = manifest_files(paths)
     collector = _Collector()
-    for file in files:
+    for n, file in enumerate(files):
+        if on_progress is not None:
+            on_progress(f"manifests ({collector.documents} documents): files", n, len(files))
         name = "<stdin>" if file == "-" else file
         try:
             text = _read_text(file, stdin)
@@ -322,6 +332,8 @@ def load_manifests(paths: Sequence[str], *, stdin: TextIO | None = None) -> Mani
             collector.errors.append(exc.record())
             continue
         collector.add_file(name, text)
+    if on_progress is not None:
+        on_progress(f"manifests ({collector.documents} documents): files", len(files), len(files))
     return ManifestSet(
         pods=tuple(collector.pods),
         locations=tuple(collector.locations),

@@ -4,86 +4,49 @@ configuration with provenance, each runtime's own answers and the docker.sock ho
     HostFS + RuntimeClients --collect_node_audit()--> Snapshot (node, node_config,
         runtime_status, docker_engines, kubelet_version, docker_socket_holders)
 
-Live, ``--root`` and ``--from`` differ only in the HostFS and RuntimeClients passed in
-(``LiveClients``, ``record.RecordingClients``, ``bundle.ReplayClients``). Every source
-failure becomes a ProbeError in ``Snapshot.errors``; the rest is still collected.
+It runs the node pipeline (``collect/node.py``) once and reads the rest from what that
+found: the configuration files are those the daemons were started with (each read as the
+daemon reads it), and the runtime answers come from the same inventory, so no socket is
+asked a question twice. Live, ``--root`` and ``--from`` differ only in the HostFS and
+RuntimeClients passed in. Every source failure becomes a ProbeError in
+``Snapshot.errors``; the rest is still collected.
 
-Costs beyond ``inspect8s node``: four CRI calls per CRI socket (Version, the v1alpha2
-probe when v1 is missing, Status, RuntimeConfig), two Docker calls per Docker socket,
-and, only when a Docker socket exists, one readlink per open file descriptor of every
-process (``/proc/<pid>/fd``) plus one netlink ``sock_diag`` dump of unix sockets to find
-the processes connected to docker.sock (see :func:`docker_socket_holders`).
+Costs beyond ``inspect8s node``: Status and RuntimeConfig per CRI socket, and, only when a
+Docker socket exists, one readlink per open file descriptor of every process
+(``/proc/<pid>/fd``) plus one netlink ``sock_diag`` dump of unix sockets to find the
+processes connected to docker.sock (see :func:`docker_socket_holders`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from inspect8s.collect.discover import parse_proc_net_unix, socket_inodes
 from inspect8s.collect.errors import Errors
-from inspect8s.collect.node import RuntimeOptions, gather_node
+from inspect8s.collect.inventory import CRIRuntime, DockerRuntime, Inventory, asked
+from inspect8s.collect.kubelet import parse_dpkg_version
+from inspect8s.collect.node import NodeCollection, RuntimeOptions, gather_node
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
     DockerEngineStatus,
     KubeletVersion,
     NodeConfig,
-    NodeReport,
     ProcessInfo,
     RuntimeChain,
     RuntimeCondition,
     RuntimeStatus,
     Snapshot,
     SocketHolder,
+    SocketInfo,
 )
-from inspect8s.runtime.clients import LIVE, RuntimeClients, strip_unix, version_v1alpha2
+from inspect8s.runtime.clients import RuntimeClients
 from inspect8s.shape import items, obj, text
 
-DPKG_STATUS = "/var/lib/dpkg/status"
-CRI_RUNTIMES = ("containerd", "crio", "cri-dockerd")
+__all__ = ["collect_for_node", "collect_node_audit", "parse_dpkg_version", "parse_proc_net_unix"]
 
 JSONDict = dict[str, Any]
-
-
-# --------------------------------------------------------------------------- kubelet version
-
-
-def parse_dpkg_version(text: str, package: str = "kubelet") -> str | None:
-    """The installed version of ``package`` in a dpkg status file; None: not installed. Pure."""
-    for paragraph in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in paragraph.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and not line.startswith((" ", "\t")):
-                fields[key.strip()] = value.strip()
-        if fields.get("Package") == package and "installed" in fields.get("Status", "").split():
-            status = fields["Status"].split()
-            if status[-1] == "installed" and fields.get("Version"):
-                return fields["Version"]
-    return None
-
-
-def detect_kubelet_version(fs: HostFS, errors: Errors) -> KubeletVersion | None:
-    """The kubelet's version from the host's package database (deb installs).
-
-    The kubelet binary was considered too: the official build sets the version with
-    ``-ldflags -X .../version.gitVersion=...`` and Go records ``-ldflags`` in the
-    binary's build info only for builds without ``-trimpath``; reading a 60-100 MB binary
-    (about 0.1 s and as much memory, measured on a 57 MB Go binary here) for a value that
-    may not be there was not worth it. ``--kubelet-version`` and the bundle's recorded
-    value come first (see :func:`collect_node_audit`).
-    """
-    try:
-        text = fs.read_text_or_none(DPKG_STATUS)
-    except ProbeFailed as exc:
-        errors.add(exc)
-        return None
-    if text is None:
-        return None
-    version = parse_dpkg_version(text)
-    return KubeletVersion(version, f"host:{DPKG_STATUS}") if version else None
 
 
 # --------------------------------------------------------------------------- runtime answers
@@ -135,72 +98,61 @@ def cgroup_driver_from_runtime_config(answer: JSONDict) -> str:
 
 
 def runtime_status(
-    endpoint: str,
-    client: Any,
-    source: str,
+    socket: SocketInfo, cri: CRIRuntime, source: str, errors: Errors
 ) -> RuntimeStatus:
-    """Ask one CRI endpoint what the audit needs; failures are kept in ``errors``."""
+    """What one CRI socket answered to Version, Status(verbose) and RuntimeConfig. Each
+    failure is a ProbeError in ``errors`` (and a line in ``RuntimeStatus.errors``); a
+    question that was not answered leaves its field None ("not collected")."""
     problems: list[str] = []
 
     def attempt(name: str, fn: Any) -> Any:
         try:
             return fn()
         except ProbeFailed as exc:
+            errors.add(exc)
             problems.append(f"{name}: {exc.kind.value}: {exc.detail}")
             return None
 
-    api = attempt("ApiVersion", client.api_version)
-    version: JSONDict | None = None
-    if api == "v1":
-        version = attempt("Version", client.version)
-    elif api == "v1alpha2":
-        version = attempt("Version(v1alpha2)", lambda: version_v1alpha2(client))
-    status = attempt("Status", lambda: client.status(verbose=True)) if api == "v1" else None
+    versioned = attempt("Version", cri.versioned)
+    api, version = versioned if versioned else (None, None)
+    status = attempt("Status", lambda: cri.status(verbose=True)) if api == "v1" else None
     driver: str | None = None
     if api == "v1":
         try:
-            driver = cgroup_driver_from_runtime_config(client.runtime_config())
+            driver = cgroup_driver_from_runtime_config(cri.runtime_config())
         except ProbeFailed as exc:
-            if "not implemented" in exc.detail or "unknown method" in exc.detail:
+            detail = exc.detail.lower()
+            if (
+                "not implemented" in detail
+                or "unknown method" in detail
+                or ("unimplemented" in detail)
+            ):
                 driver = "unimplemented"
             else:
+                errors.add(exc)
                 problems.append(f"RuntimeConfig: {exc.kind.value}: {exc.detail}")
     return RuntimeStatus(
-        endpoint=endpoint,
+        endpoint=socket.path,
         runtime_name=text(obj(version).get("runtimeName")),
         runtime_version=text(obj(version).get("runtimeVersion")),
         api_version=api,
-        conditions=_conditions(status) if status else (),
+        conditions=_conditions(status) if status is not None else None,
         cgroup_driver=driver,
         sandbox_image=sandbox_image_from_status(status) if status else None,
         source=source,
         errors=tuple(problems),
+        socket=socket.ident,
+        daemon_pid=socket.daemon_pid,
     )
 
 
-def _cri_paths(fs: HostFS, report: NodeReport, extra: Iterable[str]) -> list[str]:
-    paths = [strip_unix(e) for e in extra]
-    paths += [s.path for s in report.sockets if s.runtime in (*CRI_RUNTIMES, "cri")]
-    for daemon in report.runtimes:
-        if daemon.name in CRI_RUNTIMES:
-            paths.extend(daemon.sockets)
-    return [p for p in dict.fromkeys(paths) if p.startswith("/") and fs.is_socket(p)]
-
-
-def _docker_paths(fs: HostFS, report: NodeReport, extra: Iterable[str]) -> list[str]:
-    paths = [strip_unix(e) for e in extra]
-    paths += [s.path for s in report.sockets if s.runtime == "dockerd"]
-    for daemon in report.runtimes:
-        if daemon.name == "dockerd":
-            paths.extend(daemon.sockets)
-    return [p for p in dict.fromkeys(paths) if p.startswith("/") and fs.is_socket(p)]
-
-
-def docker_engine(endpoint: str, engine: Any, source: str, errors: Errors) -> DockerEngineStatus:
+def docker_engine(
+    socket: SocketInfo, engine: DockerRuntime, source: str, errors: Errors
+) -> DockerEngineStatus:
     info = obj(errors.attempt(engine.version))
     listed = items(errors.attempt(engine.containers)) if info else None
     return DockerEngineStatus(
-        endpoint=endpoint,
+        endpoint=socket.path,
         version=str(info["Version"]) if info.get("Version") else None,
         api_version=str(info["ApiVersion"]) if info.get("ApiVersion") else None,
         containers=tuple(str(c.get("Id", "")) for c in listed or () if isinstance(c, dict)),
@@ -209,29 +161,6 @@ def docker_engine(endpoint: str, engine: Any, source: str, errors: Errors) -> Do
 
 
 # --------------------------------------------------------------------------- docker.sock holders
-
-_SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
-
-
-def parse_proc_net_unix(text: str) -> list[tuple[int, int, int, str]]:
-    """``/proc/net/unix`` -> (inode, flags, state, path) for sockets with a path. Pure.
-
-    Columns: Num RefCount Protocol Flags Type St Inode Path (proc(5)); flags 0x10000 is
-    __SO_ACCEPTCON (a listener); st 1 unconnected, 3 connected.
-    """
-    out: list[tuple[int, int, int, str]] = []
-    for line in text.splitlines()[1:]:
-        parts = line.split(None, 7)
-        if len(parts) < 8:
-            continue
-        try:
-            flags, state, inode = int(parts[3], 16), int(parts[5], 16), int(parts[6])
-        except ValueError:
-            continue
-        path = parts[7].strip()
-        if path.startswith("/"):
-            out.append((inode, flags, state, path))
-    return out
 
 
 def unix_socket_peers() -> dict[int, int]:
@@ -345,10 +274,10 @@ def docker_socket_holders(
         except ProbeFailed:
             continue
         for name, target in sorted(targets.items(), key=lambda t: _fd_number(t[0])):
-            match = _SOCKET_LINK.match(target)
-            if not match:
+            found = socket_inodes((target,))
+            if not found:
                 continue
-            inode = int(match.group(1))
+            inode = found.pop()
             proc = processes[pid]
             if inode in clients:
                 holders.append(
@@ -366,16 +295,51 @@ def _fd_number(name: str) -> int:
     return int(name) if name.isdigit() else -1
 
 
+# --------------------------------------------------------------------------- node configuration
+
+
+def node_config_of(fs: HostFS, collection: NodeCollection, errors: Errors) -> NodeConfig:
+    """The node configuration the checks read: the kubelet's (read by the node pipeline),
+    and for containerd, CRI-O and dockerd the file of the daemon the kubelet uses, else of
+    the only such daemon, else the default path (a stopped runtime leaves its files)."""
+    from inspect8s.nodeconfig.containerd import collect_containerd_config
+    from inspect8s.nodeconfig.crictl import collect_crictl_config
+    from inspect8s.nodeconfig.crio import collect_crio_config
+    from inspect8s.nodeconfig.docker import collect_docker_config
+    from inspect8s.nodeconfig.kubeproxy import find_kube_proxy, kube_proxy_config
+
+    report = collection.report
+    kubelet_daemon = report.kubelet_runtime.daemon_pid if report.kubelet_runtime else None
+    failures: list[ProbeFailed] = []
+
+    def pick(name: str) -> Any:
+        daemons = [d for d in report.runtimes if d.name == name and d.pid is not None]
+        chosen = next((d for d in daemons if d.pid == kubelet_daemon), None)
+        if chosen is None and daemons:
+            chosen = daemons[0]
+        if chosen is not None and chosen.pid in collection.daemon_configs:
+            return collection.daemon_configs[chosen.pid]
+        if name == "containerd":
+            return collect_containerd_config(fs, None, failures)
+        if name == "crio":
+            return collect_crio_config(fs, None, failures)
+        return collect_docker_config(fs, None, failures)
+
+    proxy = find_kube_proxy(collection.processes, report.host_reference.namespaces.get("mnt"))
+    config = NodeConfig(
+        kubelet=collection.kubelet_config,
+        containerd=pick("containerd"),
+        crio=pick("crio"),
+        docker=pick("dockerd"),
+        crictl=collect_crictl_config(fs, failures),
+        kube_proxy=kube_proxy_config(fs, proxy, failures),
+    )
+    for failure in failures:
+        errors.add(failure)
+    return config
+
+
 # --------------------------------------------------------------------------- the snapshot
-
-
-def _pick_cmdline(report: NodeReport, name: str, sockets: Sequence[str]) -> Sequence[str] | None:
-    """The command line of the ``name`` daemon serving one of ``sockets``, else the first."""
-    found = [d for d in report.runtimes if d.name == name and d.cmdline]
-    for daemon in found:
-        if any(s in sockets for s in daemon.sockets):
-            return daemon.cmdline
-    return found[0].cmdline if found else None
 
 
 def collect_node_audit(
@@ -389,6 +353,7 @@ def collect_node_audit(
     peers: Mapping[int, int] | None = None,
     bundle_source: str | None = None,
     trace_pods: bool = False,
+    recorded_sockets: Sequence[str] = (),
 ) -> Snapshot:
     """The Snapshot a node audit checks. Never raises ProbeFailed.
 
@@ -399,104 +364,88 @@ def collect_node_audit(
     the root is this machine's, else none (docker.sock clients then cannot be named).
     ``bundle_source`` labels replayed runtime answers ("bundle:<dir>"); None: live.
     """
-    clients = clients or LIVE
     errors = Errors()
+    inventory = Inventory(fs, clients, timeout=timeout, errors=errors)
     options = RuntimeOptions(
         cri_endpoints=tuple(cri_endpoints),
         docker_hosts=tuple(docker_hosts),
         timeout=timeout,
         clients=clients,
+        kubelet_version=kubelet_version,
+        recorded_sockets=tuple(recorded_sockets),
     )
-    # Mount tables too: the container checks read them (checks/containers.py).
-    collection = gather_node(fs, options, read_mounts=True)
+    # Mount tables too: the container checks read them (audit/checks/containers.py).
+    collection = gather_node(fs, options, read_mounts=True, inventory=inventory)
+    try:
+        return _snapshot(fs, collection, errors, peers, bundle_source, trace_pods, timeout)
+    finally:
+        collection.close()
+
+
+def _snapshot(
+    fs: HostFS,
+    collection: NodeCollection,
+    errors: Errors,
+    peers: Mapping[int, int] | None,
+    bundle_source: str | None,
+    trace_pods: bool,
+    timeout: float,
+) -> Snapshot:
     report = collection.report
-
-    version = kubelet_version or detect_kubelet_version(fs, errors)
-
-    from inspect8s.nodeconfig import collect_node_config
-
-    wanted_cri = [strip_unix(e) for e in cri_endpoints]
-    wanted_docker = [strip_unix(e) for e in docker_hosts]
-    node_config: NodeConfig
-    node_config, failures = collect_node_config(
-        fs,
-        kubelet_cmdline=report.kubelet.cmdline if report.kubelet else None,
-        containerd_cmdline=_pick_cmdline(report, "containerd", wanted_cri),
-        crio_cmdline=_pick_cmdline(report, "crio", wanted_cri),
-        dockerd_cmdline=_pick_cmdline(report, "dockerd", wanted_docker),
-        kubelet_version=version.version if version else None,
-    )
-    for failure in failures:
-        errors.add(failure)
-
-    kubelet_endpoint: list[str] = []
-    if node_config.kubelet is not None:
-        endpoint = node_config.kubelet.settings.get("containerRuntimeEndpoint")
-        if endpoint is not None and isinstance(endpoint.value, str):
-            kubelet_endpoint.append(endpoint.value)
+    inventory = collection.inventory
+    assert inventory is not None
+    node_config = node_config_of(fs, collection, errors)
 
     statuses: list[RuntimeStatus] = []
-    for path in _cri_paths(fs, report, [*cri_endpoints, *kubelet_endpoint]):
-        if path.endswith("dockershim.sock"):
-            continue  # the kubelet's own shim (< 1.24): its own rule, not a runtime to audit
-        with clients.cri(fs, path, timeout) as client:
-            statuses.append(runtime_status(path, client, bundle_source or "cri"))
-
     engines: list[DockerEngineStatus] = []
-    docker_sockets = _docker_paths(fs, report, docker_hosts)
-    for path in docker_sockets:
-        with clients.docker(fs, path, timeout) as engine:
-            engines.append(docker_engine(path, engine, bundle_source or "docker", errors))
+    docker_sockets: list[SocketInfo] = []
+    for socket in report.sockets:
+        how = asked(socket)
+        if how == "cri":
+            cri = inventory.cri(socket)
+            statuses.append(runtime_status(socket, cri, bundle_source or "cri", errors))
+        elif how == "docker":
+            docker_sockets.append(socket)
+            engine = inventory.docker(socket)
+            engines.append(docker_engine(socket, engine, bundle_source or "docker", errors))
 
     holders: tuple[SocketHolder, ...] | None = None
+    peers_known = True
+    inventory.close_docker()  # every Docker question is answered; our own connection goes
     if docker_sockets:
         if peers is None and fs.is_live:
-            peers = errors.attempt(unix_socket_peers) or {}
+            peers = errors.attempt(unix_socket_peers)
+        if peers is None:
+            peers_known = False
         dockerd = next((d for d in report.runtimes if d.name == "dockerd" and d.pid), None)
+        paths = [p for s in docker_sockets for p in (s.path, *s.aliases)]
         holders = docker_socket_holders(
             fs,
-            docker_sockets,
+            paths,
             collection.processes,
             dockerd.pid if dockerd else None,
             peers or {},
             errors,
         )
-
-    runtimes = tuple(
-        d if d.version or d.name not in ("containerd", "crio") else _with_cri_version(d, statuses)
-        for d in report.runtimes
-    )
-    report = replace(report, runtimes=runtimes)
     traces: tuple[RuntimeChain, ...] = ()
     if trace_pods:
         from inspect8s.collect import trace as trace
 
         traces = tuple(
-            trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
+            trace.trace_pod(fs, collection, members, timeout=timeout)
             for members in trace.pods_on_node(report).values()
         )
     return Snapshot(
         node=report,
         traces=traces,
-        errors=(*report.errors, *errors.items),
+        errors=(*report.errors, *(e for e in errors.items if e not in report.errors)),
         node_config=node_config,
         runtime_status=tuple(statuses),
         docker_engines=tuple(engines),
-        kubelet_version=version,
+        kubelet_version=report.kubelet_version,
         docker_socket_holders=holders,
+        socket_peers_known=peers_known if docker_sockets else None,
     )
-
-
-def _with_cri_version(daemon: Any, statuses: Sequence[RuntimeStatus]) -> Any:
-    names = {"containerd": "containerd", "crio": "cri-o"}
-    for status in statuses:
-        if (
-            status.runtime_version
-            and status.runtime_name == names.get(daemon.name)
-            and (not daemon.sockets or status.endpoint in daemon.sockets)
-        ):
-            return replace(daemon, version=status.runtime_version, version_source="cri:Version")
-    return daemon
 
 
 def collect_for_node(
@@ -512,38 +461,28 @@ def collect_for_node(
     one bundle written by ``inspect8s record`` (``--from``).
 
     The kubelet's version comes from ``kubelet_version`` (``--kubelet-version``), else the
-    bundle's recorded value, else the host's package database; its source is kept in
+    bundle's recorded value, else the host (``collect/kubelet.py``); its source is kept in
     ``Snapshot.kubelet_version``. Raises UsageError for more than one bundle or a bundle
     that cannot be read.
     """
-    from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
+    from inspect8s.collect.sources import open_sources
     from inspect8s.errors import UsageError
 
-    given = KubeletVersion(kubelet_version, "option") if kubelet_version else None
-    if not from_dirs:
-        return collect_node_audit(
-            HostFS(root),
-            cri_endpoints=cri_endpoints,
-            docker_hosts=docker_hosts,
-            timeout=timeout,
-            kubelet_version=given,
-        )
     if len(from_dirs) > 1:
         raise UsageError(
-            f"--from: one bundle per audit ({len(from_dirs)} given); audit each node on its own"
+            f"one bundle per audit ({len(from_dirs)} given); audit each node on its own",
+            param="bundle",
         )
-    bundle = load_bundle(from_dirs[0])
-    recorded = bundle.manifest.get("kubeletVersion")
-    if given is None and isinstance(recorded, dict) and recorded.get("version"):
-        origin = recorded.get("source") or "recorded"
-        given = KubeletVersion(str(recorded["version"]), f"{bundle.source} ({origin})")
+    sources = open_sources(root, from_dirs[0] if from_dirs else None)
+    given = KubeletVersion(kubelet_version, "option") if kubelet_version else None
     return collect_node_audit(
-        ReplayHostFS(bundle),
-        clients=ReplayClients(bundle),
-        cri_endpoints=[*bundle.cri_endpoints, *cri_endpoints],
-        docker_hosts=[*bundle.docker_hosts, *docker_hosts],
+        sources.fs,
+        clients=sources.clients,
+        cri_endpoints=[*sources.recorded_cri, *cri_endpoints],
+        docker_hosts=[*sources.recorded_docker, *docker_hosts],
         timeout=timeout,
-        kubelet_version=given,
-        peers=bundle.unix_peers,
-        bundle_source=bundle.source,
+        kubelet_version=given or sources.recorded_kubelet,
+        peers=sources.unix_peers,
+        bundle_source=sources.label,
+        recorded_sockets=sources.recorded_sockets,
     )

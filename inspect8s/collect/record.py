@@ -30,13 +30,15 @@ from inspect8s.collect.bundle import (
     DOCKER_ANSWERS,
     HOST_DIR,
     HOST_ERRORS,
+    HOST_STAT,
     MANIFEST,
     UNIX_PEERS,
 )
 from inspect8s.collect.redact import redact_file, redact_json, redact_line
-from inspect8s.errors import ErrorKind, Inspect8sError, ProbeFailed, UsageError
-from inspect8s.host.fs import HostFS
-from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients, strip_unix
+from inspect8s.errors import ErrorKind, ExitStatus, Inspect8sError, ProbeFailed, UsageError
+from inspect8s.host.fs import FileStat, HostFS
+from inspect8s.model import SocketInfo
+from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients
 
 # --------------------------------------------------------------------------- recording sources
 
@@ -50,7 +52,7 @@ FILE_MODE = 0o600
 class BundleWriteError(Inspect8sError):
     """The bundle could not be written to the end (a full disk, a read-only filesystem)."""
 
-    exit_code = 4
+    exit_code = ExitStatus.TOOL_ERROR
 
 
 def bundle_path(path: str) -> str:
@@ -92,7 +94,7 @@ class RecordingHostFS(HostFS):
     """A HostFS that copies every file and link it reads into ``DIR/host`` (redacted),
     and notes sockets and read failures for the bundle manifest."""
 
-    __slots__ = ("_dest", "errors", "notes", "redactions", "sockets")
+    __slots__ = ("_dest", "errors", "notes", "redactions", "sockets", "stats")
     direct_reads = False  # every read goes through the methods below
 
     def __init__(self, root: str, dest: str) -> None:
@@ -103,6 +105,7 @@ class RecordingHostFS(HostFS):
         self.errors: dict[str, dict[str, str]] = {}
         self.redactions: dict[str, int] = {}
         self.notes: list[str] = []
+        self.stats: dict[str, dict[str, int | str]] = {}
 
     # -- writing into the bundle ---------------------------------------------------------
 
@@ -253,6 +256,21 @@ class RecordingHostFS(HostFS):
             self._failed(failure)
         return contents, targets, failures
 
+    def stat(self, path: str) -> FileStat:
+        try:
+            found = super().stat(path)
+        except ProbeFailed as exc:
+            self._failed(exc)
+            raise
+        self.stats[path] = {
+            "mode": found.mode,
+            "uid": found.uid,
+            "gid": found.gid,
+            "size": found.size,
+            "kind": found.kind,
+        }
+        return found
+
     def socket_kind(self, path: str) -> str | None:
         kind = super().socket_kind(path)
         if kind == "socket":
@@ -270,6 +288,10 @@ class RecordingHostFS(HostFS):
 
     def is_socket(self, path: str) -> bool:
         return self.socket_kind(path) == "socket"
+
+    def identity(self, path: str) -> tuple[str, str] | None:
+        self.socket_kind(path)  # keeps a marker (or the directory) for replay
+        return super().identity(path)
 
     def is_file(self, path: str) -> bool:
         found = super().is_file(path)
@@ -380,13 +402,13 @@ class RecordingClients:
         self.docker_answers: dict[str, dict[str, Any]] = {}
         self.redacted_answers = 0
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
-        calls = self.cri_answers.setdefault(strip_unix(path), {})
-        return RecordingCRI(self.inner.cri(fs, path, timeout), calls, self)
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
+        calls = self.cri_answers.setdefault(socket.ident, {})
+        return RecordingCRI(self.inner.cri(fs, socket, timeout), calls, self)
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
-        calls = self.docker_answers.setdefault(strip_unix(path), {})
-        return RecordingDocker(self.inner.docker(fs, path, timeout), calls, self)
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
+        calls = self.docker_answers.setdefault(socket.ident, {})
+        return RecordingDocker(self.inner.docker(fs, socket, timeout), calls, self)
 
 
 # --------------------------------------------------------------------------- record
@@ -491,6 +513,8 @@ def record_node(
     _write_json(out / MANIFEST, manifest)
     if fs.errors:
         _write_json(out / HOST_ERRORS, dict(sorted(fs.errors.items())))
+    if fs.stats:
+        _write_json(out / HOST_STAT, dict(sorted(fs.stats.items())))
     _write_json(out / CRI_ANSWERS, clients.cri_answers)
     _write_json(out / DOCKER_ANSWERS, clients.docker_answers)
     if kept_peers:

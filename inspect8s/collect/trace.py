@@ -12,11 +12,13 @@ PodSandboxStatus, verbose) and reads OCI state files; failures become ProbeError
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from inspect8s.collect.errors import Errors
-from inspect8s.collect.node import FLAGGED_NAMESPACES, NodeCollection
+from inspect8s.collect.inventory import CRIRuntime, Inventory
+from inspect8s.collect.join import FLAGGED_NAMESPACES
+from inspect8s.collect.node import NodeCollection
 from inspect8s.errors import NotFoundError, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
@@ -26,26 +28,41 @@ from inspect8s.model import (
     Link,
     NodeReport,
     ProcessInfo,
+    ProcessOrigin,
     RuntimeChain,
     RuntimeDaemon,
 )
 from inspect8s.model.serialize import to_data
-from inspect8s.runtime import detect, ocistate
-from inspect8s.runtime.clients import LIVE, CRIAnswers, RuntimeClients
+from inspect8s.nodeconfig import flags as daemon_flags
+from inspect8s.runtime import ocistate
 from inspect8s.runtime.convert import ContainerMeta, VerboseInfo, verbose_info
-
-DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"  # kubelet >= 1.27 default
-
 
 # --------------------------------------------------------------------------- lookup
 
 
-def pods_on_node(report: NodeReport) -> dict[tuple[str, str], list[Container]]:
-    pods: dict[tuple[str, str], list[Container]] = {}
+def pod_key(c: Container) -> tuple[str, ...]:
+    """A pod's identity: its UID; without one (no label, no pod cgroup), its namespace and
+    name within the daemon that runs it."""
+    if c.pod_uid:
+        return ("uid", c.pod_uid)
+    return ("name", c.pod_namespace or "", c.pod_name or "", str(c.runtime_pid or ""))
+
+
+def pods_on_node(report: NodeReport) -> dict[tuple[str, ...], list[Container]]:
+    """Every pod on the node by identity (:func:`pod_key`), with its containers."""
+    pods: dict[tuple[str, ...], list[Container]] = {}
     for c in report.containers:
-        if c.pod_name:
-            pods.setdefault((c.pod_namespace or "", c.pod_name), []).append(c)
+        if c.pod_name or c.pod_uid:
+            pods.setdefault(pod_key(c), []).append(c)
     return pods
+
+
+def _pod_label(report: NodeReport, members: Sequence[Container]) -> str:
+    first = next((c for c in members if c.pod_name), members[0])
+    daemon = next((d for d in report.runtimes if d.pid and d.pid == first.runtime_pid), None)
+    runtime = f"{daemon.name} PID {daemon.pid}" if daemon else first.runtime
+    uid = first.pod_uid or "no UID"
+    return f"{first.pod_namespace or '?'}/{first.pod_name or '?'} (UID {uid}, {runtime})"
 
 
 def find_pod(
@@ -53,20 +70,48 @@ def find_pod(
 ) -> list[Container]:
     """The containers (sandbox included) of pod ``name``; errors list close matches.
 
-    With ``uid`` (known from the API) containers are matched by the pod UID their cgroup
-    path or labels carry, which works even when no runtime answers."""
-    if uid:
-        by_uid = [c for c in report.containers if c.pod_uid == uid]
-        if by_uid:
-            return by_uid
+    With ``uid`` (known from the API) the pod is the one with that UID, whatever its name
+    says (its cgroup path or labels carry it, so this works with no runtime answering).
+    Without it, a name held by several pods (two runtimes, or a StatefulSet pod being
+    replaced) means the one in the kubelet's runtime when exactly one is there; otherwise
+    every candidate is listed with its UID and runtime, and none is guessed.
+    """
     pods = pods_on_node(report)
-    matches = [k for k in pods if k[1] == name and (namespace is None or k[0] == namespace)]
+    if uid:
+        found = pods.get(("uid", uid))
+        if found:
+            return found
+        where = f"{namespace}/{name}" if namespace else name
+        raise NotFoundError(f"no container of pod {where} (UID {uid}) runs on this node")
+    matches = [
+        members
+        for members in pods.values()
+        if any(c.pod_name == name for c in members)
+        and (namespace is None or any(c.pod_namespace == namespace for c in members))
+    ]
     if len(matches) == 1:
-        return pods[matches[0]]
+        return matches[0]
     if len(matches) > 1:
-        listed = ", ".join(f"{ns}/{n}" for ns, n in sorted(matches))
-        raise UsageError(f"pod {name!r} exists in several namespaces ({listed}); pass -n")
-    names = sorted({f"{ns}/{n}" for ns, n in pods})
+        namespaces = {next((c.pod_namespace for c in m if c.pod_namespace), "") for m in matches}
+        kubelet = report.kubelet_runtime
+        if len(namespaces) == 1 and kubelet is not None and kubelet.daemon_pid is not None:
+            mine = [m for m in matches if any(c.runtime_pid == kubelet.daemon_pid for c in m)]
+            if len(mine) == 1:
+                return mine[0]
+        listed = "; ".join(sorted(_pod_label(report, m) for m in matches))
+        if len(namespaces) > 1 and namespace is None:
+            raise UsageError(
+                f"pod {name!r} exists in several namespaces: {listed}; name the namespace",
+                param="namespace",
+            )
+        raise UsageError(
+            f"{len(matches)} pods are named {name!r} here: {listed}; "
+            "name the pod's UID to pick one",
+            param="uid",
+        )
+    names = sorted(
+        {f"{m[0].pod_namespace or ''}/{m[0].pod_name}" for m in pods.values() if m[0].pod_name}
+    )
     close = difflib.get_close_matches(
         name if namespace is None else f"{namespace}/{name}",
         names if namespace is not None else [n.split("/", 1)[1] for n in names],
@@ -78,6 +123,24 @@ def find_pod(
     if not pods:
         hint = "; no pod containers were found on this node (is a runtime reachable?)"
     raise NotFoundError(f"no pod {name!r}{where} on this node{hint}")
+
+
+def same_name_notes(report: NodeReport, members: Sequence[Container]) -> tuple[str, ...]:
+    """Other pods on the node with the same namespace/name as the pod of ``members``."""
+    first = next((c for c in members if c.pod_name), None)
+    if first is None:
+        return ()
+    key = pod_key(first)
+    others = [
+        m
+        for k, m in pods_on_node(report).items()
+        if k != key
+        and any(c.pod_name == first.pod_name and c.pod_namespace == first.pod_namespace for c in m)
+    ]
+    return tuple(
+        f"another pod has this namespace/name: {_pod_label(report, m)}"
+        for m in sorted(others, key=lambda m: pod_key(m[0]))
+    )
 
 
 def container_of_pid(
@@ -95,7 +158,10 @@ def container_of_pid(
             raise NotFoundError(f"no process with PID {pid} on this node") from None
         for line in status.splitlines():
             if line.startswith("Tgid:"):
-                tgid = int(line.split()[1])
+                try:
+                    tgid = int(line.split()[1])
+                except (IndexError, ValueError):
+                    break
         if tgid not in processes:
             raise NotFoundError(f"no process with PID {pid} on this node (it may have exited)")
     for c in collection.report.containers:
@@ -104,59 +170,159 @@ def container_of_pid(
     return tgid, None
 
 
+def _cgroup_line(proc: ProcessInfo) -> str:
+    """The cgroup path that says where a process is: on v1 and hybrid hosts a resource
+    controller's line (``memory``, ``pids``, ``cpu``...), not ``name=systemd`` or the empty
+    v2 line, which CRI-O leaves at ``/`` for conmon (runtime-facts, real-crio-1.28.11)."""
+    entries = list(proc.cgroups)
+    for wanted in ("memory", "pids", "cpu", "cpuacct"):
+        for e in entries:
+            if wanted in e.controllers:
+                return e.path
+    real = [e for e in entries if e.controllers and not any("=" in x for x in e.controllers)]
+    if real:
+        return real[0].path
+    v2 = [e for e in entries if not e.controllers]
+    return v2[0].path if v2 else (entries[0].path if entries else "unknown")
+
+
+def process_origin(
+    collection: NodeCollection, fs: HostFS, pid: int
+) -> tuple[ProcessOrigin, Container | None]:
+    """What host process (or thread) ``pid`` is, and the container whose pod's chain tells
+    its story: its own, the one it monitors (a shim or conmon), or None."""
+    tgid, container = container_of_pid(collection, fs, pid)
+    report = collection.report
+    proc = collection.processes[tgid]
+    cgroup = _cgroup_line(proc)
+
+    def origin(role: str, text: str, c: Container | None) -> ProcessOrigin:
+        return ProcessOrigin(
+            pid=tgid,
+            thread=pid,
+            comm=proc.comm,
+            role=role,
+            description=text,
+            cgroup=cgroup,
+            container_id=c.id if c else None,
+            pod_namespace=c.pod_namespace if c else None,
+            pod_name=c.pod_name if c else None,
+            pod_uid=c.pod_uid if c else None,
+        )
+
+    if container is not None:
+        pod = _pod_label(report, [container]) if container.pod_name or container.pod_uid else None
+        if container.is_sandbox:
+            text = f"the sandbox (pause process) of pod {pod}" if pod else "a sandbox"
+            return origin("sandbox", text, container), container
+        name = container.name or "?"
+        text = f"in container {name} {container.id[:13]} ({container.runtime})"
+        return origin("container", text + (f" of pod {pod}" if pod else ""), container), container
+    shim = next((s for s in report.shims if s.pid == tgid), None)
+    if shim is not None:
+        monitored = [c for c in report.containers if c.id in (shim.id, *shim.container_ids)]
+        target = next(
+            (c for c in monitored if c.id == shim.id), monitored[0] if monitored else None
+        )
+        if target is not None:
+            if target.is_sandbox or (shim.kind != "conmon" and len(monitored) > 1):
+                what = f"pod {_pod_label(report, [target])}"
+            else:
+                what = f"container {target.name or '?'} {target.id[:13]}"
+                if target.pod_name:
+                    what += f" of pod {_pod_label(report, [target])}"
+            text = f"the monitor ({shim.kind}) of {what}"
+        else:
+            text = f"a monitor ({shim.kind}) of {shim.id or 'an unknown container'}"
+        return origin("monitor", text, target), target
+    daemon = next((d for d in report.runtimes if d.pid == tgid), None)
+    if daemon is not None:
+        socks = ", ".join(daemon.sockets) or "no socket found"
+        return origin("runtime", f"the {daemon.name} daemon ({socks})", None), None
+    if report.kubelet is not None and report.kubelet.pid == tgid:
+        return origin("kubelet", "the kubelet", None), None
+    return origin("host", f"in no container; its cgroup is {cgroup}", None), None
+
+
 # --------------------------------------------------------------------------- node links
 
 
-def kubelet_links(report: NodeReport, endpoint_used: str | None) -> list[Link]:
-    """The kubelet link and the CRI endpoint link (with who set it)."""
+def kubelet_links(report: NodeReport, c: Container | None) -> list[Link]:
+    """The kubelet link and its CRI endpoint link (who set it), and whether the container
+    ``c`` runs in the runtime behind that endpoint."""
     kubelet: KubeletProcess | None = report.kubelet
+    runtime = report.kubelet_runtime
     links: list[Link] = []
+    version = report.kubelet_version
     if kubelet is None:
         links.append(
-            Link("kubelet", {}, None, missing="no kubelet process on this node (or not visible)")
-        )
-        if endpoint_used:
-            links.append(
-                Link(
-                    "cri-endpoint",
-                    {"endpoint": endpoint_used, "set_by": "inspect8s (found socket)"},
-                    "host:socket",
-                )
-            )
-        return links
-    links.append(
-        Link(
-            "kubelet",
-            {"pid": kubelet.pid, "version": kubelet.version, "cmdline": list(kubelet.cmdline)},
-            f"host:/proc/{kubelet.pid}/cmdline",
-        )
-    )
-    flag = kubelet.flags.get("--container-runtime-endpoint")
-    if flag:
-        links.append(
             Link(
-                "cri-endpoint",
-                {"endpoint": flag, "set_by": "flag --container-runtime-endpoint"},
-                f"host:/proc/{kubelet.pid}/cmdline",
+                "kubelet",
+                {"version": version.version if version else None},
+                version.source if version else None,
+                missing="no kubelet process on this node (or not visible)"
+                + ("; its unit and configuration files were read" if runtime else ""),
             )
         )
     else:
         links.append(
             Link(
-                "cri-endpoint",
+                "kubelet",
                 {
-                    "endpoint": endpoint_used or DEFAULT_CRI_ENDPOINT,
-                    "set_by": "config file or default (no flag on the command line)",
+                    "pid": kubelet.pid,
+                    "version": version.version if version else kubelet.version,
+                    "version_source": version.source if version else None,
+                    "cmdline": list(kubelet.cmdline),
                 },
-                "kubelet default" if endpoint_used is None else "host:socket",
+                f"host:/proc/{kubelet.pid}/cmdline",
             )
         )
+    if runtime is None:
+        links.append(
+            Link("cri-endpoint", {}, None, missing="no kubelet configuration names an endpoint")
+        )
+        return links
+    values: dict[str, Any] = {
+        "endpoint": runtime.endpoint,
+        "set_by": runtime.set_by,
+        "socket": runtime.socket,
+        "daemon_pid": runtime.daemon_pid,
+        "runtime": runtime.runtime,
+    }
+    if c is not None:
+        values["container_runs_here"] = (
+            c.runtime_pid is not None and c.runtime_pid == runtime.daemon_pid
+        ) or (c.endpoint is not None and c.endpoint == runtime.socket)
+    links.append(Link("cri-endpoint", values, runtime.source, missing=runtime.problem))
     return links
 
 
-def runtime_link(daemon: RuntimeDaemon | None, name: str, api_version: str | None) -> Link:
+def runtime_link(
+    collection: NodeCollection, c: Container | None, name: str, api_version: str | None
+) -> Link:
+    """The daemon that runs ``c``: the one listening on the socket that listed it, else the
+    one its shim belongs to; never "a daemon of that name"."""
+    report = collection.report
+    daemon = collection.daemon(c.runtime_pid) if c is not None else None
+    kubelet = report.kubelet_runtime
+    found_by = ""
+    if (daemon is None or daemon.name != name) and name == "cri-dockerd" and kubelet:
+        # No runtime listed the container (host files alone): cri-dockerd is the daemon
+        # behind the kubelet's endpoint.
+        daemon = collection.daemon(kubelet.daemon_pid)
+        found_by = "listens on the kubelet's endpoint"
     if daemon is None:
-        return Link("runtime", {"name": name}, None, missing=f"no {name} daemon process found")
+        why = f"no {name} daemon process found serving this container"
+        if c is not None and c.endpoint:
+            why = f"no daemon process found listening on {c.endpoint}"
+        return Link("runtime", {"name": name}, None, missing=why)
+    socket = collection.socket(c.endpoint) if c is not None else None
+    if found_by:
+        pass
+    elif socket is not None:
+        found_by = f"listens on {socket.path}, which listed the container"
+    else:
+        found_by = "its shim's -address names its socket"
     return Link(
         "runtime",
         {
@@ -164,17 +330,14 @@ def runtime_link(daemon: RuntimeDaemon | None, name: str, api_version: str | Non
             "pid": daemon.pid,
             "version": daemon.version,
             "config_file": daemon.config_file,
+            "config_source": daemon.config_source,
             "cri_api_version": api_version,
+            "sockets": list(daemon.sockets),
+            "found_by": found_by,
+            "kubelet_runtime": bool(kubelet and kubelet.daemon_pid == daemon.pid),
         },
         daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
     )
-
-
-def _daemon(report: NodeReport, name: str) -> RuntimeDaemon | None:
-    for d in report.runtimes:
-        if d.name == name:
-            return d
-    return None
 
 
 # --------------------------------------------------------------------------- container links
@@ -279,41 +442,41 @@ def _status_call(c: Container) -> str:
 
 
 class CRISession:
-    """One CRI client per endpoint for a whole trace (live sockets, or a bundle's answers
-    through ``clients``), and each sandbox's verbose status asked once however many of its
-    containers are traced."""
+    """The verbose statuses a trace reads, through the command's runtime inventory: each
+    sandbox's and container's status is asked once however many links need it, and a
+    failure lands in the trace's own errors."""
 
-    def __init__(
-        self, fs: HostFS, timeout: float, errors: Errors, clients: RuntimeClients | None = None
-    ) -> None:
-        self._fs = fs
-        self._timeout = timeout
+    def __init__(self, collection: NodeCollection, errors: Errors) -> None:
+        self._collection = collection
         self._errors = errors
-        self._factory: RuntimeClients = clients or LIVE
-        self._clients: dict[str, CRIAnswers] = {}
-        self._sandboxes: dict[tuple[str, str], VerboseInfo | None] = {}
+        if collection.inventory is None:  # a collection made by hand: open one now
+            fs = collection.views._fs if collection.views else HostFS("/")
+            collection.inventory = Inventory(fs, errors=errors)
+        self._inventory = collection.inventory
 
-    def client(self, endpoint: str) -> CRIAnswers:
-        if endpoint not in self._clients:
-            self._clients[endpoint] = self._factory.cri(self._fs, endpoint, self._timeout)
-        return self._clients[endpoint]
+    def runtime(self, ident: str | None) -> CRIRuntime | None:
+        socket = self._collection.socket(ident)
+        return self._inventory.cri(socket) if socket is not None else None
 
-    def sandbox_info(self, endpoint: str, sandbox_id: str, runtime: str) -> VerboseInfo | None:
+    def api_version(self, ident: str | None) -> str | None:
+        cri = self.runtime(ident)
+        return self._errors.attempt(cri.api_version) if cri is not None else None
+
+    def sandbox_info(self, ident: str, sandbox_id: str, runtime: str) -> VerboseInfo | None:
         """The sandbox's verbose status; None when the call failed (recorded in errors)."""
-        key = (endpoint, sandbox_id)
-        if key not in self._sandboxes:
-            client = self.client(endpoint)
-            status = self._errors.attempt(lambda: client.pod_sandbox_status(sandbox_id))
-            self._sandboxes[key] = (
-                None
-                if status is None
-                else self._errors.attempt(lambda: verbose_info(status, runtime))
-            )
-        return self._sandboxes[key]
+        cri = self.runtime(ident)
+        if cri is None:
+            return None
+        status = self._errors.attempt(lambda: cri.pod_sandbox_status(sandbox_id))
+        return (
+            None if status is None else self._errors.attempt(lambda: verbose_info(status, runtime))
+        )
 
-    def container_info(self, endpoint: str, container_id: str, runtime: str) -> VerboseInfo | None:
-        client = self.client(endpoint)
-        status = self._errors.attempt(lambda: client.container_status(container_id))
+    def container_info(self, ident: str, container_id: str, runtime: str) -> VerboseInfo | None:
+        cri = self.runtime(ident)
+        if cri is None:
+            return None
+        status = self._errors.attempt(lambda: cri.container_status(container_id))
         return (
             None if status is None else self._errors.attempt(lambda: verbose_info(status, runtime))
         )
@@ -327,64 +490,75 @@ class CRISession:
             return self.sandbox_info(meta.endpoint, c.id, meta.runtime)
         return self.container_info(meta.endpoint, c.id, meta.runtime)
 
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+
+def _handler_link(
+    c: Container,
+    meta: ContainerMeta | None,
+    info: VerboseInfo | None,
+    sandbox_info: VerboseInfo | None,
+) -> tuple[Link, dict[str, Any]]:
+    said = [v for v in (info, sandbox_info) if v is not None and v.shape != "none"]
+    runtime_options = next((v.runtime_options for v in said if v.runtime_options), {})
+    runtime_type = next((v.runtime_type for v in said if v.runtime_type), None)
+    if not said:
+        missing = (
+            "no runtime answered for this container"
+            if meta is None or not meta.endpoint
+            else "the runtime gave no verbose status (see errors)"
+        )
+        return Link("handler", {}, None, missing=missing), {}
+    handler_from = sandbox_info if sandbox_info is not None else info
+    sources = [_status_call(c)]
+    if handler_from is not None and handler_from.handler_source:
+        sources.append(handler_from.handler_source)
+    link = Link(
+        "handler",
+        {
+            "runtime_handler": (handler_from.runtime_handler if handler_from else None) or "",
+            "runtime_type": runtime_type,
+            "runtime_options": runtime_options,
+            "snapshotter": info.snapshotter if info else None,
+            "status_shape": said[0].shape,
+        },
+        "; ".join(sources),
+    )
+    return link, runtime_options
+
+
+def _configured_runc_root(collection: NodeCollection, c: Container) -> str | None:
+    """containerd's ``runtimes.<default>.options.Root`` in the config of the daemon that
+    runs ``c`` (containerd's CRI passes it to the runc shim); None: not set."""
+    config = collection.daemon_configs.get(c.runtime_pid) if c.runtime_pid else None
+    runtimes = getattr(config, "runtimes", None)
+    if not isinstance(runtimes, dict):
+        return None
+    default = getattr(config, "default_runtime_name", None)
+    name = str(default.value) if default is not None else "runc"
+    spec = runtimes.get(name)
+    value = spec.options.get("Root") if spec is not None else None
+    return str(value.value) if value is not None and value.value else None
 
 
 def trace_cri_container(
-    fs: HostFS,
-    report: NodeReport,
+    collection: NodeCollection,
     c: Container,
     meta: ContainerMeta | None,
     sandbox: Container | None,
     cri: CRISession,
     errors: Errors,
     timeout: float,
-    processes: Mapping[int, ProcessInfo],
 ) -> ContainerTrace:
-    links: list[Link] = []
+    report = collection.report
+    processes = collection.processes
     info = cri.info_for(c, meta)
     sandbox_info = info if c.is_sandbox else None
     if sandbox is not None and not c.is_sandbox and meta is not None and meta.endpoint:
         sandbox_info = cri.sandbox_info(meta.endpoint, sandbox.id, meta.runtime)
-    said = [v for v in (info, sandbox_info) if v is not None and v.shape != "none"]
-    runtime_options = next((v.runtime_options for v in said if v.runtime_options), {})
-    runtime_type = next((v.runtime_type for v in said if v.runtime_type), None)
-    if said:
-        handler_from = sandbox_info if sandbox_info is not None else info
-        sources = [_status_call(c)]
-        if handler_from is not None and handler_from.handler_source:
-            sources.append(handler_from.handler_source)
-        links.append(
-            Link(
-                "handler",
-                {
-                    "runtime_handler": (handler_from.runtime_handler if handler_from else None)
-                    or "",
-                    "runtime_type": runtime_type,
-                    "runtime_options": runtime_options,
-                    "snapshotter": info.snapshotter if info else None,
-                    "status_shape": said[0].shape,
-                },
-                "; ".join(sources),
-            )
-        )
-    else:
-        links.append(
-            Link(
-                "handler",
-                {},
-                None,
-                missing="no runtime answered for this container"
-                if meta is None or not meta.endpoint
-                else "the runtime gave no verbose status (see errors)",
-            )
-        )
-    links.append(_shim_link(report, c, sandbox))
+    handler, runtime_options = _handler_link(c, meta, info, sandbox_info)
+    links: list[Link] = [handler, _shim_link(report, c, sandbox)]
     binary = str(runtime_options.get("binary_name") or runtime_options.get("BinaryName") or "")
     root = str(runtime_options.get("root") or runtime_options.get("Root") or "")
+    root = root or (_configured_runc_root(collection, c) or "")
     ns = "k8s.io"
     shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
     if shim and shim.namespace:
@@ -395,11 +569,11 @@ def trace_cri_container(
         # conmon is told which OCI runtime to run (-r PATH) and that runtime's flags
         # (--runtime-arg --root=DIR); CRI-O's verbose status does not name the binary.
         argv = processes[shim.pid].cmdline[1:] if shim.pid in processes else ()
-        runtimes = detect.flag_values(argv, ("-r", "--runtime"))
-        binary = binary or (runtimes[-1] if runtimes else "")
-        for arg in detect.flag_values(argv, ("--runtime-arg",)):
+        binary = binary or (daemon_flags.last_flag(argv, ("-r", "--runtime")) or "")
+        for arg in daemon_flags.flag_values(argv, ("--runtime-arg",)):
             if arg.startswith("--root="):
                 roots.append(arg.split("=", 1)[1])
+    fs = _runtime_fs(collection, c)
     links.append(_oci_link(fs, c, ns, binary or "runc", roots, errors, timeout))
     pid_from_runtime = info.pid if info else None
     links.append(
@@ -434,6 +608,10 @@ def trace_cri_container(
                 f"{_status_call(c)}.info.runtimeSpec.linux.resources",
             )
         )
+    return _container_trace(c, links)
+
+
+def _container_trace(c: Container, links: Sequence[Link]) -> ContainerTrace:
     return ContainerTrace(
         container_id=c.id,
         name=c.name if not c.is_sandbox else "(sandbox)",
@@ -443,27 +621,75 @@ def trace_cri_container(
     )
 
 
-def moby_links(report: NodeReport) -> list[Link]:
-    """dockerd and the containerd it drives (namespace ``moby``): the containerd whose
-    socket dockerd's ``--containerd`` names, else the only containerd on the node."""
-    dockerd = _daemon(report, "dockerd")
-    links = [runtime_link(dockerd, "dockerd", None)]
-    candidates = [d for d in report.runtimes if d.name == "containerd"]
-    wanted = set(detect.flag_values(dockerd.cmdline[1:], ("--containerd",))) if dockerd else set()
-    containerd = next((d for d in candidates if wanted & set(d.sockets)), None)
-    if containerd is None and len(candidates) == 1:
-        containerd = candidates[0]
-    link = runtime_link(containerd, "containerd", None)
+def _runtime_fs(collection: NodeCollection, c: Container) -> HostFS:
+    """Where the runtime of ``c`` keeps its files: its daemon's own view (a daemon in a
+    private mount namespace keeps its runc state there), else the root."""
+    views = collection.views
+    if views is None:
+        return HostFS("/")
+    return views.fs_of(c.runtime_pid)
+
+
+def _dockerd_of(collection: NodeCollection, c: Container) -> RuntimeDaemon | None:
+    """The dockerd behind a Docker container: the one whose socket listed it, else the one
+    behind the socket cri-dockerd's ``--docker-endpoint`` names, else the only dockerd."""
+    report = collection.report
+    daemon = collection.daemon(c.runtime_pid)
+    if daemon is not None and daemon.name == "dockerd":
+        return daemon
+    if daemon is not None and daemon.name == "cri-dockerd":
+        named = f"cri-dockerd (PID {daemon.pid}) --docker-endpoint"
+        for s in report.sockets:
+            if named in s.named_by and s.daemon_pid is not None:
+                return collection.daemon(s.daemon_pid)
+    dockerds = [d for d in report.runtimes if d.name == "dockerd"]
+    return dockerds[0] if len(dockerds) == 1 else None
+
+
+def moby_links(collection: NodeCollection, c: Container) -> list[Link]:
+    """dockerd and the containerd it drives (namespace ``moby``): the containerd the
+    container's shim belongs to (its ``-address``), else the one behind the socket
+    dockerd's ``--containerd`` names."""
+    report = collection.report
+    dockerd = _dockerd_of(collection, c)
+    links = [_daemon_link("runtime", dockerd, "dockerd", "the Docker Engine that runs it")]
+    shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
+    containerd = collection.daemon(shim.daemon_pid) if shim is not None else None
+    how = "the container's shim -address names its socket"
+    wanted = daemon_flags.flag_values(dockerd.cmdline[1:], ("--containerd",)) if dockerd else []
+    if containerd is None and dockerd is not None:
+        named = f"dockerd (PID {dockerd.pid}) --containerd"
+        for s in report.sockets:
+            if named in s.named_by and s.daemon_pid is not None:
+                containerd = collection.daemon(s.daemon_pid)
+                how = "dockerd's --containerd names its socket"
+    link = _daemon_link("containerd", containerd, "containerd", how)
     values = {**link.values, "namespace": "moby"}
     if wanted:
-        values["socket_from_dockerd"] = sorted(wanted)[0]
+        values["socket_from_dockerd"] = wanted[-1]
     links.append(Link("containerd", values, link.source, link.missing))
     return links
 
 
+def _daemon_link(name: str, daemon: RuntimeDaemon | None, what: str, found_by: str) -> Link:
+    if daemon is None:
+        return Link(name, {"name": what}, None, missing=f"no {what} daemon process found")
+    return Link(
+        name,
+        {
+            "name": daemon.name,
+            "pid": daemon.pid,
+            "version": daemon.version,
+            "config_file": daemon.config_file,
+            "sockets": list(daemon.sockets),
+            "found_by": found_by,
+        },
+        daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
+    )
+
+
 def trace_docker_container(
-    fs: HostFS,
-    report: NodeReport,
+    collection: NodeCollection,
     c: Container,
     errors: Errors,
     timeout: float,
@@ -475,13 +701,19 @@ def trace_docker_container(
     """One Docker container: dockerd -> containerd (moby) -> shim -> runc -> processes.
     ``daemons=False`` leaves the dockerd and containerd links to the pod's node links
     (the cri-dockerd chain); ``info`` is cri-dockerd's verbose ContainerStatus."""
-    links: list[Link] = moby_links(report) if daemons else []
-    dockerd = _daemon(report, "dockerd")
+    report = collection.report
+    links: list[Link] = moby_links(collection, c) if daemons else []
+    dockerd = _dockerd_of(collection, c)
     links.append(_shim_link(report, c, sandbox))
     roots: list[str] = []
     if dockerd is not None:
-        for exec_root in detect.flag_values(dockerd.cmdline[1:], ("--exec-root",)):
+        for exec_root in daemon_flags.flag_values(dockerd.cmdline[1:], ("--exec-root",)):
             roots.append(f"{exec_root.rstrip('/')}/runtime-runc/moby")
+    fs = (
+        collection.views.fs_of(dockerd.pid)
+        if collection.views and dockerd
+        else _runtime_fs(collection, c)
+    )
     links.append(_oci_link(fs, c, "moby", "runc", roots, errors, timeout))
     values: dict[str, Any] = {"init_pid": c.init_pid, "pids": list(c.pids)}
     source = "host:/proc"
@@ -494,13 +726,7 @@ def trace_docker_container(
     links.append(Link("processes", values, source))
     links.append(_ns_links(c, report, sandbox))
     links.extend(_cgroup_links(c))
-    return ContainerTrace(
-        container_id=c.id,
-        name=c.name if not c.is_sandbox else "(sandbox)",
-        pod_name=c.pod_name,
-        pod_namespace=c.pod_namespace,
-        links=tuple(links),
-    )
+    return _container_trace(c, links)
 
 
 def _uses_cri_dockerd(report: NodeReport, meta: ContainerMeta | None) -> bool:
@@ -508,29 +734,26 @@ def _uses_cri_dockerd(report: NodeReport, meta: ContainerMeta | None) -> bool:
     cri-dockerd, or (no runtime answered) the kubelet's endpoint is cri-dockerd's socket."""
     if meta is not None:
         return meta.runtime == "cri-dockerd"
-    kubelet = report.kubelet
-    endpoint = kubelet.flags.get("--container-runtime-endpoint") if kubelet else None
-    return bool(endpoint and "cri-dockerd" in endpoint)
+    runtime = report.kubelet_runtime
+    if runtime is not None and runtime.runtime == "cri-dockerd":
+        return True
+    return bool(runtime and "cri-dockerd" in runtime.endpoint)
 
 
 # --------------------------------------------------------------------------- chains
 
 
 def _cri_node_links(
-    report: NodeReport,
+    collection: NodeCollection,
+    c: Container,
     meta: ContainerMeta | None,
     runtime: str,
     cri: CRISession,
-    errors: Errors,
 ) -> list[Link]:
-    endpoint = meta.endpoint if meta else None
-    links = kubelet_links(report, f"unix://{endpoint}" if endpoint else None)
-    api_version = None
-    if endpoint:
-        api_version = errors.attempt(cri.client(endpoint).api_version)
+    links = kubelet_links(collection.report, c)
+    api_version = cri.api_version(meta.endpoint) if meta and meta.endpoint else None
     name = meta.runtime if meta else runtime
-    daemon = _daemon(report, name)
-    links.append(runtime_link(daemon, name, api_version))
+    links.append(runtime_link(collection, c, name, api_version))
     return links
 
 
@@ -542,79 +765,55 @@ def trace_pod(
     timeout: float = 3.0,
     pod_name: str | None = None,
     pod_namespace: str | None = None,
-    clients: RuntimeClients | None = None,
+    clients: object = None,
 ) -> RuntimeChain:
     """The chain of one pod from its containers on this node (``pod_name`` names it when
-    the containers themselves carry no name, e.g. found by UID). ``clients`` answers the
-    runtime calls (default: the live sockets; a bundle's ``ReplayClients`` for ``--from``)."""
+    the containers themselves carry no name, e.g. found by UID). Runtime calls go through
+    the collection's inventory (each question asked once per command); ``fs`` and
+    ``clients`` are kept for callers of the earlier signature."""
+    del fs, clients
     errors = Errors()
     report = collection.report
     sandbox = next((c for c in containers if c.is_sandbox), None)
     first = sandbox or containers[0]
     meta = collection.metadata.get(first.id)
-    node_links: list[Link]
+    cri = CRISession(collection, errors)
     sandbox_trace: ContainerTrace | None
     if first.runtime in ("docker", "cri-dockerd") and _uses_cri_dockerd(report, meta):
         # kubelet -> cri-dockerd -> dockerd -> containerd (moby) -> shim -> runc
-        cri = CRISession(fs, timeout, errors, clients)
-        try:
-            node_links = _cri_node_links(report, meta, "cri-dockerd", cri, errors)
-            engine, containerd = moby_links(report)
-            node_links += [
-                Link("dockerd", engine.values, engine.source, engine.missing),
-                containerd,
-            ]
+        node_links = _cri_node_links(collection, first, meta, "cri-dockerd", cri)
+        engine, containerd = moby_links(collection, first)
+        node_links += [
+            Link("dockerd", engine.values, engine.source, engine.missing),
+            containerd,
+        ]
 
-            def one(c: Container) -> ContainerTrace:
-                info = cri.info_for(c, collection.metadata.get(c.id))
-                return trace_docker_container(
-                    fs, report, c, errors, timeout, daemons=False, info=info, sandbox=sandbox
-                )
+        def one(c: Container) -> ContainerTrace:
+            info = cri.info_for(c, collection.metadata.get(c.id))
+            return trace_docker_container(
+                collection, c, errors, timeout, daemons=False, info=info, sandbox=sandbox
+            )
 
-            sandbox_trace = one(sandbox) if sandbox else None
-            traces = [one(c) for c in containers if not c.is_sandbox]
-        finally:
-            cri.close()
+        sandbox_trace = one(sandbox) if sandbox else None
+        traces = [one(c) for c in containers if not c.is_sandbox]
     elif first.runtime == "docker" and (meta is None or meta.runtime == "docker"):
-        node_links = kubelet_links(report, None)
-        traces = [trace_docker_container(fs, report, c, errors, timeout) for c in containers]
+        node_links = kubelet_links(report, first)
+        traces = [trace_docker_container(collection, c, errors, timeout) for c in containers]
         sandbox_trace = None
     else:
-        cri = CRISession(fs, timeout, errors, clients)
-        try:
-            node_links = _cri_node_links(report, meta, first.runtime, cri, errors)
-            sandbox_trace = (
-                trace_cri_container(
-                    fs,
-                    report,
-                    sandbox,
-                    meta,
-                    sandbox,
-                    cri,
-                    errors,
-                    timeout,
-                    collection.processes,
-                )
-                if sandbox
-                else None
+        node_links = _cri_node_links(collection, first, meta, first.runtime, cri)
+        sandbox_trace = (
+            trace_cri_container(collection, sandbox, meta, sandbox, cri, errors, timeout)
+            if sandbox
+            else None
+        )
+        traces = [
+            trace_cri_container(
+                collection, c, collection.metadata.get(c.id), sandbox, cri, errors, timeout
             )
-            traces = [
-                trace_cri_container(
-                    fs,
-                    report,
-                    c,
-                    collection.metadata.get(c.id),
-                    sandbox,
-                    cri,
-                    errors,
-                    timeout,
-                    collection.processes,
-                )
-                for c in containers
-                if not c.is_sandbox
-            ]
-        finally:
-            cri.close()
+            for c in containers
+            if not c.is_sandbox
+        ]
     return RuntimeChain(
         pod_name=first.pod_name or pod_name,
         pod_namespace=first.pod_namespace or pod_namespace,
@@ -623,16 +822,23 @@ def trace_pod(
         sandbox=sandbox_trace,
         containers=tuple(traces),
         errors=tuple(errors.items),
+        notes=same_name_notes(report, containers),
     )
 
 
 def pod_containers(collection: NodeCollection, c: Container) -> list[Container]:
-    """All containers of ``c``'s pod (``[c]`` when it belongs to no pod)."""
+    """All containers of ``c``'s pod (``[c]`` when it belongs to no pod): by pod UID, and
+    only by namespace/name within the same runtime when no UID is known."""
     if c.pod_uid is None and c.pod_name is None:
         return [c]
     return [
         x
         for x in collection.report.containers
         if (c.pod_uid and x.pod_uid == c.pod_uid)
-        or (not c.pod_uid and x.pod_name == c.pod_name and x.pod_namespace == c.pod_namespace)
+        or (
+            not c.pod_uid
+            and x.pod_name == c.pod_name
+            and x.pod_namespace == c.pod_namespace
+            and x.runtime_pid == c.runtime_pid
+        )
     ]

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inspect8s.render.escape import escape
-
 if TYPE_CHECKING:
     from inspect8s.audit.registry import Check, CheckSettings
     from inspect8s.audit.results import AuditResult
     from inspect8s.audit.runner import IgnoreRule
+    from inspect8s.commands._env import Environment
     from inspect8s.model import RuntimeClass, Snapshot
+    from inspect8s.render.progress import Progress
 
 ClusterOpt = Annotated[
     bool,
@@ -99,6 +98,7 @@ def _local_text(root: str, path: str) -> str | None:
 
 
 def join_api(
+    env: Environment,
     snapshot: Snapshot,
     *,
     root: str,
@@ -106,19 +106,25 @@ def join_api(
     context: str | None,
     timeout: float,
     node_name: str | None,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
-    """The node snapshot with its pods, its Node object and the RuntimeClasses from the API.
+    """The node snapshot with its pods (in ``namespace``, matching ``selector``; None: all),
+    its Node object, the RuntimeClasses and the kubelet's /configz from the API.
 
     API failures are ProbeErrors in the snapshot: the host checks still run.
     """
     from inspect8s.collect import cluster as cluster
     from inspect8s.errors import ProbeError, UsageError
+    from inspect8s.kube.configz import read_kubelet_configz
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPI, KubeAPIError
 
     errors: list[ProbeError] = list(snapshot.errors)
     try:
-        with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
+        with KubeAPI.from_config(
+            kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+        ) as api:
             name = node_name or cluster.this_node_name(
                 api,
                 _local_text(root, "/proc/sys/kernel/random/boot_id"),
@@ -128,7 +134,9 @@ def join_api(
                 raise UsageError(
                     "no Node in the API has this machine's bootID or host name; name it with --node"
                 )
-            pods, pod_errors = cluster.pods_of_node(api, name)
+            pods, pod_errors = cluster.pods_of_node(
+                api, name, namespace=namespace, label_selector=selector
+            )
             errors += pod_errors
             kube_nodes = snapshot.kube_nodes
             try:
@@ -138,6 +146,7 @@ def join_api(
             classes = snapshot.runtime_classes
             if classes is None:
                 classes = cluster.list_runtime_classes(api, errors)
+            configz = read_kubelet_configz(api, name, errors)
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
         return dataclasses.replace(snapshot, errors=tuple(errors))
@@ -146,11 +155,13 @@ def join_api(
         pods=pods,
         kube_nodes=kube_nodes,
         runtime_classes=classes,
+        kubelet_configz=configz,
         errors=tuple(errors),
     )
 
 
 def audit_cluster(
+    env: Environment,
     checks: Sequence[Check],
     *,
     settings: CheckSettings,
@@ -164,17 +175,24 @@ def audit_cluster(
     agent_image: str | None,
     agent_namespace: str,
     agent_timeout: float,
+    progress: Progress,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> AuditResult:
-    """`inspect8s audit --cluster [--agents]`: the API audit, then each node's, merged."""
+    """`inspect8s audit --cluster [--agents]`: the API audit (the pods in ``namespace``,
+    None: all, that match ``selector``), then each node's, merged. ``progress`` is told
+    the pods listed and the agent pods started and finished per node."""
     from inspect8s.audit import runner as engine
     from inspect8s.collect import cluster as cluster
     from inspect8s.kube.live import KubeAPI
 
-    interactive = sys.stderr.isatty()
-    with KubeAPI.from_config(kubeconfig=kubeconfig, context=context, timeout=timeout) as api:
-        if interactive:
-            sys.stderr.write("inspect8s: listing pods, nodes and RuntimeClasses...\n")
-        snapshot = cluster.collect_cluster(api)
+    with KubeAPI.from_config(
+        kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
+    ) as api:
+        progress.update("listing pods, nodes and RuntimeClasses", force=True)
+        snapshot = cluster.collect_cluster(
+            api, namespace=namespace, label_selector=selector, on_progress=progress.step
+        )
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,
@@ -190,19 +208,30 @@ def audit_cluster(
         for rc in snapshot.runtime_classes or ():
             args += ["--runtime-class", f"{rc.name}={rc.handler}"]
 
-        def progress(done: cluster.NodeAudit, finished: int, total: int) -> None:
-            if interactive:
-                state = "failed" if done.error is not None else "done"
-                sys.stderr.write(
-                    f"inspect8s: node {escape(done.node)} {escape(state)} ({finished}/{total})\n"
-                )
-
         names = [n.name for n in snapshot.kube_nodes]
-        if interactive:
-            sys.stderr.write(
-                f"inspect8s: auditing {len(names)} nodes through agent pods, "
-                f"{parallel} at a time...\n"
+        running: set[str] = set()
+        finished_count = 0
+
+        def status() -> None:
+            now = ", ".join(sorted(running)) or "-"
+            progress.update(
+                f"agent pods: {finished_count}/{len(names)} nodes done; running on {now}",
+                force=True,
             )
+
+        def started(node: str) -> None:
+            running.add(node)
+            status()
+
+        def finished(done: cluster.NodeAudit, count: int, total: int) -> None:
+            nonlocal finished_count
+            running.discard(done.node)
+            finished_count = count
+            state = f"failed: {done.error.detail}" if done.error is not None else "done"
+            progress.log(f"node {done.node} {state} ({count}/{total})")
+            status()
+
+        progress.log(f"auditing {len(names)} nodes through agent pods, {parallel} at a time")
         audits = cluster.run_node_audits(
             api,
             names,
@@ -211,6 +240,7 @@ def audit_cluster(
             image=agent_image,
             namespace=agent_namespace,
             timeout=agent_timeout,
-            on_done=progress,
+            on_done=finished,
+            on_start=started,
         )
     return cluster.merge_node_audits(result, audits)

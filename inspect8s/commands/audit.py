@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inspect8s.render.escape import escape
-
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from inspect8s.audit.results import AuditResult
+    from inspect8s.commands._env import Environment
     from inspect8s.model import Snapshot
+    from inspect8s.render import Renderer
 
 from inspect8s.commands._cluster import (
     AgentsOpt,
@@ -21,8 +23,32 @@ from inspect8s.commands._cluster import (
     PodsFileOpt,
     RuntimeClassOpt,
 )
-from inspect8s.commands._options import ContextOpt, KubeconfigOpt, RootOpt, TimeoutOpt
-from inspect8s.commands.trace import AgentImageOpt, AgentNamespaceOpt, AgentTimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
+    AgentImageOpt,
+    AgentNamespaceOpt,
+    AgentTimeoutOpt,
+    ContextOpt,
+    CriEndpointOpt,
+    DockerHostOpt,
+    FromOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    RootOpt,
+    TimeoutOpt,
+    one_bundle,
+    root_of,
+)
+from inspect8s.commands._output import (
+    JSONPATH_HELP,
+    AllNamespacesOpt,
+    NoHeadersOpt,
+    Output,
+    SelectorOpt,
+    namespace_scope,
+    parse_output,
+)
 
 ManifestsOpt = Annotated[
     list[str] | None,
@@ -34,15 +60,19 @@ ManifestsOpt = Annotated[
         ),
     ),
 ]
-PathsArg = Annotated[
-    list[str] | None,
-    typer.Argument(help="More manifest paths (with --manifests).", show_default=False),
-]
 AuditOutputOpt = Annotated[
     str,
     typer.Option(
-        "--output", "-o", help="Output format: table, json, yaml, sarif, junit (or a plugin's)."
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="Output format: table, wide, json, yaml, html, sarif, junit, "
+        f"{JSONPATH_HELP}, or an installed renderer's.",
     ),
+]
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="More manifest paths (with --manifests).", show_default=False),
 ]
 OutputFileOpt = Annotated[
     str | None,
@@ -73,6 +103,14 @@ SelectOpt = Annotated[
         "--select", help="Run only checks whose ID starts with this (repeatable, or a,b)."
     ),
 ]
+BenchmarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark",
+        help="Run only the checks of a benchmark: cis (CIS Kubernetes Benchmark 1.12 kubelet "
+        "items, see docs/cis-kubelet.md).",
+    ),
+]
 IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip checks whose ID starts with this (repeatable, or a,b)."),
@@ -90,28 +128,11 @@ ChecksPathOpt = Annotated[
         "--checks-path", help="Also load checks from this Python file or directory (repeatable)."
     ),
 ]
-FromOpt = Annotated[
-    list[str] | None,
-    typer.Option("--from", help="Audit a bundle written by `inspect8s record` (repeatable)."),
-]
 TargetVersionOpt = Annotated[
     str | None,
     typer.Option(
         "--target-version",
         help="Kubernetes minor to check an upgrade to (e.g. 1.31); default: the kubelet's own.",
-    ),
-]
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cri-endpoint",
-        help="Also audit this CRI socket (unix:///path or /path; repeatable).",
-    ),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--docker-host", help="Also audit this Docker Engine socket (unix:///path; repeatable)."
     ),
 ]
 KubeletVersionOpt = Annotated[
@@ -137,19 +158,22 @@ def parse_fail_on(text: str) -> object:
 
 
 def audit(
+    ctx: typer.Context,
     manifests: ManifestsOpt = None,
     paths: PathsArg = None,
     output: AuditOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
     select: SelectOpt = None,
+    benchmark: BenchmarkOpt = None,
     ignore: IgnoreOpt = None,
     ignore_file: IgnoreFileOpt = None,
     checks_path: ChecksPathOpt = None,
-    root: RootOpt = "/",
+    root: RootOpt = None,
     from_dirs: FromOpt = None,
-    timeout: TimeoutOpt = 5.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     target_version: TargetVersionOpt = None,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
@@ -159,6 +183,9 @@ def audit(
     parallel: ParallelOpt = 4,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    selector: SelectorOpt = None,
     pods_file: PodsFileOpt = None,
     node_name: NodeNameOpt = None,
     check_option: CheckOptionOpt = None,
@@ -171,7 +198,8 @@ def audit(
     with --cluster (--agents: every node's host too), and report findings.
 
     On a node, --kubeconfig/--context (or --pods FILE) join the host's containers with
-    their pod specs, so the spec-versus-kernel checks run.
+    their pod specs, so the spec-versus-kernel checks run. Pods from the API are those of
+    every namespace unless -n NAMESPACE; -l SELECTOR keeps those whose labels match.
 
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
@@ -182,10 +210,18 @@ def audit(
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
 
+    env = env_of(ctx)
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
-    renderer = get_renderer(output)
-    manifest_paths = [*(manifests or ()), *(paths or ())]
+    out_format = _audit_output(output, no_headers)
+    renderer = get_renderer(out_format.format) if out_format.template is None else None
+    namespace = namespace_scope(namespace, all_namespaces)
+    if (namespace or selector) and not (cluster or kubeconfig or context):
+        raise UsageError(
+            "-n/-l choose pods from the Kubernetes API: use them with --cluster or --kubeconfig"
+        )
+    progress = out_format.progress(env, to_stdout=output_file is None)
+    manifest_paths = env.paths([*(manifests or ()), *(paths or ())])
     if paths and not manifests:
         raise UsageError(
             f"unexpected argument {paths[0]!r}: manifest paths need --manifests "
@@ -199,53 +235,82 @@ def audit(
         raise UsageError("--cluster cannot be combined with --manifests, --from or --pods")
     if pods_file and (kubeconfig or context):
         raise UsageError("--pods and --kubeconfig/--context are two sources of pod specs: pick one")
-    all_checks = load_checks(checks_path or ())
+    bundle = one_bundle(env, from_dirs)
+    root = root_of(env, root)
+    kubeconfig = env.path(kubeconfig) if kubeconfig else None
+    all_checks = load_checks(env.paths(checks_path))
     scopes = [Scope.POD] if manifest_paths else None
-    checks = filter_checks(all_checks, select=select or (), ignore=ignore or (), scopes=scopes)
+    checks = filter_checks(
+        all_checks, select=select or (), ignore=ignore or (), scopes=scopes, benchmark=benchmark
+    )
+    if benchmark and not checks:
+        raise UsageError(f"--benchmark {benchmark}: no check belongs to it (known: cis)")
     if select and not checks:
         raise UsageError(f"--select {','.join(select)} matches no check")
-    rules = engine.load_ignore_file(ignore_file) if ignore_file else ()
+    rules = engine.load_ignore_file(env.path(ignore_file)) if ignore_file else ()
     from inspect8s.commands import _cluster
 
     check_options = _cluster.parse_pairs(check_option, "--check-option")
     settings = CheckSettings(target_version=target_version, options=check_options)
 
     if manifest_paths:
-        result = engine.audit_manifests(
-            manifest_paths, checks, settings=settings, ignore=rules, stdin=sys.stdin
-        )
+        with progress:
+            result = engine.audit_manifests(
+                manifest_paths,
+                checks,
+                settings=settings,
+                ignore=rules,
+                stdin=env.stdin,
+                on_progress=progress.step,
+            )
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
         agent_args += [f"--select={v}" for v in select or ()]
+        agent_args += [f"--benchmark={benchmark}"] if benchmark else []
         agent_args += [f"--ignore={v}" for v in ignore or ()]
         agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
         if target_version:
             agent_args += ["--target-version", target_version]
-        result = _cluster.audit_cluster(
-            checks,
-            settings=settings,
-            ignore=rules,
-            kubeconfig=kubeconfig,
-            context=context,
-            timeout=timeout,
-            agents=agents,
-            parallel=parallel,
-            agent_args=agent_args,
-            agent_image=agent_image,
-            agent_namespace=agent_namespace,
-            agent_timeout=agent_timeout,
-        )
+        with progress:
+            result = _cluster.audit_cluster(
+                env,
+                checks,
+                settings=settings,
+                ignore=rules,
+                kubeconfig=kubeconfig,
+                context=context,
+                timeout=timeout,
+                agents=agents,
+                parallel=parallel,
+                agent_args=agent_args,
+                agent_image=agent_image,
+                agent_namespace=agent_namespace,
+                agent_timeout=agent_timeout,
+                progress=progress,
+                namespace=namespace,
+                selector=selector,
+            )
     else:
         snapshot = engine.collect_for_node(
             root,
-            from_dirs=tuple(from_dirs or ()),
+            from_dirs=(bundle,) if bundle else (),
             timeout=timeout,
             cri_endpoints=tuple(cri_endpoint or ()),
             docker_hosts=tuple(docker_host or ()),
             kubelet_version=kubelet_version,
         )
         snapshot = _join_specs(
-            snapshot, root, pods_file, kubeconfig, context, timeout, node_name, runtime_class
+            env,
+            snapshot,
+            root,
+            env.path(pods_file) if pods_file else None,
+            kubeconfig,
+            context,
+            timeout,
+            node_name,
+            runtime_class,
+            namespace=namespace,
+            selector=selector,
         )
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
@@ -257,28 +322,67 @@ def audit(
             settings=settings,
             ignore=rules,
             target="node",
-            inputs=tuple(from_dirs or (root,)),
+            inputs=(bundle or root,),
         )
 
     if output_file:
         try:
-            with open(output_file, "w", encoding="utf-8") as out:
-                renderer(result, out)
+            with open(env.path(output_file), "w", encoding="utf-8") as out:
+                _render(result, out, out_format, renderer, env, to_file=True)
         except OSError as exc:
             raise UsageError(f"--output-file {output_file}: {exc.strerror or exc}") from exc
         counts = result.severity_counts()
         summary = ", ".join(f"{n} {sev}" for sev, n in reversed(counts.items()) if n)
-        sys.stderr.write(
-            f"inspect8s: {len(result.active_findings)} findings"
+        env.say(
+            f"{len(result.active_findings)} findings"
             f"{' (' + summary + ')' if summary else ''}, {len(result.errors)} probe errors; "
-            f"report written to {escape(output_file)}\n"
+            f"report written to {output_file}"
         )
     else:
-        renderer(result, sys.stdout)
+        _render(result, env.stdout, out_format, renderer, env, to_file=False)
     return engine.exit_code(result, threshold, require_complete)
 
 
+def _audit_output(value: str, no_headers: bool) -> Output:
+    """``-o``: jsonpath=, or any renderer's name (checked when it is looked up)."""
+    if value.strip().lower().startswith("jsonpath"):
+        return parse_output(value, "audit", no_headers=no_headers)
+    return Output(value.strip().lower(), None, not no_headers)
+
+
+def _render(
+    result: AuditResult,
+    out: TextIO,
+    output: Output,
+    renderer: Renderer | None,
+    env: Environment,
+    *,
+    to_file: bool,
+) -> None:
+    """The result through its renderer; tables with ``--no-headers`` and the terminal's
+    width, JSONPath over the JSON document."""
+    if output.template is not None:
+        import io
+        import json
+
+        from inspect8s.render.json import render as render_json
+
+        text = io.StringIO()
+        render_json(result, text)
+        out.write(output.template.render(json.loads(text.getvalue())))
+    elif output.is_table:
+        from inspect8s.render.layout import Screen
+        from inspect8s.render.table import render_table
+
+        screen = Screen(headers=output.headers) if to_file else output.screen(env)
+        render_table(result, out, screen)
+    else:
+        assert renderer is not None
+        renderer(result, out)
+
+
 def _join_specs(
+    env: Environment,
     snapshot: Snapshot,
     root: str,
     pods_file: str | None,
@@ -287,6 +391,9 @@ def _join_specs(
     timeout: float,
     node_name: str | None,
     runtime_class: list[str] | None,
+    *,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Snapshot:
     """The node snapshot with pod specs from --pods or the API, and --runtime-class."""
     import dataclasses
@@ -303,11 +410,14 @@ def _join_specs(
         return dataclasses.replace(snapshot, pods=pods, errors=(*snapshot.errors, *errors))
     if kubeconfig or context:
         return _cluster.join_api(
+            env,
             snapshot,
             root=root,
             kubeconfig=kubeconfig,
             context=context,
             timeout=timeout,
             node_name=node_name,
+            namespace=namespace,
+            selector=selector,
         )
     return snapshot

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from inspect8s.commands.audit import ChecksPathOpt, IgnoreOpt, SelectOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import OutputOpt, output_format
+from inspect8s.commands.audit import BenchmarkOpt, ChecksPathOpt, IgnoreOpt, SelectOpt
 
-ListOutputOpt = Annotated[
-    str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")
-]
 CheckIdArg = Annotated[
     str | None,
     typer.Argument(help="Show the full rationale of the checks whose ID starts with this."),
@@ -20,23 +18,26 @@ CheckIdArg = Annotated[
 
 
 def checks(
+    ctx: typer.Context,
     check_id: CheckIdArg = None,
-    output: ListOutputOpt = "table",
+    output: OutputOpt = "table",
     checks_path: ChecksPathOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    benchmark: BenchmarkOpt = None,
 ) -> int:
     """List every check (built-in and plugins): ID, severity, scope, title, rationale."""
     from inspect8s.audit.registry import filter_checks, load_checks
     from inspect8s.errors import UsageError
 
-    fmt = output.lower()
-    if fmt not in ("table", "json", "yaml"):
-        raise UsageError(f"`checks` prints table, json or yaml, not {output}")
+    env = env_of(ctx)
+    fmt = output_format(output, "checks")
+    out = env.stdout
     found = filter_checks(
-        load_checks(checks_path or ()),
+        load_checks(env.paths(checks_path)),
         select=[*(select or ()), *([check_id] if check_id else [])],
         ignore=ignore or (),
+        benchmark=benchmark,
     )
     if check_id and not found:
         raise UsageError(f"no check ID starts with {check_id!r}")
@@ -48,24 +49,25 @@ def checks(
             "scope": c.scope.value,
             "origin": c.info.origin,
             "rationale": c.info.rationale,
+            **({"properties": c.info.properties} if c.info.properties else {}),
         }
         for c in found
     ]
     if fmt == "json":
-        json.dump({"schemaVersion": 1, "kind": "CheckList", "checks": data}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        json.dump({"schemaVersion": 1, "kind": "CheckList", "checks": data}, out, indent=2)
+        out.write("\n")
     elif fmt == "yaml":
         import yaml
 
         yaml.safe_dump(
             {"schemaVersion": 1, "kind": "CheckList", "checks": data},
-            sys.stdout,
+            out,
             sort_keys=False,
             width=100,
         )
     elif check_id:
         for item in data:
-            sys.stdout.write(
+            out.write(
                 f"{item['id']}  {item['title']}\n"
                 f"severity: {item['severity']}  scope: {item['scope']}  "
                 f"origin: {item['origin']}\n\n{item['rationale']}\n\n"
@@ -74,8 +76,6 @@ def checks(
         from tabulate import tabulate
 
         rows = [[d["id"], d["severity"], d["scope"], d["title"]] for d in data]
-        sys.stdout.write(
-            tabulate(rows, headers=["ID", "SEVERITY", "SCOPE", "TITLE"], tablefmt="simple")
-        )
-        sys.stdout.write(f"\n\n{len(rows)} checks. `inspect8s checks ID` shows the rationale.\n")
+        out.write(tabulate(rows, headers=["ID", "SEVERITY", "SCOPE", "TITLE"], tablefmt="simple"))
+        out.write(f"\n\n{len(rows)} checks. `inspect8s checks ID` shows the rationale.\n")
     return 0

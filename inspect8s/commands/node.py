@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from inspect8s.commands._options import OutputFormat, OutputOpt, RootOpt, TimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
+    CriEndpointOpt,
+    DockerHostOpt,
+    FromOpt,
+    RootOpt,
+    TimeoutOpt,
+    one_bundle,
+    root_of,
+)
+from inspect8s.commands._output import NoHeadersOpt, ViewOutputOpt, parse_output
 
-if TYPE_CHECKING:
-    from inspect8s.model import NodeReport
-
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cri-endpoint",
-        help="Also ask this CRI socket (unix:///path or /path, as the host sees it). Repeatable.",
-    ),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--docker-host",
-        help="Also ask this Docker Engine socket (unix:///path or /path). Repeatable.",
-    ),
-]
 NoRuntimeOpt = Annotated[
     bool,
     typer.Option(
@@ -50,79 +43,61 @@ RequireCompleteOpt = Annotated[
 
 
 def node(
-    root: RootOpt = "/",
-    output: OutputOpt = OutputFormat.TABLE,
-    timeout: TimeoutOpt = 3.0,
+    ctx: typer.Context,
+    root: RootOpt = None,
+    output: ViewOutputOpt = "table",
+    no_headers: NoHeadersOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     no_runtime_calls: NoRuntimeOpt = False,
     config: ConfigOpt = False,
     require_complete: RequireCompleteOpt = False,
+    from_dirs: FromOpt = None,
 ) -> int:
     """Show what runs on this node and how it is isolated: runtimes, sockets, shims, the
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
-    from inspect8s.collect.node import RuntimeOptions, collect_node
-    from inspect8s.errors import UsageError
-    from inspect8s.host.fs import HostFS
+    from inspect8s.collect.node import gather_node
+    from inspect8s.collect.nodeaudit import node_config_of
+    from inspect8s.collect.sources import open_sources
+    from inspect8s.errors import ExitStatus
     from inspect8s.model.serialize import to_data
-    from inspect8s.render.views import (
-        write_node_config_table,
-        write_node_table,
-        write_structured,
-    )
+    from inspect8s.render.views import document, write_node_config_table, write_node_table
 
-    if output not in (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.YAML):
-        raise UsageError(f"`node` prints table, json or yaml, not {output.value}")
-    fs = HostFS(root)
-    if not fs.is_dir("/proc"):
-        raise UsageError(f"{root} has no proc directory: is --root the host's / ?")
-    options = RuntimeOptions(
-        cri_endpoints=tuple(cri_endpoint or ()),
-        docker_hosts=tuple(docker_host or ()),
+    env = env_of(ctx)
+    out = parse_output(output, "node", no_headers=no_headers)
+    sources = open_sources(root_of(env, root), one_bundle(env, from_dirs))
+    options = sources.options(
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
         query_runtimes=not no_runtime_calls,
     )
-    report = collect_node(fs, options)
-    node_config = None
-    if config:
+    collection = gather_node(sources.fs, options)
+    try:
+        node_config = None
+        if config:
+            node_config = node_config_of(sources.fs, collection, collection.errors)
         import dataclasses
 
-        from inspect8s.nodeconfig.collect import collect_node_config
-
-        cmdlines = daemon_cmdlines(report)
-        node_config, failures = collect_node_config(
-            fs,
-            kubelet_cmdline=cmdlines["kubelet"],
-            containerd_cmdline=cmdlines["containerd"],
-            crio_cmdline=cmdlines["crio"],
-            dockerd_cmdline=cmdlines["dockerd"],
-        )
-        errors = report.errors + tuple(f.record() for f in failures)
-        report = dataclasses.replace(report, errors=errors)
-    if output is OutputFormat.TABLE:
-        write_node_table(report, sys.stdout)
+        report = dataclasses.replace(collection.report, errors=tuple(collection.errors.items))
+    finally:
+        collection.close()
+    if out.is_table:
+        screen = out.screen(env)
+        write_node_table(report, env.stdout, screen)
         if node_config is not None:
-            write_node_config_table(node_config, sys.stdout)
+            write_node_config_table(node_config, env.stdout, screen)
+    elif out.format == "html":
+        from inspect8s.render.html import write_node_html
+
+        write_node_html(report, env.stdout)
     else:
         body = to_data(report)
         if node_config is not None:
             body["node_config"] = to_data(node_config)
-        write_structured("NodeReport", body, output.value, sys.stdout)
+        out.write_document(document("NodeReport", body), env)
     if require_complete and report.errors:
-        return 3
-    return 0
-
-
-def daemon_cmdlines(report: NodeReport) -> dict[str, tuple[str, ...] | None]:
-    """The command lines nodeconfig reads flags and config paths from (None: not running)."""
-    found: dict[str, tuple[str, ...] | None] = {
-        "kubelet": report.kubelet.cmdline if report.kubelet else None,
-        "containerd": None,
-        "crio": None,
-        "dockerd": None,
-    }
-    for daemon in report.runtimes:
-        if found.get(daemon.name, ()) is None and daemon.cmdline:
-            found[daemon.name] = daemon.cmdline
-    return found
+        return ExitStatus.INCOMPLETE
+    return ExitStatus.OK

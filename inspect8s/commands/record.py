@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from inspect8s.commands._options import RootOpt, TimeoutOpt
+from inspect8s.commands._env import env_of
+from inspect8s.commands._options import (
+    DEFAULT_TIMEOUT,
+    CriEndpointOpt,
+    DockerHostOpt,
+    RootOpt,
+    TimeoutOpt,
+    root_of,
+)
 
 DirArg = Annotated[str, typer.Argument(help="Directory to write the bundle to (new or empty).")]
-CriEndpointOpt = Annotated[
-    list[str] | None,
-    typer.Option("--cri-endpoint", help="Also record this CRI socket (repeatable)."),
-]
-DockerHostOpt = Annotated[
-    list[str] | None,
-    typer.Option("--docker-host", help="Also record this Docker Engine socket (repeatable)."),
-]
 KubeletVersionOpt = Annotated[
     str | None,
     typer.Option("--kubelet-version", help="Record this kubelet version (default: detected)."),
@@ -25,9 +24,10 @@ KubeletVersionOpt = Annotated[
 
 
 def record(
+    ctx: typer.Context,
     directory: DirArg,
-    root: RootOpt = "/",
-    timeout: TimeoutOpt = 5.0,
+    root: RootOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     kubelet_version: KubeletVersionOpt = None,
@@ -36,11 +36,11 @@ def record(
     with credentials redacted, so the node can be audited later with --from DIR."""
     from inspect8s._version import __version__
     from inspect8s.collect.record import record_node
-    from inspect8s.render.escape import escape
 
+    env = env_of(ctx)
     manifest = record_node(
-        directory,
-        root=root,
+        env.path(directory),
+        root=root_of(env, root),
         cri_endpoints=tuple(cri_endpoint or ()),
         docker_hosts=tuple(docker_host or ()),
         timeout=timeout,
@@ -49,9 +49,9 @@ def record(
     )
     redacted = manifest["redactions"]
     files = sum(redacted["files"].values())
-    sys.stderr.write(
-        f"inspect8s: bundle written to {escape(directory)} (format version {manifest['version']}; "
+    env.say(
+        f"bundle written to {directory} (format version {manifest['version']}; "
         f"{len(manifest['sockets'])} sockets; {files} values redacted in "
-        f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)\n"
+        f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)"
     )
     return 0

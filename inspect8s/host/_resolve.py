@@ -101,6 +101,32 @@ def openat2_available(root_fd: int) -> bool:
     return _openat2_works
 
 
+PROC_SUPER_MAGIC = 0x9FA0  # include/uapi/linux/magic.h
+_fstatfs: object = None
+
+
+def is_procfs(fd: int) -> bool:
+    """Whether the directory ``fd`` is on a proc filesystem (``fstatfs`` f_type)."""
+    global _fstatfs
+    if _fstatfs is None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fn = libc.fstatfs
+            fn.argtypes = [ctypes.c_int, ctypes.c_void_p]
+            fn.restype = ctypes.c_int
+            _fstatfs = fn
+        except (OSError, AttributeError):
+            _fstatfs = False
+    if not callable(_fstatfs):
+        return False
+    buf = ctypes.create_string_buffer(256)  # struct statfs: 120 bytes on 64-bit Linux
+    if _fstatfs(fd, buf) != 0:
+        return False
+    # f_type is the first member, a long (__fsword_t).
+    f_type = ctypes.c_long.from_buffer(buf).value
+    return f_type == PROC_SUPER_MAGIC
+
+
 def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
 

@@ -16,17 +16,31 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
-from inspect8s.host._resolve import Resolver
+from inspect8s.host._resolve import Resolver, is_procfs
 
+_PROC_ROOT = re.compile(r"/proc/(\d+)/root(?=/|$)")
 _READ_CHUNK = 1 << 16
 _SMALL_READ = 1 << 13  # first read of read_many: holds stat/status/cgroup/cmdline whole
 _RDONLY = os.O_RDONLY | os.O_CLOEXEC
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What ``stat(2)`` says about a host file (symlinks followed, as a reader opens it)."""
+
+    mode: int  # permission bits, st_mode & 0o7777
+    uid: int
+    gid: int
+    size: int  # bytes
+    kind: str  # "file" | "dir" | "socket" | "other"
 
 
 class HostFS:
@@ -36,7 +50,7 @@ class HostFS:
     default) uses ``openat2(RESOLVE_IN_ROOT)`` where the kernel has it, False always takes
     the component walk (tests run both)."""
 
-    __slots__ = ("_nofollow", "_prefix", "_resolver", "_root_error", "root")
+    __slots__ = ("_nofollow", "_prefix", "_procfs", "_resolver", "_root_error", "root")
 
     # Whether the host scan may read around the per-file methods below
     # (:meth:`read_proc_quick`, the cgroup.procs walk of ``host/scan.py``). Subclasses that
@@ -50,6 +64,7 @@ class HostFS:
         self._prefix = "" if root == "/" else root.rstrip("/")
         self._resolver: Resolver | None = None
         self._root_error: OSError | None = None
+        self._procfs: bool | None = None  # is the root's /proc a real procfs? (asked once)
         # Files inside an opened directory are opened without following a link; a link
         # there is then resolved inside the root (``_open_in``).
         self._nofollow = os.O_NOFOLLOW if self._prefix else 0
@@ -104,7 +119,7 @@ class HostFS:
                 raise self._fail(path, self._root_error)
             return path
         try:
-            inside = self._resolver.canonical(path)
+            inside = self._in_root_canonical(path)
         except OSError as exc:
             raise self._fail(path, exc) from None
         return self._prefix + inside if inside != "/" else self.root
@@ -125,6 +140,80 @@ class HostFS:
             raise ProbeFailed(ErrorKind.MISSING, self._source(path), f"not a unix socket{where}")
         return real
 
+    # -- resolution inside the root ----------------------------------------------------
+    #
+    # A process's own view, ``/proc/<pid>/root``, is a "magic link" of procfs that no
+    # resolution inside a root follows (openat2 refuses it; a link in a fixture tree is a
+    # plain link). When the root's /proc is a real procfs (``--root /host`` in a DaemonSet
+    # with the host's PID namespace), ``/proc/<pid>/root/<rest>`` is resolved with that
+    # process's root as the root: the kernel opens the magic link (a tree cannot forge
+    # one), and ``<rest>`` stays inside it like any other path.
+
+    def _sub_root(self, path: str) -> tuple[Resolver, str] | None:
+        """(resolver of a process's root, the rest of ``path``) for a real
+        ``/proc/<pid>/root/...`` path under the root; None for any other path."""
+        if not path.startswith("/proc/"):
+            return None
+        match = _PROC_ROOT.match(path)
+        if match is None:
+            return None
+        assert self._resolver is not None
+        if self._procfs is None:
+            try:
+                fd = self._resolver.open("/proc", os.O_PATH | os.O_DIRECTORY)
+            except OSError:
+                self._procfs = False
+            else:
+                try:
+                    self._procfs = is_procfs(fd)
+                finally:
+                    os.close(fd)
+        if not self._procfs:
+            return None
+        pid_dir = self._resolver.open(f"/proc/{match.group(1)}", os.O_PATH | os.O_DIRECTORY)
+        try:
+            root_fd = os.open("root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=pid_dir)
+        finally:
+            os.close(pid_dir)
+        return Resolver(root_fd, use_openat2=self._resolver.kernel), path[match.end() :] or "/"
+
+    def _in_root_open(self, path: str, flags: int) -> int:
+        assert self._resolver is not None
+        sub = self._sub_root(path)
+        if sub is None:
+            return self._resolver.open(path, flags)
+        resolver, rest = sub
+        try:
+            return resolver.open(rest, flags)
+        finally:
+            os.close(resolver.root_fd)
+
+    def _in_root_parent(self, path: str) -> tuple[int, str]:
+        assert self._resolver is not None
+        sub = self._sub_root(path)
+        if sub is None:
+            return self._resolver.open_parent(path)
+        resolver, rest = sub
+        try:
+            if rest.strip("/") == "":
+                return os.dup(resolver.root_fd), "."
+            return resolver.open_parent(rest)
+        finally:
+            os.close(resolver.root_fd)
+
+    def _in_root_canonical(self, path: str) -> str:
+        assert self._resolver is not None
+        sub = self._sub_root(path)
+        if sub is None:
+            return self._resolver.canonical(path)
+        resolver, rest = sub
+        try:
+            inside = resolver.canonical(rest)
+        finally:
+            os.close(resolver.root_fd)
+        head = path[: len(path) - len(rest)] if rest != "/" else path.rstrip("/")
+        return head.rstrip("/") + (inside if inside != "/" else "")
+
     @staticmethod
     def _source(path: str) -> str:
         return f"host:{path}"
@@ -139,7 +228,7 @@ class HostFS:
     def _open(self, path: str, flags: int) -> int:
         """Open a host path (raises OSError): as given under ``/``, else inside the root."""
         if self._resolver is not None:
-            return self._resolver.open(path, flags)
+            return self._in_root_open(path, flags)
         if self._root_error is not None:
             raise self._root_error
         self._check(path)
@@ -152,13 +241,13 @@ class HostFS:
         if self._resolver is None:
             return os.open(name, flags, dir_fd=dfd)
         if "/" in name or name == "..":
-            return self._resolver.open(f"{dir_path.rstrip('/')}/{name}", flags)
+            return self._in_root_open(f"{dir_path.rstrip('/')}/{name}", flags)
         try:
             return os.open(name, flags | os.O_NOFOLLOW, dir_fd=dfd)
         except OSError as exc:
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise
-            return self._resolver.open(f"{dir_path.rstrip('/')}/{name}", flags)
+            return self._in_root_open(f"{dir_path.rstrip('/')}/{name}", flags)
 
     def _open_parent(self, path: str) -> tuple[int | None, str]:
         """(directory fd or None for "as given", name) for calls that do not follow the
@@ -168,7 +257,7 @@ class HostFS:
                 raise self._root_error
             self._check(path)
             return None, path
-        return self._resolver.open_parent(path)
+        return self._in_root_parent(path)
 
     def read_bytes(self, path: str, *, limit: int | None = None) -> bytes:
         """Read a whole file (proc files have no size, so read until EOF)."""
@@ -217,6 +306,29 @@ class HostFS:
                 os.close(dfd)
         except OSError as exc:
             raise self._fail(path, exc) from None
+
+    def readlink_or_none(self, path: str) -> str | None:
+        """A symlink's target; None when ``path`` is not a symlink, is absent or unreadable
+        (path resolution: ``host/resolve.py``)."""
+        try:
+            return self.readlink(path)
+        except ProbeFailed:
+            return None
+
+    def identity(self, path: str) -> tuple[str, str] | None:
+        """``("<dev>:<ino>", kind)`` of the file at ``path`` (links followed), kind as in
+        :meth:`socket_kind`; None when absent. Two paths are one file when equal."""
+        try:
+            st = self._stat(path)
+        except (OSError, ProbeFailed):
+            return None
+        if stat.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "dir"
+        else:
+            kind = "file"
+        return f"{st.st_dev}:{st.st_ino}", kind
 
     def _open_dir(self, path: str) -> int:
         try:
@@ -397,7 +509,7 @@ class HostFS:
                 raise self._root_error
             self._check(path)
             return os.stat(path)
-        fd = self._resolver.open(path, os.O_PATH)
+        fd = self._in_root_open(path, os.O_PATH)
         try:
             return os.fstat(fd)
         finally:
@@ -447,6 +559,22 @@ class HostFS:
         if stat.S_ISDIR(mode):
             return "dir"
         return "file"
+
+    def stat(self, path: str) -> FileStat:
+        """Mode, owner and size of ``path`` (symlinks followed); ProbeFailed on any error."""
+        try:
+            st = self._stat(path)
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        if stat.S_ISREG(st.st_mode):
+            kind = "file"
+        elif stat.S_ISDIR(st.st_mode):
+            kind = "dir"
+        elif stat.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        else:
+            kind = "other"
+        return FileStat(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size, kind)
 
     def glob_dir(self, path: str, suffix: str = "") -> list[str]:
         """Sorted host paths of the entries of a directory ending with ``suffix``;

@@ -76,10 +76,12 @@ _PROC_FILES_KNOWN_CGROUP = ("stat",)
 _PROC_FILES_ALL_KNOWN_CGROUP = ("stat", "cmdline")
 
 # comm (15 characters at most, TASK_COMM_LEN) of the processes whose command line the node
-# picture needs: kubelet, runtime daemons, shims and monitors, OCI runtimes.
+# picture needs: kubelet, runtime daemons, shims and monitors, OCI runtimes; kube-proxy for
+# its --kubeconfig (CIS 4.1.3).
 CMDLINE_COMMS: frozenset[str] = frozenset(
     {
         "kubelet",
+        "kube-proxy",
         "containerd",
         "containerd-shim",  # containerd-shim, containerd-shim-runc-v2, -runsc-v1, -kata-v2
         "dockerd",

@@ -311,8 +311,9 @@ def _create_error(
             f"cannot start the agent pod on node {node_name}: not allowed to create pods "
             f"in namespace {namespace} ({hint}); grant "
             f"create/get/delete on pods and get on pods/log in {namespace} "
-            "(plugins/kubectl/rbac.yaml), pick another --agent-namespace, or run "
-            "inspect8s on the node itself with --local",
+            "(plugins/kubectl/rbac.yaml), pick another namespace for the agent, or run "
+            "inspect8s on the node itself without the API",
+            param="agent_namespace",
             status=403,
             kind=ErrorKind.PERMISSION,
             method="POST",
@@ -357,7 +358,8 @@ def _wait_and_read(
             raise AgentError(
                 f"the agent pod {namespace}/{pod_name} on node {node_name} cannot start: "
                 f"{state.get('reason')}: {state.get('message') or 'no message'} (image "
-                f"{image}; set --agent-image to one the node can pull)",
+                f"{image}; name an image the node can pull)",
+                param="agent_image",
                 status=None,
                 kind=ErrorKind.UNAVAILABLE,
                 method="GET",
@@ -366,8 +368,9 @@ def _wait_and_read(
         if time.monotonic() >= deadline:
             raise AgentError(
                 f"the agent pod {namespace}/{pod_name} on node {node_name} did not finish "
-                f"within {timeout:g}s (last phase {phase}); raise --agent-timeout or check "
+                f"within {timeout:g}s (last phase {phase}); raise the agent timeout or check "
                 "the node",
+                param="agent_timeout",
                 status=None,
                 kind=ErrorKind.TIMEOUT,
                 method="GET",

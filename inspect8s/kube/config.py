@@ -86,25 +86,28 @@ def load_cluster_config(
 ) -> ClusterConfig:
     """Load the client configuration the way kubectl would pick it.
 
-    Raises UsageError (exit 2) for a --kubeconfig file that does not exist, is not a
-    kubeconfig, or lacks the --context asked for; KubeConfigError (exit 4) when no
+    Raises UsageError (exit 2) for a kubeconfig file that does not exist, is not a
+    kubeconfig, or lacks the context asked for; KubeConfigError (exit 4) when no
     configuration can be found or its credential plugin fails or takes longer than
     ``exec_timeout`` seconds.
     """
     env = os.environ if environ is None else environ
     if kubeconfig and not os.path.exists(kubeconfig):
-        raise UsageError(f"kubeconfig {kubeconfig} does not exist (--kubeconfig)")
+        raise UsageError(f"kubeconfig {kubeconfig} does not exist", param="kubeconfig")
     paths = kubeconfig_paths(kubeconfig, env)
     if paths is not None:
         return _from_kubeconfig(paths, context, env, exec_timeout)
     if env.get("KUBERNETES_SERVICE_HOST"):
         if context:
-            raise UsageError(f"--context {context} needs a kubeconfig; none was found")
+            raise UsageError(
+                f"context {context} needs a kubeconfig; none was found", param="context"
+            )
         return _in_cluster(env, service_account_dir)
     looked = env.get("KUBECONFIG") or "~/.kube/config"
     raise KubeConfigError(
         f"no Kubernetes configuration found (looked at {looked} and for an in-cluster "
-        "service account): pass --kubeconfig FILE or set KUBECONFIG"
+        "service account): name a kubeconfig file or set KUBECONFIG",
+        param="kubeconfig",
     )
 
 
@@ -124,39 +127,54 @@ def check_kubeconfig(path: str) -> None:
         with open(path, "rb") as f:
             data = f.read(MAX_KUBECONFIG_BYTES + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read kubeconfig {path}: {exc.strerror or exc}") from None
+        raise UsageError(
+            f"cannot read kubeconfig {path}: {exc.strerror or exc}", param="kubeconfig"
+        ) from None
     if len(data) > MAX_KUBECONFIG_BYTES:
-        raise UsageError(f"kubeconfig {path} is larger than {MAX_KUBECONFIG_BYTES >> 20} MiB")
+        raise UsageError(
+            f"kubeconfig {path} is larger than {MAX_KUBECONFIG_BYTES >> 20} MiB", param="kubeconfig"
+        )
     try:
         config = yaml.safe_load(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UsageError(f"kubeconfig {path} is not valid YAML{where}: {problem}") from None
+        raise UsageError(
+            f"kubeconfig {path} is not valid YAML{where}: {problem}", param="kubeconfig"
+        ) from None
     except RecursionError:
-        raise UsageError(f"kubeconfig {path} is nested too deeply") from None
+        raise UsageError(f"kubeconfig {path} is nested too deeply", param="kubeconfig") from None
     if config is None:
-        raise UsageError(f"kubeconfig {path} is empty")
+        raise UsageError(f"kubeconfig {path} is empty", param="kubeconfig")
     if not isinstance(config, dict):
-        raise UsageError(f"kubeconfig {path} is {_kind(config)}, not a mapping of settings")
+        raise UsageError(
+            f"kubeconfig {path} is {_kind(config)}, not a mapping of settings", param="kubeconfig"
+        )
     for section, inner in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
         entries = config.get(section)
         if entries is None:
             continue
         if not isinstance(entries, list):
-            raise UsageError(f"kubeconfig {path}: {section} is {_kind(entries)}, not a list")
+            raise UsageError(
+                f"kubeconfig {path}: {section} is {_kind(entries)}, not a list", param="kubeconfig"
+            )
         for i, entry in enumerate(entries):
             where = f"kubeconfig {path}: {section}[{i}]"
             if not isinstance(entry, dict):
-                raise UsageError(f"{where} is {_kind(entry)}, not a mapping")
+                raise UsageError(f"{where} is {_kind(entry)}, not a mapping", param="kubeconfig")
             if not isinstance(entry.get("name"), str):
-                raise UsageError(f"{where} has no name")
+                raise UsageError(f"{where} has no name", param="kubeconfig")
             if not isinstance(entry.get(inner), dict | None):
-                raise UsageError(f"{where}.{inner} is {_kind(entry.get(inner))}, not a mapping")
+                raise UsageError(
+                    f"{where}.{inner} is {_kind(entry.get(inner))}, not a mapping",
+                    param="kubeconfig",
+                )
     current = config.get("current-context")
     if current is not None and not isinstance(current, str):
-        raise UsageError(f"kubeconfig {path}: current-context is {_kind(current)}")
+        raise UsageError(
+            f"kubeconfig {path}: current-context is {_kind(current)}", param="kubeconfig"
+        )
 
 
 def _from_kubeconfig(
@@ -184,8 +202,9 @@ def _from_kubeconfig(
     chosen = context or raw.get("current-context")
     if not chosen:
         raise UsageError(
-            f"kubeconfig {where} sets no current-context: pass --context "
-            f"(one of: {', '.join(sorted(contexts)) or 'none defined'})"
+            f"kubeconfig {where} sets no current-context: name one "
+            f"(one of: {', '.join(sorted(contexts)) or 'none defined'})",
+            param="context",
         )
     if chosen not in contexts:
         raise UsageError(
@@ -263,8 +282,8 @@ def _run_exec_credentials(
         entry.update(new_entry)
 
 
-def _exec_error(command: str, detail: str) -> KubeConfigError:
-    return KubeConfigError(f"the kubeconfig's credential plugin {command} {detail}")
+def _exec_error(command: str, detail: str, param: str | None = None) -> KubeConfigError:
+    return KubeConfigError(f"the kubeconfig's credential plugin {command} {detail}", param=param)
 
 
 def run_exec_plugin(
@@ -327,7 +346,9 @@ def run_exec_plugin(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise _exec_error(
-            command, f"did not finish within {timeout:g}s (raise --timeout if it needs longer)"
+            command,
+            f"did not finish within {timeout:g}s (a slow plugin needs a longer timeout)",
+            param="timeout",
         ) from None
     except BaseException:
         _kill_group(proc)

@@ -35,6 +35,7 @@ from urllib.parse import quote, urlencode
 
 from inspect8s.errors import (
     ErrorKind,
+    ExitStatus,
     Inspect8sError,
     NotFoundError,
     ProbeFailed,
@@ -148,7 +149,7 @@ class KubeAPIError(Inspect8sError):
     ``source`` "api:GET /api/v1/pods" for recording it as a ProbeError.
     """
 
-    exit_code = 4
+    exit_code = ExitStatus.TOOL_ERROR
 
     def __init__(
         self,
@@ -160,8 +161,9 @@ class KubeAPIError(Inspect8sError):
         path: str,
         reason: str | None = None,
         api_message: str | None = None,
+        param: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, param=param)
         self.api_message = api_message  # the Status body's "message"; None: no Status body
         self.status = status
         self.kind = kind
@@ -181,7 +183,7 @@ class KubeAPIError(Inspect8sError):
 class KubeNotFoundError(KubeAPIError, NotFoundError):
     """The named object does not exist (HTTP 404); exit 2 like every unknown name."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 # "pods "nope" is forbidden: User "u" cannot get resource "pods" in API group "" in the
@@ -498,7 +500,8 @@ class KubeAPI:
         if not refused and isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
             return KubeAPIError(
                 f"{where} did not answer {method} {path} within {deadline:g}s; check that "
-                "the address is right and reachable, or raise --timeout",
+                "the address is right and reachable, or raise the timeout",
+                param="timeout",
                 status=None,
                 kind=ErrorKind.TIMEOUT,
                 method=method,
@@ -540,17 +543,21 @@ class KubeAPI:
         *,
         node_name: str | None = None,
         label_selector: str | None = None,
+        name: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
         """Every pod, page by page (limit/continue); namespace None lists all namespaces.
 
         ``node_name`` asks the server for ``fieldSelector=spec.nodeName=<node>`` so a node's
-        pods are the only ones sent.
+        pods are the only ones sent; ``name`` for ``metadata.name=<name>`` (a pod's name in
+        every namespace).
         """
         path = _path("api", "v1", "namespaces", namespace, "pods") if namespace else "/api/v1/pods"
         selectors: dict[str, str] = {}
-        if node_name:
-            selectors["fieldSelector"] = f"spec.nodeName={node_name}"
+        fields = [f"spec.nodeName={node_name}"] if node_name else []
+        fields += [f"metadata.name={name}"] if name else []
+        if fields:
+            selectors["fieldSelector"] = ",".join(fields)
         if label_selector:
             selectors["labelSelector"] = label_selector
         yield from self._paginate(path, selectors, page_size)

@@ -4,7 +4,7 @@ Units are in field names; where a field may be ``None`` the comment on the same 
 says what ``None`` means. One module per domain; every model is re-exported here.
 """
 
-from inspect8s.model.chain import ContainerTrace, Link, RuntimeChain
+from inspect8s.model.chain import ContainerTrace, Link, ProcessOrigin, RuntimeChain
 from inspect8s.model.config import (
     ConfigValue,
     ContainerdConfig,
@@ -15,6 +15,9 @@ from inspect8s.model.config import (
     DeprecatedKey,
     DockerDaemonConfig,
     KubeletConfig,
+    KubeletConfigz,
+    KubeletFile,
+    KubeProxyConfig,
     NodeConfig,
 )
 from inspect8s.model.host import (
@@ -41,6 +44,7 @@ from inspect8s.model.node import (
     Container,
     DockerEngineStatus,
     KubeletProcess,
+    KubeletRuntime,
     KubeletVersion,
     NamespaceReference,
     NodeInfo,
@@ -74,8 +78,12 @@ __all__ = [
     "DockerDaemonConfig",
     "DockerEngineStatus",
     "KubeNode",
+    "KubeProxyConfig",
     "KubeletConfig",
+    "KubeletConfigz",
+    "KubeletFile",
     "KubeletProcess",
+    "KubeletRuntime",
     "KubeletVersion",
     "Link",
     "Mount",
@@ -85,6 +93,7 @@ __all__ = [
     "NodeReport",
     "Pod",
     "ProcessInfo",
+    "ProcessOrigin",
     "QoS",
     "ResourceList",
     "RuntimeChain",

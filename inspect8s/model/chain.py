@@ -48,3 +48,20 @@ class RuntimeChain:
     sandbox: ContainerTrace | None
     containers: tuple[ContainerTrace, ...]
     errors: tuple[ProbeError, ...] = ()
+    notes: tuple[str, ...] = ()  # what a reader should know: other pods of the same name, ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessOrigin:
+    """What one host process is, in the chain's terms (``inspect8s pid``)."""
+
+    pid: int  # the process (thread group) ID
+    thread: int  # the ID asked about (== pid unless a thread was named)
+    comm: str
+    role: str  # "container" | "sandbox" | "monitor" | "runtime" | "kubelet" | "host"
+    description: str  # one line: "the sandbox (pause process) of pod shop/web (UID ...)"
+    cgroup: str  # its cgroup path (a v1 controller's line on v1 and hybrid hosts)
+    container_id: str | None = None  # its container, or the one it monitors; None: neither
+    pod_namespace: str | None = None
+    pod_name: str | None = None
+    pod_uid: str | None = None

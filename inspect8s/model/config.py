@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from inspect8s.errors import ProbeError
+
+# The kinds of place a kubelet value comes from (``ConfigValue.origin``), lowest precedence
+# first as the kubelet applies them.
+KUBELET_ORIGINS = (
+    "default",  # built into the kubelet of that version (flag or KubeletConfiguration default)
+    "known-location",  # nothing names it: found where kubeadm or a distribution puts it
+    "config",  # the --config file
+    "config-drop-in",  # a --config-dir drop-in
+    "unit",  # the ExecStart=/Environment= of kubelet.service itself
+    "unit-drop-in",  # a kubelet.service.d/*.conf drop-in (kubeadm's 10-kubeadm.conf)
+    "env-file",  # an EnvironmentFile=: kubeadm-flags.env, /etc/default/kubelet, ...
+    "cmdline",  # the running process's command line, where no unit file explains it
+    "configz",  # the running kubelet's own answer on /configz
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigValue:
@@ -19,10 +35,32 @@ class ConfigValue:
     source: str
     line: int | None = None  # 1-based line in ``source``; None: not a file, or line not found
     overrides: tuple[ConfigValue, ...] = ()  # the values this one replaced, latest first
+    origin: str | None = None  # one of KUBELET_ORIGINS; None: not classified (other daemons)
+    via: str | None = None  # the systemd variable that carried a flag ("KUBELET_EXTRA_ARGS")
 
     def where(self) -> str:
         """ "file:line", "file", "cmdline" or "default": for messages."""
         return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletFile:
+    """A file the kubelet uses, named by its unit, a flag or a setting, with mode and owner."""
+
+    path: str  # host path
+    role: str  # unit, unit-drop-in, config, config-drop-in, kubeconfig, client-ca, proxy-kubeconfig
+    named_by: ConfigValue | None  # the flag or setting that names it; None: systemd's unit search
+    mode: int | None = None  # permission bits (0o644); None: not read, see ``error``
+    uid: int | None = None
+    gid: int | None = None
+    error: ProbeError | None = None  # why mode and owner are unknown; None: read
+
+
+def nested_get(
+    settings: dict[str, ConfigValue], leaves: dict[str, ConfigValue], path: str
+) -> ConfigValue | None:
+    """A field by dotted path: ``leaves`` for fields inside a struct, else ``settings``."""
+    return leaves.get(path) if "." in path else settings.get(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +85,33 @@ class KubeletConfig:
     env_files: tuple[str, ...] = ()  # EnvironmentFile= / kubeadm-flags.env files read
     kubeadm_instance: dict[str, ConfigValue] = field(default_factory=dict)  # instance-config.yaml
     version: str | None = None  # kubelet version the defaults were chosen for; None: unknown
+    # Every value inside a struct field ("authentication.anonymous.enabled"), each with its
+    # own file, line and what it overrode; ``settings`` keeps the merged struct as a whole.
+    leaves: dict[str, ConfigValue] = field(default_factory=dict)
+    files: tuple[KubeletFile, ...] = ()  # unit, config, drop-ins, kubeconfig, client CA
+    legacy_defaults: bool = False  # no --config file: the flag defaults apply (anonymous auth on)
+    config_named_by: ConfigValue | None = None  # --config flag, or a known location; None: none
+
+    def get(self, path: str) -> ConfigValue | None:
+        """The effective value of a field by its dotted path; None: not set, no default."""
+        return nested_get(self.settings, self.leaves, path)
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletConfigz:
+    """The running kubelet's configuration as it answers ``/configz`` (through the API
+    server's node proxy): every field after the kubelet merged files, flags and defaults.
+    Values carry ``origin="configz"`` and ``source`` the request; no file or line."""
+
+    node: str  # the Node name asked
+    source: str  # "api:GET /api/v1/nodes/<node>/proxy/configz"
+    settings: dict[str, ConfigValue] = field(default_factory=dict)  # top-level fields
+    leaves: dict[str, ConfigValue] = field(default_factory=dict)  # inside struct fields
+    feature_gates: dict[str, ConfigValue] = field(default_factory=dict)  # as configured
+    error: str | None = None  # why it could not be read (RBAC, proxy refused); None: read
+
+    def get(self, path: str) -> ConfigValue | None:
+        return nested_get(self.settings, self.leaves, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +173,7 @@ class ContainerdConfig:
     cri_plugin_ids: tuple[
         str, ...
     ]  # CRI plugin ids for this version, e.g. io.containerd.grpc.v1.cri
+    grpc_address: ConfigValue | None = None  # [grpc] address; None: not set (the default socket)
 
     @property
     def cri_disabled(self) -> bool:
@@ -168,6 +234,15 @@ class CrictlConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class KubeProxyConfig:
+    """A kube-proxy process on the host and the kubeconfig file it uses (CIS 4.1.3/4.1.4)."""
+
+    pid: int
+    kubeconfig: KubeletFile | None  # role "proxy-kubeconfig"; None: see ``reason``
+    reason: str | None = None  # why no file is judged (runs in a pod, no kubeconfig); None: one is
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Node configuration with provenance. A part is None when its file is absent."""
 
@@ -176,3 +251,4 @@ class NodeConfig:
     crio: CrioConfig | None  # None: no crio.conf and no drop-ins
     docker: DockerDaemonConfig | None  # None: no daemon.json
     crictl: CrictlConfig | None  # None: no crictl.yaml (crictl uses its default endpoints)
+    kube_proxy: KubeProxyConfig | None = None  # None: no kube-proxy process found

@@ -19,15 +19,31 @@ class RuntimeDaemon:
     config_file: str | None = None  # None: default / not given on the command line
     cmdline: tuple[str, ...] = ()
     version_source: str | None = None  # e.g. "cri:Version", "docker:/version"
+    config_source: str | None = None  # what named config_file: "--config" or "default path"
+    mount_ns: int | None = None  # inode of its mount namespace; None: unreadable or no process
 
 
 @dataclass(frozen=True, slots=True)
 class SocketInfo:
-    """A runtime socket path looked for under the root."""
+    """A runtime socket: one file, however many paths name it (``/var/run`` -> ``/run``).
 
-    path: str
-    runtime: str
+    ``key`` tells sockets apart when two daemons in different mount namespaces bind the
+    same path (each sees its own ``/run``): it is ``path`` when that is unique on the node,
+    else ``path@pid:<daemon pid>``; bundles file each socket's answers under it.
+    """
+
+    path: str  # as its daemon names it (its listening path), else as first named
+    runtime: str  # "containerd" | "crio" | "cri-dockerd" | "dockerd" | "dockershim" | ...
     kind: str  # "socket" | "file" | "dir"
+    aliases: tuple[str, ...] = ()  # other paths that reach the same file
+    daemon_pid: int | None = None  # the process listening on it; None: not found
+    named_by: tuple[str, ...] = ()  # who names this socket: "containerd --address (PID 812)"
+    address: str | None = None  # the host path used to reach it, when not ``path`` itself
+    key: str = ""  # unique among the node's sockets; "" means ``path``
+
+    @property
+    def ident(self) -> str:
+        return self.key or self.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +56,8 @@ class Shim:
     id: str | None  # sandbox / container id the shim was started for; None: unknown
     child_pids: tuple[int, ...] = ()
     container_ids: tuple[str, ...] = ()
+    daemon_pid: int | None = None  # the runtime daemon it belongs to; None: not determined
+    address: str | None = None  # containerd shims: the daemon socket given with -address
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,8 @@ class Container:
     no_new_privs: bool | None = None
     mounts: tuple[ContainerMount, ...] | None = None  # its mount table; None: not read
     pod_limits: CgroupLimits | None = None  # of the parent (pod) cgroup; None: not read
+    runtime_pid: int | None = None  # PID of the daemon that runs it; None: not determined
+    endpoint: str | None = None  # key of the socket whose runtime listed it; None: none did
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +133,28 @@ class NodeReport:
     containers: tuple[Container, ...]
     errors: tuple[ProbeError, ...]
     not_found: tuple[str, ...] = ()  # things looked for and absent, said plainly
+    kubelet_runtime: KubeletRuntime | None = None  # None: no kubelet process, unit or config
+    kubelet_version: KubeletVersion | None = None  # None: not determined
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletRuntime:
+    """The CRI endpoint the kubelet uses and the runtime behind it, each with its source.
+
+    Found from the running kubelet's flags, else its unit, drop-ins, env files and config
+    file (a stopped kubelet leaves those), else the kubelet's built-in default.
+    """
+
+    endpoint: str  # as configured ("unix:///run/containerd/containerd.sock")
+    set_by: str  # "flag --container-runtime-endpoint", "config containerRuntimeEndpoint", ...
+    source: (
+        str  # where it was read: "host:/proc/6032/cmdline", "host:/var/lib/kubelet/config.yaml:12"
+    )
+    kubelet_pid: int | None = None  # None: the kubelet is not running
+    socket: str | None = None  # SocketInfo.ident of that endpoint; None: no such socket
+    daemon_pid: int | None = None  # the daemon serving it; None: not found
+    runtime: str | None = None  # that daemon's name; None: unknown
+    problem: str | None = None  # why the endpoint leads nowhere; None: it was found
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +175,13 @@ class RuntimeStatus:
     runtime_name: str | None  # Version.runtimeName ("containerd", "cri-o"); None: no answer
     runtime_version: str | None  # Version.runtimeVersion; None: no answer
     api_version: str | None  # "v1" | "v1alpha2"; None: neither API answered
-    conditions: tuple[RuntimeCondition, ...] = ()  # (): Status not answered
+    conditions: tuple[RuntimeCondition, ...] | None = ()  # None: Status not answered
     cgroup_driver: str | None = None  # "systemd" | "cgroupfs" | "unimplemented"; None: failed
     sandbox_image: str | None = None  # from the verbose Status config; None: not reported
     source: str = "cri"  # "cri" (live) or "bundle:<dir>"
     errors: tuple[str, ...] = ()  # one line per call that failed ("Version: unavailable: ...")
+    socket: str = ""  # SocketInfo.ident of the socket asked; "": ``endpoint``
+    daemon_pid: int | None = None  # the daemon serving it; None: not found
 
 
 @dataclass(frozen=True, slots=True)

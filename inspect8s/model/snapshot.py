@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from inspect8s.errors import ProbeError
 from inspect8s.model.chain import RuntimeChain
-from inspect8s.model.config import NodeConfig
+from inspect8s.model.config import KubeletConfigz, NodeConfig
 from inspect8s.model.kube import KubeNode, Pod, RuntimeClass
 from inspect8s.model.node import (
     DockerEngineStatus,
@@ -36,4 +36,8 @@ class Snapshot:
     docker_engines: tuple[DockerEngineStatus, ...] = ()  # one per Docker socket that was asked
     kubelet_version: KubeletVersion | None = None  # None: not determined
     docker_socket_holders: tuple[SocketHolder, ...] | None = None  # None: not scanned
+    # Whether the client ends of docker.sock connections could be named (the kernel's
+    # sock_diag answers only for this machine); None: no Docker socket, nothing to name.
+    socket_peers_known: bool | None = None
     runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
+    kubelet_configz: KubeletConfigz | None = None  # None: not asked (no --kubeconfig)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
@@ -69,6 +70,8 @@ def load_yaml_mapping(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[
     ``ValueError`` for impossible timestamps (``2001-13-40``) and ``RecursionError`` for
     absurd nesting; both are reported like syntax errors.
     """
+    import yaml
+
     try:
         # The reader checks for non-printable characters as it is built.
         loader = yaml.SafeLoader(text)
@@ -104,6 +107,8 @@ _YAML_MAX_NODES = 100_000
 def _check_graph(root: yaml.Node, path: str) -> None:
     """Refuse alias cycles (``&a [*a]``), absurd depth and alias bombs (a few lines that
     expand to millions of nodes) before anything walks the constructed data."""
+    import yaml
+
     visits = 0
 
     def walk(node: yaml.Node, depth: int) -> None:
@@ -128,6 +133,8 @@ def _check_graph(root: yaml.Node, path: str) -> None:
 
 def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
     """A one-line description of a PyYAML error and its 1-based line, if known."""
+    import yaml
+
     if isinstance(exc, yaml.reader.ReaderError):
         # For str input the reader's position is an index into the text.
         line = text.count("\n", 0, max(int(exc.position), 0)) + 1
@@ -141,6 +148,8 @@ def _index_yaml(
     node: yaml.Node, prefix: tuple[str, ...], out: dict[tuple[str, ...], int], depth: int
 ) -> None:
     """Record the 1-based line of every mapping key, by its path of keys."""
+    import yaml
+
     if depth > 50 or not isinstance(node, yaml.MappingNode):
         return
     for key_node, value_node in node.value:

@@ -12,6 +12,7 @@ from inspect8s.nodeconfig.crictl import collect_crictl_config
 from inspect8s.nodeconfig.crio import collect_crio_config
 from inspect8s.nodeconfig.docker import collect_docker_config
 from inspect8s.nodeconfig.kubelet import collect_kubelet_config
+from inspect8s.nodeconfig.kubeproxy import ProxyProcess, kube_proxy_config
 
 
 def collect_node_config(
@@ -23,12 +24,14 @@ def collect_node_config(
     dockerd_cmdline: Sequence[str] | None = None,
     kubelet_version: str | None = None,
     crictl_config_file: str | None = None,
+    kube_proxy: ProxyProcess | None = None,
 ) -> tuple[NodeConfig, list[ProbeFailed]]:
     """Read the kubelet, containerd, CRI-O, dockerd and crictl configuration.
 
     Command lines are the running daemons' argv (None: not running; the default file
     locations are used). ``kubelet_version`` picks the kubelet's defaults (None: newest).
-    ``crictl_config_file`` is ``$CRI_CONFIG_FILE`` when set. Never raises ProbeFailed:
+    ``crictl_config_file`` is ``$CRI_CONFIG_FILE`` when set; ``kube_proxy`` the kube-proxy
+    process found on the host (None: none). Never raises ProbeFailed:
     each file that could not be read or parsed is returned in the list, and every other
     source is still read.
     """
@@ -39,5 +42,6 @@ def collect_node_config(
         crio=collect_crio_config(fs, crio_cmdline, errors),
         docker=collect_docker_config(fs, dockerd_cmdline, errors),
         crictl=collect_crictl_config(fs, errors, config_file=crictl_config_file),
+        kube_proxy=kube_proxy_config(fs, kube_proxy, errors),
     )
     return config, errors

@@ -240,9 +240,15 @@ def merge_containerd_files(files: Sequence[ParsedFile]) -> ContainerdConfig:
     if not files:
         raise ValueError("no containerd config files")
     version_value: ConfigValue | None = None
+    grpc_address: ConfigValue | None = None
     disabled: list[ConfigValue] = []
     sections: dict[str, _Section] = {}
     for path, data, index in files:
+        address = _get(data, "grpc", "address")
+        if isinstance(address, str) and address:
+            grpc_address = ConfigValue(
+                "grpc.address", address, path, index.get(("grpc", "address")), _chain(grpc_address)
+            )
         version = data.get("version")
         if isinstance(version, int) and version != 0:
             version_value = ConfigValue(
@@ -340,6 +346,7 @@ def merge_containerd_files(files: Sequence[ParsedFile]) -> ContainerdConfig:
         registry_auths=auths,
         deprecated_keys=tuple(deprecated),
         cri_plugin_ids=cri_ids,
+        grpc_address=grpc_address,
     )
 
 

@@ -2,7 +2,9 @@
 
 Merge order, lowest precedence first, as the kubelet applies it:
 
-1. built-in defaults (only the few that rules need, see :func:`kubelet_defaults`);
+1. built-in defaults for the kubelet's version (only those the checks need, see
+   :func:`kubelet_defaults`); a kubelet without ``--config`` keeps its flag defaults, which
+   differ for authentication, authorization and the read-only port;
 2. the ``--config`` file (a KubeletConfiguration in YAML or JSON);
 3. the ``--config-dir`` drop-ins: ``*.conf`` files in lexical order (alpha 1.28, beta 1.30,
    GA 1.35), each merged like a JSON merge patch: mappings merge key by key, lists and
@@ -23,25 +25,53 @@ and ``/etc/default/kubelet`` or ``/etc/sysconfig/kubelet``). Both are kept: ``fl
 what the kubelet runs with, ``unit_flags`` what its unit would pass at the next start.
 kubeadm's ``/var/lib/kubelet/instance-config.yaml`` is kept apart in
 ``kubeadm_instance``: the kubelet itself reads only ``--config`` and ``--config-dir``.
+
+Every value says which place set it (``ConfigValue.origin``: default, config, config-drop-in,
+unit, unit-drop-in, env-file, cmdline; ``via``: the ``$KUBELET_*_ARGS`` variable that carried
+a flag) and what it overrode. A running kubelet's command line is matched word by word
+against what its unit expands to, so a flag on the command line still names the env file
+and line that put it there. With neither a process nor a unit (a stopped kubelet whose unit
+is elsewhere), the config file and kubeconfig are looked for where kubeadm and the
+distributions put them (:data:`KNOWN_CONFIG_FILES`).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+import difflib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
-from inspect8s.model import ConfigValue, KubeletConfig
+from inspect8s.model import ConfigValue, KubeletConfig, KubeletFile
 from inspect8s.nodeconfig._parse import load_yaml_mapping, malformed, read_config
 from inspect8s.nodeconfig.envfile import parse_env_file
-from inspect8s.nodeconfig.systemd import Word, resolve_service
+from inspect8s.nodeconfig.systemd import Word, resolve_service, unit_origin
 
 KUBEADM_FLAGS_ENV = "/var/lib/kubelet/kubeadm-flags.env"
 KUBEADM_INSTANCE_CONFIG = "/var/lib/kubelet/instance-config.yaml"
 # EnvironmentFile= of kubeadm's 10-kubeadm.conf: deb packages, rpm packages.
 EXTRA_ARGS_FILES = ("/etc/default/kubelet", "/etc/sysconfig/kubelet")
+
+# Where kubeadm and the distributions put the kubelet's config file and kubeconfig, for a
+# kubelet that neither runs nor has a unit naming them. The paths are those kube-bench
+# looks at (cfg/config.yaml, node.kubelet.confs and .kubeconfig), KubeletConfiguration
+# files only: kubeadm, then EKS (AL2, AL2023 nodeadm), GKE, AKS.
+KNOWN_CONFIG_FILES = (
+    "/var/lib/kubelet/config.yaml",
+    "/etc/kubernetes/kubelet-config.yaml",
+    "/etc/kubernetes/kubelet/kubelet-config.json",
+    "/etc/kubernetes/kubelet/config.json",
+    "/home/kubernetes/kubelet-config.yaml",
+    "/etc/default/kubeletconfig.json",
+)
+KNOWN_KUBECONFIGS = (
+    "/etc/kubernetes/kubelet.conf",
+    "/var/lib/kubelet/kubeconfig",
+    "/etc/kubernetes/kubelet/kubeconfig",
+)
 
 # pflag boolean flags of the kubelet (a bare "--flag" means true; "--flag value" does not
 # consume the value). Flags not listed here that are followed by a word not starting with
@@ -58,9 +88,16 @@ BOOL_FLAGS = frozenset(
         "--serialize-image-pulls", "--skip-headers", "--skip-log-headers", "--version",
         "--allow-privileged", "--cpu-cfs-quota", "--experimental-allocatable-ignore-eviction",
         "--experimental-check-node-capabilities-before-mount", "--redirect-container-streaming",
-        "--add-dir-header", "--log-json-split-stream",
+        "--add-dir-header", "--log-json-split-stream", "--seccomp-default",
     }
 )  # fmt: skip
+
+# KubeletConfiguration fields that are structs: their values merge key by key and each
+# leaf keeps its own provenance (``KubeletConfig.leaves``). Map-valued fields
+# (evictionHard, systemReserved, featureGates, ...) stay whole values.
+STRUCT_FIELDS = frozenset(
+    {"authentication", "authorization", "logging", "memorySwap", "tracing", "crashLoopBackOff"}
+)
 
 
 def _bool(text: str) -> object:
@@ -97,9 +134,11 @@ def _str(text: str) -> object:
 
 
 # Flags that have a KubeletConfiguration field (kubelet reference, "DEPRECATED: This
-# parameter should be set via the config file specified by the Kubelet's --config flag"),
-# with how the flag's text becomes the field's value. --pod-infra-container-image,
-# --container-runtime and the dockershim-era flags have no field and stay flags only.
+# parameter should be set via the config file specified by the Kubelet's --config flag";
+# names from AddKubeletConfigFlags in kubernetes cmd/kubelet/app/options/options.go), with
+# how the flag's text becomes the field's value; a dotted field is inside a struct.
+# --pod-infra-container-image, --container-runtime, --hostname-override and the
+# dockershim-era flags have no field and stay flags only.
 FLAG_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "--cgroup-driver": ("cgroupDriver", _str),
     "--container-runtime-endpoint": ("containerRuntimeEndpoint", _str),
@@ -112,7 +151,7 @@ FLAG_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "--system-cgroups": ("systemCgroups", _str),
     "--pod-manifest-path": ("staticPodPath", _str),
     "--max-pods": ("maxPods", _int),
-    "--pod-pids-limit": ("podPidsLimit", _int),
+    "--pod-max-pids": ("podPidsLimit", _int),
     "--cluster-dns": ("clusterDNS", _list),
     "--cluster-domain": ("clusterDomain", _str),
     "--address": ("address", _str),
@@ -123,8 +162,19 @@ FLAG_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "--resolv-conf": ("resolvConf", _str),
     "--runtime-request-timeout": ("runtimeRequestTimeout", _str),
     "--rotate-certificates": ("rotateCertificates", _bool),
+    "--rotate-server-certificates": ("serverTLSBootstrap", _bool),
     "--tls-cert-file": ("tlsCertFile", _str),
     "--tls-private-key-file": ("tlsPrivateKeyFile", _str),
+    "--tls-cipher-suites": ("tlsCipherSuites", _list),
+    "--tls-min-version": ("tlsMinVersion", _str),
+    "--anonymous-auth": ("authentication.anonymous.enabled", _bool),
+    "--authentication-token-webhook": ("authentication.webhook.enabled", _bool),
+    "--client-ca-file": ("authentication.x509.clientCAFile", _str),
+    "--authorization-mode": ("authorization.mode", _str),
+    "--streaming-connection-idle-timeout": ("streamingConnectionIdleTimeout", _str),
+    "--event-qps": ("eventRecordQPS", _int),
+    "--event-burst": ("eventBurst", _int),
+    "--seccomp-default": ("seccompDefault", _bool),
     "--serialize-image-pulls": ("serializeImagePulls", _bool),
     "--volume-plugin-dir": ("volumePluginDir", _str),
     "--protect-kernel-defaults": ("protectKernelDefaults", _bool),
@@ -160,16 +210,31 @@ def _minor(version: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-def kubelet_defaults(version: str | None) -> dict[str, ConfigValue]:
-    """The built-in values the rules compare against, for a kubelet ``version``.
+def kubelet_defaults(version: str | None, *, legacy: bool = False) -> dict[str, ConfigValue]:
+    """The built-in values the checks compare against, for a kubelet ``version``, keyed by
+    field path (dotted inside structs: ``authentication.anonymous.enabled``).
 
-    * ``cgroupDriver``: ``cgroupfs`` (KubeletConfiguration v1beta1 default).
+    ``legacy``: the kubelet has no ``--config`` file. It then keeps its flag defaults
+    (``applyLegacyDefaults`` in kubernetes cmd/kubelet/app/options/options.go): anonymous
+    authentication on, token webhook off, authorization ``AlwaysAllow``, read-only port
+    10255. With a config file the KubeletConfiguration v1beta1 defaults apply (anonymous
+    off, webhook on, ``Webhook``, read-only port 0; kubernetes
+    pkg/kubelet/apis/config/v1beta1/defaults.go, and kubernetes/kubernetes#59666).
+
+    Version-dependent, from the same defaults file's history:
+
     * ``containerRuntimeEndpoint``: ``unix:///var/run/dockershim.sock`` before 1.24 (the
-      in-tree dockershim); ``unix:///run/containerd/containerd.sock`` from 1.24 (the
-      flag's default after dockershim's removal, the config field's from 1.27).
+      in-tree dockershim); ``unix:///run/containerd/containerd.sock`` from 1.24.
     * ``failCgroupV1``: added in 1.31 with default false; true from 1.35 (KEP-5573,
       kubernetes/kubernetes#134298).
-    * ``failSwapOn``: true.
+    * ``eventRecordQPS``: 5 before 1.27, 50 from 1.27 (kubernetes/kubernetes#116121).
+    * ``seccompDefault``: the field exists from 1.22 (KEP-2413), default false.
+
+    Unchanged: ``cgroupDriver`` cgroupfs, ``failSwapOn`` true,
+    ``streamingConnectionIdleTimeout`` 4h0m0s, ``makeIPTablesUtilChains`` true,
+    ``protectKernelDefaults`` false, ``rotateCertificates`` false (no default in
+    defaults.go: the Go zero value), ``serverTLSBootstrap`` false, ``podPidsLimit`` -1 (no
+    limit beyond the node's), ``tlsCipherSuites`` unset (Go's defaults).
 
     An unknown version gets the values of the newest kubelet.
     """
@@ -177,7 +242,7 @@ def kubelet_defaults(version: str | None) -> dict[str, ConfigValue]:
     out: dict[str, ConfigValue] = {}
 
     def put(key: str, value: object) -> None:
-        out[key] = ConfigValue(key=key, value=value, source="default")
+        out[key] = ConfigValue(key=key, value=value, source="default", origin="default")
 
     put("cgroupDriver", "cgroupfs")
     put("failSwapOn", True)
@@ -189,6 +254,40 @@ def kubelet_defaults(version: str | None) -> dict[str, ConfigValue]:
         put("failCgroupV1", True)
     elif minor >= 31:
         put("failCgroupV1", False)
+    put("authentication.anonymous.enabled", legacy)
+    put("authentication.webhook.enabled", not legacy)
+    put("authorization.mode", "AlwaysAllow" if legacy else "Webhook")
+    put("readOnlyPort", 10255 if legacy else 0)
+    put("streamingConnectionIdleTimeout", "4h0m0s")
+    put("makeIPTablesUtilChains", True)
+    put("protectKernelDefaults", False)
+    put("eventRecordQPS", 5 if minor is not None and minor < 27 else 50)
+    put("rotateCertificates", False)
+    put("serverTLSBootstrap", False)
+    put("podPidsLimit", -1)
+    if minor is None or minor >= 22:
+        put("seccompDefault", False)
+    return out
+
+
+def gate_defaults(version: str | None) -> dict[str, ConfigValue]:
+    """Default state of the feature gates the checks read, for a kubelet ``version``.
+
+    * ``RotateKubeletServerCertificate``: alpha (off) in 1.7, beta and on from 1.12, still
+      beta (kubernetes website feature-gates table; kubernetes/kubernetes#125811).
+    * ``SeccompDefault``: alpha (off) in 1.22, beta and on in 1.25, GA in 1.27 (KEP-2413;
+      kubernetes/kubernetes#101943). Before 1.25 ``seccompDefault: true`` needs it on.
+    """
+    minor = _minor(version)
+    newest = minor is None
+    out: dict[str, ConfigValue] = {}
+
+    def put(gate: str, value: bool) -> None:
+        out[gate] = ConfigValue(f"featureGates.{gate}", value, "default", origin="default")
+
+    put("RotateKubeletServerCertificate", newest or (minor is not None and minor >= 12))
+    if newest or (minor is not None and minor >= 22):
+        put("SeccompDefault", newest or (minor is not None and minor >= 25))
     return out
 
 
@@ -198,6 +297,12 @@ def kubelet_defaults(version: str | None) -> dict[str, ConfigValue]:
 def _normalise(name: str) -> str:
     """pflag's WordSepNormalizeFunc: "_" and "-" are the same; always "--name"."""
     return "--" + name.lstrip("-").replace("_", "-")
+
+
+def _word_origin(word: Word) -> str:
+    if word.origin:
+        return word.origin
+    return "cmdline" if word.source == "cmdline" else unit_origin(word.source)
 
 
 def parse_flags(words: Iterable[Word]) -> dict[str, ConfigValue]:
@@ -236,16 +341,47 @@ def parse_flags(words: Iterable[Word]) -> dict[str, ConfigValue]:
             value=value,
             source=word.source,
             line=word.line,
-            overrides=(previous, *previous.overrides) if previous is not None else (),
+            overrides=_chain(previous),
+            origin=_word_origin(word),
+            via=word.variable,
         )
     return out
 
 
 def cmdline_words(cmdline: Sequence[str]) -> list[Word]:
-    return [Word(arg, "cmdline", None) for arg in cmdline]
+    return [Word(arg, "cmdline", None, "cmdline") for arg in cmdline]
+
+
+def attribute_cmdline(cmdline: Sequence[str], unit_words: Sequence[Word]) -> list[Word]:
+    """The running command line, each argument credited to the unit file, drop-in or env
+    file line that expands to it; arguments the unit does not explain stay "cmdline".
+
+    The two are aligned as sequences (the longest matching runs, program name excluded),
+    so an argument added by hand, or a unit edited since the kubelet started, changes only
+    the words it touches.
+    """
+    words = cmdline_words(cmdline)
+    if not unit_words or len(words) < 2:
+        return words
+    mine = [w.text for w in words[1:]]
+    theirs = [w.text for w in unit_words[1:]]
+    matcher = difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            words[1 + block.a + k] = unit_words[1 + block.b + k]
+    return words
 
 
 # --------------------------------------------------------------------------- config files
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """The result of :func:`merge_kubelet`."""
+
+    settings: dict[str, ConfigValue]  # top-level fields
+    leaves: dict[str, ConfigValue]  # values inside struct fields, by dotted path
+    gates: dict[str, ConfigValue]  # feature gates
 
 
 def parse_kubelet_config(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
@@ -274,18 +410,66 @@ def _merge_patch(base: object, patch: object) -> object:
     return copy.deepcopy(patch)
 
 
+def leaf_values(prefix: tuple[str, ...], value: object) -> Iterable[tuple[tuple[str, ...], object]]:
+    """(path, value) of every non-mapping value under ``value`` (depth-limited)."""
+    if isinstance(value, dict) and len(prefix) < 8:
+        for key, sub in value.items():
+            yield from leaf_values((*prefix, str(key)), sub)
+    else:
+        yield prefix, value
+
+
+def _nest(leaves: dict[str, ConfigValue], top: str) -> dict[str, Any]:
+    """The struct ``top`` rebuilt from its leaves (for the defaults of a struct field)."""
+    out: dict[str, Any] = {}
+    for path, value in leaves.items():
+        parts = path.split(".")
+        if parts[0] != top:
+            continue
+        node = out
+        for part in parts[1:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[parts[-1]] = value.value
+    return out
+
+
+def _set_in(struct: object, parts: Sequence[str], value: object) -> dict[str, Any]:
+    """A copy of ``struct`` (a mapping or nothing) with ``parts`` set to ``value``."""
+    out: dict[str, Any] = dict(struct) if isinstance(struct, dict) else {}
+    if len(parts) == 1:
+        out[parts[0]] = value
+    else:
+        out[parts[0]] = _set_in(out.get(parts[0]), parts[1:], value)
+    return out
+
+
 def merge_kubelet(
     defaults: dict[str, ConfigValue],
     files: Sequence[tuple[str, dict[str, Any], dict[tuple[str, ...], int]]],
     flags: dict[str, ConfigValue],
-) -> tuple[dict[str, ConfigValue], dict[str, ConfigValue]]:
+    *,
+    drop_ins: Collection[str] = (),
+    gate_default: dict[str, ConfigValue] | None = None,
+) -> Merged:
     """Merge defaults, the config file then drop-ins (``files`` in order) and ``flags``.
 
-    Returns (settings, feature_gates). Pure.
+    ``defaults`` are keyed by field path (see :func:`kubelet_defaults`); ``drop_ins`` are
+    the paths among ``files`` that are ``--config-dir`` drop-ins (their values get origin
+    "config-drop-in", the others "config"). Pure.
     """
-    settings = dict(defaults)
-    gates: dict[str, ConfigValue] = {}
+    settings: dict[str, ConfigValue] = {}
+    leaves: dict[str, ConfigValue] = {}
+    for key, value in defaults.items():
+        (leaves if "." in key else settings)[key] = value
+    for top in sorted({key.split(".", 1)[0] for key in leaves}):
+        settings.setdefault(top, ConfigValue(top, _nest(leaves, top), "default", origin="default"))
+    gates: dict[str, ConfigValue] = dict(gate_default or {})
     for path, data, lines in files:
+        origin = "config-drop-in" if path in drop_ins else "config"
         for key, value in data.items():
             if key in ("apiVersion", "kind"):
                 continue
@@ -299,27 +483,76 @@ def merge_kubelet(
                         source=path,
                         line=lines.get((key, str(gate)), line),
                         overrides=_chain(previous),
+                        origin=origin,
+                    )
+            if key in STRUCT_FIELDS and isinstance(value, dict):
+                for parts, leaf in leaf_values((key,), value):
+                    dotted = ".".join(parts)
+                    previous_leaf = leaves.get(dotted)
+                    leaves[dotted] = ConfigValue(
+                        dotted,
+                        copy.deepcopy(leaf),
+                        path,
+                        _line(lines, parts),
+                        _chain(previous_leaf),
+                        origin,
                     )
             previous = settings.get(key)
             merged = _merge_patch(previous.value if previous is not None else None, value)
-            settings[key] = ConfigValue(key, merged, path, line, _chain(previous))
+            settings[key] = ConfigValue(key, merged, path, line, _chain(previous), origin)
     for flag, given in flags.items():
         if flag == "--feature-gates":
             for gate, enabled in _map_value(given.value).items():
                 previous = gates.get(gate)
-                gates[gate] = ConfigValue(
-                    given.key, _bool(enabled), given.source, given.line, _chain(previous)
-                )
+                gates[gate] = _from_flag(given, _bool(enabled), previous)
             continue
         mapped = FLAG_FIELDS.get(flag)
         if mapped is None:
             continue
         field, convert = mapped
-        previous = settings.get(field)
-        settings[field] = ConfigValue(
-            given.key, convert(str(given.value)), given.source, given.line, _chain(previous)
-        )
-    return settings, gates
+        converted = convert(str(given.value))
+        steps = field.split(".")
+        if len(steps) > 1:
+            leaves[field] = _from_flag(given, converted, leaves.get(field), convert)
+            whole = settings.get(steps[0])
+            settings[steps[0]] = _from_flag(
+                given, _set_in(whole.value if whole else None, steps[1:], converted), whole
+            )
+            continue
+        settings[field] = _from_flag(given, converted, settings.get(field), convert)
+    return Merged(settings, leaves, gates)
+
+
+def _line(lines: dict[tuple[str, ...], int], parts: tuple[str, ...]) -> int | None:
+    """The line of a key path or, failing that, of its nearest parent."""
+    for end in range(len(parts), 0, -1):
+        found = lines.get(parts[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def _from_flag(
+    given: ConfigValue,
+    value: object,
+    previous: ConfigValue | None,
+    convert: Callable[[str], object] | None = None,
+) -> ConfigValue:
+    """The field's value from a flag; it overrides the flag's earlier occurrences on the
+    command line (converted like the flag), then what the files and defaults had."""
+    earlier = tuple(
+        replace(o, value=convert(str(o.value))) if convert is not None else o
+        for o in given.overrides
+    )
+    return ConfigValue(
+        given.key,
+        value,
+        given.source,
+        given.line,
+        (*earlier, *_chain(previous)),
+        given.origin,
+        given.via,
+    )
 
 
 def _map_value(value: object) -> dict[str, str]:
@@ -357,7 +590,10 @@ def _fallback_words(fs: HostFS, errors: list[ProbeFailed]) -> tuple[list[Word], 
         read.append(path)
         assignment = env.get(variable)
         if assignment is not None:
-            words.extend(Word(part, path, assignment.line) for part in assignment.value.split())
+            words.extend(
+                Word(part, path, assignment.line, "env-file", variable)
+                for part in assignment.value.split()
+            )
     return words, read
 
 
@@ -377,6 +613,43 @@ def _load_file(
         errors.append(exc)
         return None
     return path, data, lines
+
+
+def _known_location(fs: HostFS, candidates: Sequence[str], flag: str) -> ConfigValue | None:
+    """The first of ``candidates`` that is a file, as the value of ``flag``."""
+    for path in candidates:
+        if fs.is_file(path):
+            return ConfigValue(flag, path, "known-location", origin="known-location")
+    return None
+
+
+def kubelet_file(fs: HostFS, path: str, role: str, named_by: ConfigValue | None) -> KubeletFile:
+    """Mode and owner of one file the kubelet uses, read through ``fs``."""
+    try:
+        st = fs.stat(path)
+    except ProbeFailed as exc:
+        return KubeletFile(path, role, named_by, error=exc.record())
+    return KubeletFile(path, role, named_by, st.mode, st.uid, st.gid)
+
+
+def _files_used(
+    fs: HostFS,
+    unit_files: Sequence[str],
+    config: ConfigValue | None,
+    drop_ins: Sequence[str],
+    config_dir: ConfigValue | None,
+    kubeconfig: ConfigValue | None,
+    client_ca: ConfigValue | None,
+) -> tuple[KubeletFile, ...]:
+    """The files CIS 4.1 judges, as the kubelet's flags and settings name them."""
+    out = [kubelet_file(fs, path, unit_origin(path), None) for path in unit_files]
+    if config is not None and str(config.value):
+        out.append(kubelet_file(fs, _absolute(str(config.value)), "config", config))
+    out += [kubelet_file(fs, path, "config-drop-in", config_dir) for path in drop_ins]
+    for value, role in ((kubeconfig, "kubeconfig"), (client_ca, "client-ca")):
+        if value is not None and isinstance(value.value, str) and value.value:
+            out.append(kubelet_file(fs, _absolute(value.value), role, value))
+    return tuple(out)
 
 
 def collect_kubelet_config(
@@ -400,14 +673,18 @@ def collect_kubelet_config(
         unit_files = service.unit_files
         env_files = list(service.env_files)
         unit_words = list(service.argv)
-    if not unit_words:
+    no_unit = not unit_words
+    if no_unit:
         fallback, read = _fallback_words(fs, errors)
         unit_words = fallback
         env_files.extend(p for p in read if p not in env_files)
     unit_flags = parse_flags(unit_words)
 
     if cmdline is not None:
-        flags, flags_from = parse_flags(cmdline_words(cmdline)), "cmdline"
+        program = [Word(cmdline[0], "cmdline", None, "cmdline")] if cmdline else []
+        known = unit_words if no_unit else unit_words[1:]
+        attributed = attribute_cmdline(cmdline, [*program, *known])
+        flags, flags_from = parse_flags(attributed), "cmdline"
     elif unit_flags:
         flags, flags_from = unit_flags, "unit"
     else:
@@ -415,10 +692,15 @@ def collect_kubelet_config(
 
     files: list[tuple[str, dict[str, Any], dict[tuple[str, ...], int]]] = []
     config_file: str | None = None
-    given = flags.get("--config")
-    if given is not None and str(given.value):
-        config_file = _absolute(str(given.value))
-        loaded = _load_file(fs, config_file, errors, named_by=f"--config ({given.where()})")
+    named_by = flags.get("--config")
+    if named_by is not None and not str(named_by.value):
+        named_by = None
+    if named_by is None and cmdline is None and no_unit:
+        named_by = _known_location(fs, KNOWN_CONFIG_FILES, "--config")
+    if named_by is not None:
+        config_file = _absolute(str(named_by.value))
+        how = f"--config ({named_by.where()})" if named_by.origin != "known-location" else None
+        loaded = _load_file(fs, config_file, errors, named_by=how)
         if loaded is not None:
             files.append(loaded)
     config_dir: str | None = None
@@ -452,11 +734,30 @@ def collect_kubelet_config(
 
     if cmdline is None and not unit_files and not env_files and not files and not instance:
         return None
-    settings, gates = merge_kubelet(kubelet_defaults(version), files, flags)
+    legacy = config_file is None
+    merged = merge_kubelet(
+        kubelet_defaults(version, legacy=legacy),
+        files,
+        flags,
+        drop_ins=drop_ins,
+        gate_default=gate_defaults(version),
+    )
+    kubeconfig = flags.get("--kubeconfig")
+    if kubeconfig is None and cmdline is None and no_unit:
+        kubeconfig = _known_location(fs, KNOWN_KUBECONFIGS, "--kubeconfig")
+    used = _files_used(
+        fs,
+        unit_files,
+        named_by,
+        drop_ins,
+        given_dir,
+        kubeconfig,
+        merged.leaves.get("authentication.x509.clientCAFile"),
+    )
     return KubeletConfig(
-        settings=settings,
+        settings=merged.settings,
         flags=flags,
-        feature_gates=gates,
+        feature_gates=merged.gates,
         flags_from=flags_from,
         config_file=config_file,
         config_dir=config_dir,
@@ -466,4 +767,8 @@ def collect_kubelet_config(
         env_files=tuple(env_files),
         kubeadm_instance=instance,
         version=version,
+        leaves=merged.leaves,
+        files=used,
+        legacy_defaults=legacy,
+        config_named_by=named_by,
     )

@@ -53,8 +53,15 @@ class Word:
     """One argument of a command line and where it came from."""
 
     text: str
-    source: str  # host path
+    source: str  # host path, or "cmdline" for a running process's argument
     line: int | None
+    origin: str = ""  # "unit" | "unit-drop-in" | "env-file" | "cmdline"; "": from ``source``
+    variable: str | None = None  # the $VARIABLE that carried it; None: written in ExecStart=
+
+
+def unit_origin(path: str) -> str:
+    """ "unit-drop-in" for ``<unit>.d/*.conf`` files, else "unit"."""
+    return "unit-drop-in" if ".d/" in path else "unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +187,7 @@ def resolve_service(fs: HostFS, unit: str, errors: list[ProbeFailed]) -> Service
             for word in words:
                 name, sep, val = word.partition("=")
                 if sep:
-                    env[name] = Word(val, d.path, d.line)
+                    env[name] = Word(val, d.path, d.line, unit_origin(d.path), name)
         elif d.key == "EnvironmentFile":
             if d.value:
                 env_file_specs.append(d)
@@ -214,7 +221,7 @@ def resolve_service(fs: HostFS, unit: str, errors: list[ProbeFailed]) -> Service
             continue
         env_files.append(file_path)
         for name, assignment in parsed.items():
-            env[name] = Word(assignment.value, file_path, assignment.line)
+            env[name] = Word(assignment.value, file_path, assignment.line, "env-file", name)
 
     if exec_start is None:
         return ServiceCommand((), tuple(read), tuple(env_files))
@@ -236,12 +243,16 @@ def expand_exec(
         errors.append(exc)
         return []
     out: list[Word] = []
+    here = unit_origin(directive.path)
     for word in words:
         whole = _VAR_WORD.match(word)
         if whole:
             var = env.get(whole.group(1))
             if var is not None:
-                out.extend(Word(part, var.source, var.line) for part in var.text.split())
+                out.extend(
+                    Word(part, var.source, var.line, var.origin, var.variable)
+                    for part in var.text.split()
+                )
             continue
         if "${" in word:
             sources = [env[m.group(1)] for m in _VAR_BRACED.finditer(word) if m.group(1) in env]
@@ -250,10 +261,10 @@ def expand_exec(
             )
             src = sources[0] if len(sources) == 1 else None
             out.append(
-                Word(text, src.source, src.line)
+                Word(text, src.source, src.line, src.origin, src.variable)
                 if src is not None
-                else Word(text, directive.path, directive.line)
+                else Word(text, directive.path, directive.line, here)
             )
             continue
-        out.append(Word(word, directive.path, directive.line))
+        out.append(Word(word, directive.path, directive.line, here))
     return out

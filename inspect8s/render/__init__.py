@@ -2,8 +2,10 @@
 
 Audit renderers are plugins in the ``inspect8s.renderers.v1`` entry-point group (the
 built-ins register there too): each entry point names a function
-``render(result: AuditResult, out: TextIO) -> None``. ``views.py`` renders the inspection
-views (node, pod, pid).
+``render(result: AuditResult, out: TextIO) -> None`` (built-ins: table, wide, json, yaml,
+sarif, junit, html). ``views.py`` renders the inspection views (node, pod, pid) as tables,
+``html.py`` as pages; ``layout.py`` fits tables to a terminal; ``progress.py`` is the status
+line on a terminal's standard error.
 """
 
 from __future__ import annotations

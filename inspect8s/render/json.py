@@ -61,6 +61,7 @@ def document(result: AuditResult) -> dict[str, Any]:
                 "scope": c.scope.value,
                 "origin": c.origin,
                 "rationale": c.rationale,
+                **({"properties": dict(c.properties)} if c.properties else {}),
                 "outcomes": per_check[c.id],
             }
             for c in result.checks

@@ -66,12 +66,20 @@ def _rule(info: CheckInfo) -> dict[str, Any]:
         "help": {"text": info.rationale, "markdown": info.rationale},
         "defaultConfiguration": {"level": LEVELS[info.severity]},
         "properties": {
+            **info.properties,
             "severity": info.severity.value,
             "scope": info.scope.value,
             "security-severity": SECURITY_SEVERITY[info.severity],
-            "tags": ["inspect8s", info.scope.value],
+            "tags": ["inspect8s", info.scope.value, *_benchmark_tags(info)],
         },
     }
+
+
+def _benchmark_tags(info: CheckInfo) -> list[str]:
+    """``CIS 4.2.1`` style tags for checks that map to a benchmark item."""
+    benchmark = info.properties.get("benchmark", "")
+    item = info.properties.get("cis")
+    return [f"{benchmark.split('-')[0].upper()} {item}"] if benchmark and item else []
 
 
 def _physical(location: Location) -> dict[str, Any]:

@@ -1,14 +1,25 @@
-"""Audit results as a table for people: findings first, then what could not be checked."""
+"""Audit results as a table for people: findings first, then what could not be checked.
+
+On a terminal the table fits its width (render/layout.py): messages and subjects wrap, and
+when even that is too wide the location moves under the message. Piped or written to a
+file, and with ``-o wide``, rows are written in full.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import TextIO
 
-from tabulate import tabulate
-
 from inspect8s.audit.results import AuditResult, Finding, Severity, Status
-from inspect8s.render.escape import escape, escaping
+from inspect8s.render.layout import Column, Fit, Page, Screen
+
+FINDING_COLUMNS = (
+    Column("SEVERITY"),
+    Column("CHECK"),
+    Column("SUBJECT", Fit.WRAP),
+    Column("MESSAGE", Fit.WRAP),
+    Column("LOCATION", Fit.WRAP, drop=1, fold="MESSAGE", fold_prefix="at "),
+)
 
 
 def _severity_line(counts: dict[str, int]) -> str:
@@ -19,40 +30,45 @@ def _severity_line(counts: dict[str, int]) -> str:
 def _row(f: Finding) -> list[str]:
     return [
         f.severity.value,
-        escape(f.check_id),
-        escape(f.subject),
-        escape(f.message),
-        escape(f.location.text()) if f.location else "",
+        f.check_id,
+        f.subject,
+        f.message,
+        f.location.text() if f.location else "",
     ]
 
 
 def render(result: AuditResult, out: TextIO) -> None:
-    out = escaping(out)
+    """The ``table`` renderer: fitted to a terminal, full rows anywhere else."""
+    render_table(result, out, Screen.for_stream(out))
+
+
+def render_wide(result: AuditResult, out: TextIO) -> None:
+    """The ``wide`` renderer: full rows, even on a terminal."""
+    render_table(result, out, Screen.for_stream(out, wide=True))
+
+
+def render_table(result: AuditResult, out: TextIO, screen: Screen) -> None:
+    page = Page(out, screen)
     active = [f for f in result.findings if f.suppressed is None]
     suppressed = [f for f in result.findings if f.suppressed is not None]
     ordered = sorted(active, key=lambda f: (-f.severity.rank, *f.sort_key()))
     if ordered:
-        table = tabulate(
-            [_row(f) for f in ordered],
-            headers=["SEVERITY", "CHECK", "SUBJECT", "MESSAGE", "LOCATION"],
-            tablefmt="simple",
-            disable_numparse=True,
-        )
-        out.write(table + "\n\n")
-        out.write(f"{len(ordered)} findings: {_severity_line(result.severity_counts())}\n")
+        page.table([_row(f) for f in ordered], FINDING_COLUMNS, tablefmt="simple")
+        page.line()
+        page.line(f"{len(ordered)} findings: {_severity_line(result.severity_counts())}")
     else:
-        out.write("No findings.\n")
+        page.line("No findings.")
     if suppressed:
-        out.write(f"{len(suppressed)} findings accepted in the ignore file:\n")
+        page.line(f"{len(suppressed)} findings accepted in the ignore file:")
         for f in sorted(suppressed, key=Finding.sort_key):
-            out.write(f"  {escape(f.check_id)} {escape(f.subject)}: {escape(f.suppressed)}\n")
+            page.line(f"  {f.check_id} {f.subject}: {f.suppressed}")
     counts = result.status_counts()
     what = f"{result.subjects} subjects"
     if result.documents is not None:
         what += f" from {result.documents} documents"
-    out.write(
+    page.line(
         f"Checked {what} with {len(result.checks)} checks: {counts['passed']} passed, "
-        f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors.\n"
+        f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors."
     )
     problems = Counter(
         (o.status, o.check_id, o.reason or "")
@@ -62,8 +78,6 @@ def render(result: AuditResult, out: TextIO) -> None:
     for (status, check_id, reason), n in sorted(problems.items()):
         label = "skipped" if status is Status.SKIPPED else "check error"
         times = f" ({n} subjects)" if n > 1 else ""
-        out.write(f"{label}: {escape(check_id)}{times}: {escape(reason)}\n")
+        page.line(f"{label}: {check_id}{times}: {reason}")
     for error in result.errors:
-        out.write(
-            f"could not check {escape(error.source)}: {error.kind.value}: {escape(error.detail)}\n"
-        )
+        page.line(f"could not check {error.source}: {error.kind.value}: {error.detail}")

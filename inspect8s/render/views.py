@@ -19,7 +19,7 @@ from inspect8s.model import (
     NodeReport,
 )
 from inspect8s.model.serialize import to_data
-from inspect8s.render.escape import escape, escaping
+from inspect8s.render.layout import SHORT_ID, Column, Fit, Page, Screen
 
 SCHEMA_VERSION = 1
 
@@ -78,27 +78,14 @@ def limits_cells(limits: CgroupLimits) -> list[str]:
     ]
 
 
-def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
-    from tabulate import tabulate
-
-    cells = [[escape(cell) for cell in row] for row in rows]
-    return tabulate(cells, headers=headers, tablefmt="plain", disable_numparse=True)
-
-
-def _section(out: TextIO, title: str) -> None:
-    out.write(f"\n{title}\n")
-
-
-def write_errors(errors: Iterable[ProbeError], out: TextIO) -> None:
-    out = escaping(out)
+def write_errors(errors: Iterable[ProbeError], page: Page) -> None:
     errors = list(errors)
     if not errors:
         return
-    _section(out, f"PROBE ERRORS ({len(errors)})")
+    page.line()
+    page.line(f"PROBE ERRORS ({len(errors)})")
     for err in errors:
-        out.write(
-            f"  could not check {escape(err.source)}: {err.kind.value}: {escape(err.detail)}\n"
-        )
+        page.line(f"  could not check {err.source}: {err.kind.value}: {err.detail}")
 
 
 def pod_label(c: Container) -> str:
@@ -110,105 +97,150 @@ def pod_label(c: Container) -> str:
 
 
 def _short(cid: str) -> str:
-    return cid[:13]
+    return cid[:SHORT_ID]
+
+
+def _section(page: Page, title: str) -> None:
+    page.line()
+    page.line(title)
 
 
 # --------------------------------------------------------------------------- node
 
+RUNTIME_COLUMNS = (
+    Column("NAME"),
+    Column("PID"),
+    Column("VERSION", Fit.ELIDE),
+    Column("SOCKETS", Fit.WRAP),
+    Column("CONFIG", Fit.ELIDE),
+)
+SOCKET_COLUMNS = (Column("PATH", Fit.ELIDE), Column("RUNTIME"), Column("TYPE"))
+SHIM_COLUMNS = (
+    Column("PID"),
+    Column("KIND"),
+    Column("NAMESPACE"),
+    Column("ID"),
+    Column("CONTAINERS", Fit.WRAP),
+)
+CONTAINER_COLUMNS = (
+    Column("POD", Fit.ELIDE),
+    Column("CONTAINER", Fit.ELIDE),
+    Column("RUNTIME", drop=3),
+    Column("ID"),
+    Column("PID"),
+    Column("SHIM", drop=5),
+    Column("QOS", drop=2),
+    Column("MEMORY"),
+    Column("CPU"),
+    Column("PIDS", drop=4),
+    Column("HOST NS", Fit.WRAP, min_width=8),
+)
 
-def write_node_table(report: NodeReport, out: TextIO) -> None:
-    out = escaping(out)
+
+def runtime_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            r.name,
+            r.pid if r.pid is not None else "-",
+            r.version or "-",
+            ", ".join(r.sockets) or "-",
+            r.config_file or "-",
+        ]
+        for r in report.runtimes
+    ]
+
+
+def socket_rows(report: NodeReport) -> list[list[object]]:
+    return [[s.path, s.runtime, s.kind] for s in report.sockets]
+
+
+def shim_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            s.pid,
+            s.kind,
+            s.namespace or "-",
+            _short(s.id) if s.id else "-",
+            ", ".join(_short(c) for c in s.container_ids) or "-",
+        ]
+        for s in report.shims
+    ]
+
+
+def sorted_containers(report: NodeReport) -> list[Container]:
+    return sorted(report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or ""))
+
+
+def container_rows(report: NodeReport) -> list[list[object]]:
+    return [
+        [
+            pod_label(c),
+            "(sandbox)" if c.is_sandbox else (c.name or "?"),
+            c.runtime,
+            _short(c.id),
+            c.init_pid if c.init_pid is not None else "-",
+            c.shim_pid if c.shim_pid is not None else "-",
+            c.qos.value if c.qos else "-",
+            *limits_cells(c.limits),
+            ",".join(c.host_namespaces) or "-",
+        ]
+        for c in sorted_containers(report)
+    ]
+
+
+def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = None) -> None:
+    page = Page(out, screen)
     node = report.node
     cg = node.cgroup_version.value if node.cgroup_version else "none found"
     driver = node.cgroup_driver or "unknown (no container cgroups)"
-    out.write(f"NODE {escape(node.hostname)}")
+    title = f"NODE {node.hostname}"
     if node.root != "/":
-        out.write(f"  (root {escape(node.root)})")
-    out.write("\n")
-    out.write(f"  kernel   {escape(node.kernel)}\n")
-    out.write(f"  os       {escape(node.os_release or 'unknown')}\n")
-    out.write(f"  cgroups  {cg}; driver implied by container paths: {driver}\n")
+        title += f"  (root {node.root})"
+    page.line(title)
+    page.line(f"  kernel   {node.kernel}")
+    page.line(f"  os       {node.os_release or 'unknown'}")
+    page.line(f"  cgroups  {cg}; driver implied by container paths: {driver}")
     ref = report.host_reference
-    out.write(f"  host namespaces compared with {ref.reason}\n")
+    page.line(f"  host namespaces compared with {ref.reason}")
 
     if report.kubelet:
         k = report.kubelet
         endpoint = k.flags.get("--container-runtime-endpoint", "-")
-        out.write(
+        page.line(
             f"  kubelet  PID {k.pid}, version {k.version or 'unknown'}, "
-            f"runtime endpoint flag {endpoint}\n"
+            f"runtime endpoint flag {endpoint}"
         )
 
-    _section(out, "RUNTIMES")
+    _section(page, "RUNTIMES")
     if report.runtimes:
-        rows = [
-            [
-                r.name,
-                r.pid if r.pid is not None else "-",
-                r.version or "-",
-                ", ".join(r.sockets) or "-",
-                r.config_file or "-",
-            ]
-            for r in report.runtimes
-        ]
-        out.write(_table(rows, ["NAME", "PID", "VERSION", "SOCKETS", "CONFIG"]) + "\n")
+        page.table(runtime_rows(report), RUNTIME_COLUMNS)
     else:
-        out.write("  no runtime daemon process found\n")
+        page.line("  no runtime daemon process found")
     if report.sockets:
-        rows = [[s.path, s.runtime, s.kind] for s in report.sockets]
-        _section(out, "SOCKETS")
-        out.write(_table(rows, ["PATH", "RUNTIME", "TYPE"]) + "\n")
+        _section(page, "SOCKETS")
+        page.table(socket_rows(report), SOCKET_COLUMNS)
 
     if report.shims:
-        _section(out, "SHIMS")
-        rows = [
-            [
-                s.pid,
-                s.kind,
-                s.namespace or "-",
-                _short(s.id) if s.id else "-",
-                ", ".join(_short(c) for c in s.container_ids) or "-",
-            ]
-            for s in report.shims
-        ]
-        out.write(_table(rows, ["PID", "KIND", "NAMESPACE", "ID", "CONTAINERS"]) + "\n")
+        _section(page, "SHIMS")
+        page.table(shim_rows(report), SHIM_COLUMNS)
 
-    _section(out, "CONTAINERS")
+    _section(page, "CONTAINERS")
     if report.containers:
-        rows = []
-        for c in sorted(
-            report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or "")
-        ):
-            rows.append(
-                [
-                    pod_label(c),
-                    "(sandbox)" if c.is_sandbox else (c.name or "?"),
-                    c.runtime,
-                    _short(c.id),
-                    c.init_pid if c.init_pid is not None else "-",
-                    c.shim_pid if c.shim_pid is not None else "-",
-                    c.qos.value if c.qos else "-",
-                    *limits_cells(c.limits),
-                    ",".join(c.host_namespaces) or "-",
-                ]
-            )
-        headers = ["POD", "CONTAINER", "RUNTIME", "ID", "PID", "SHIM", "QOS"]
-        headers += ["MEMORY", "CPU", "PIDS", "HOST NS"]
-        out.write(_table(rows, headers) + "\n")
+        page.table(container_rows(report), CONTAINER_COLUMNS)
     else:
-        out.write("  no container processes found\n")
+        page.line("  no container processes found")
 
     if report.not_found:
-        _section(out, "NOT FOUND")
+        _section(page, "NOT FOUND")
         for item in report.not_found:
-            out.write(f"  {escape(item)}\n")
-    write_errors(report.errors, out)
+            page.line(f"  {item}")
+    write_errors(report.errors, page)
 
 
 # --------------------------------------------------------------------------- trace
 
 
-def _link_summary(link: dict[str, Any]) -> str:
+def link_summary(link: dict[str, Any]) -> str:
     if link.get("missing"):
         return f"MISSING: {link['missing']}"
     v: dict[str, Any] = link.get("values") or {}
@@ -216,7 +248,10 @@ def _link_summary(link: dict[str, Any]) -> str:
     if name == "kubelet":
         return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
     if name == "cri-endpoint":
-        return f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        text = f"{v.get('endpoint')} (set by {v.get('set_by')})"
+        if v.get("container_runs_here") is False:
+            text += "; this pod does NOT run in the runtime behind it"
+        return text
     if name in ("runtime", "dockerd", "containerd"):
         parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
         if v.get("pid"):
@@ -263,17 +298,27 @@ def _link_summary(link: dict[str, Any]) -> str:
     return ", ".join(f"{k}={val}" for k, val in v.items() if val not in (None, "", [], {}))
 
 
-def _write_links(links: Iterable[dict[str, Any]], out: TextIO) -> None:
-    rows = [[link["name"], _link_summary(link), link.get("source") or "-"] for link in links]
-    out.write(_table(rows, ["LINK", "VALUE", "SOURCE"]) + "\n")
+LINK_COLUMNS = (Column("LINK"), Column("VALUE", Fit.WRAP), Column("SOURCE", Fit.WRAP))
+API_COLUMNS = (
+    Column("CONTAINER", Fit.ELIDE),
+    Column("CONTAINER ID", Fit.ELIDE),
+    Column("RESTARTS"),
+    Column("LAST EXIT", Fit.ELIDE),
+    Column("MEM LIMIT"),
+    Column("CPU"),
+)
 
 
-def write_api_view(pod: dict[str, Any], out: TextIO) -> None:
+def _write_links(links: Iterable[dict[str, Any]], page: Page) -> None:
+    rows = [[link["name"], link_summary(link), link.get("source") or "-"] for link in links]
+    page.table(rows, LINK_COLUMNS)
+
+
+def write_api_view(pod: dict[str, Any], page: Page) -> None:
     """The pod as the Kubernetes API sees it (a ``Pod`` model as data)."""
-    out = escaping(out)
-    out.write(
+    page.line(
         f"API  phase {pod.get('phase') or '?'}, node {pod.get('node_name') or '?'}, "
-        f"QoS {pod.get('qos') or '?'}\n"
+        f"QoS {pod.get('qos') or '?'}"
     )
     rows = []
     for c in pod.get("containers") or []:
@@ -289,45 +334,60 @@ def write_api_view(pod: dict[str, Any], out: TextIO) -> None:
             ]
         )
     if rows:
-        headers = ["CONTAINER", "CONTAINER ID", "RESTARTS", "LAST EXIT", "MEM LIMIT", "CPU"]
-        out.write(_table(rows, headers) + "\n")
+        page.table(rows, API_COLUMNS)
 
 
-def write_trace_table(doc: dict[str, Any], out: TextIO) -> None:
+def write_trace_table(doc: dict[str, Any], out: TextIO, screen: Screen | None = None) -> None:
     """A runtime chain document (``RuntimeChain`` as data, plus ``api``/``traced_on``)."""
-    out = escaping(out)
+    page = Page(out, screen)
     name, ns = doc.get("pod_name"), doc.get("pod_namespace")
-    out.write(f"POD {escape(ns)}/{escape(name)}" if name else "POD (none)")
+    title = f"POD {ns}/{name}" if name else "POD (none)"
     if doc.get("pod_uid"):
-        out.write(f"  uid {doc['pod_uid']}")
+        title += f"  uid {doc['pod_uid']}"
     if doc.get("traced_on"):
-        out.write(f"  (traced on {doc['traced_on']})")
-    out.write("\n")
+        title += f"  (traced on {doc['traced_on']})"
+    page.line(title)
     if doc.get("api"):
-        write_api_view(doc["api"], out)
-    _write_links(doc.get("node_links") or [], out)
+        write_api_view(doc["api"], page)
+    _write_links(doc.get("node_links") or [], page)
     sandbox = doc.get("sandbox")
     if sandbox:
-        out.write(f"\nSANDBOX {str(sandbox['container_id'])[:13]}\n")
-        _write_links(sandbox.get("links") or [], out)
+        page.line()
+        page.line(f"SANDBOX {_short(str(sandbox['container_id']))}")
+        _write_links(sandbox.get("links") or [], page)
     for trace in doc.get("containers") or []:
-        out.write(
-            f"\nCONTAINER {escape(trace.get('name') or '?')}  "
-            f"{escape(str(trace['container_id'])[:13])}\n"
-        )
-        _write_links(trace.get("links") or [], out)
+        page.line()
+        page.line(f"CONTAINER {trace.get('name') or '?'}  {_short(str(trace['container_id']))}")
+        _write_links(trace.get("links") or [], page)
+    notes = doc.get("notes") or []
+    if notes:
+        _section(page, "NOTES")
+        for note in notes:
+            page.line(f"  {note}")
     errors = doc.get("errors") or []
     if errors:
-        _section(out, f"PROBE ERRORS ({len(errors)})")
+        _section(page, f"PROBE ERRORS ({len(errors)})")
         for err in errors:
-            out.write(
-                f"  could not check {escape(err['source'])}: {escape(err['kind'])}: "
-                f"{escape(err['detail'])}\n"
-            )
+            page.line(f"  could not check {err['source']}: {err['kind']}: {err['detail']}")
 
 
-def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:
-    out = escaping(out)
+POD_COLUMNS = (
+    Column("CONTAINER", Fit.ELIDE),
+    Column("RUNTIME", drop=3),
+    Column("ID"),
+    Column("PID"),
+    Column("QOS", drop=2),
+    Column("MEMORY"),
+    Column("CPU"),
+    Column("PIDS", drop=4),
+    Column("HOST NS", Fit.WRAP, min_width=8),
+)
+
+
+def write_pod_brief(
+    containers: Sequence[Container], out: TextIO, screen: Screen | None = None
+) -> None:
+    page = Page(out, screen)
     rows = [
         [
             "(sandbox)" if c.is_sandbox else (c.name or "?"),
@@ -341,9 +401,8 @@ def write_pod_brief(containers: Sequence[Container], out: TextIO) -> None:
         for c in containers
     ]
     first = containers[0]
-    out.write(f"POD {pod_label(first)}  uid {first.pod_uid or '?'}\n")
-    headers = ["CONTAINER", "RUNTIME", "ID", "PID", "QOS", "MEMORY", "CPU", "PIDS", "HOST NS"]
-    out.write(_table(rows, headers) + "\n")
+    page.line(f"POD {pod_label(first)}  uid {first.pod_uid or '?'}")
+    page.table(rows, POD_COLUMNS)
 
 
 # --------------------------------------------------------------------------- node config
@@ -358,27 +417,39 @@ def _config_rows(values: Iterable[ConfigValue]) -> list[list[str]]:
     return [[v.key, _value_text(v.value), v.where()] for v in values]
 
 
-def write_node_config_table(config: NodeConfig, out: TextIO) -> None:
+def _config_columns(key: str) -> tuple[Column, ...]:
+    return (Column(key, Fit.ELIDE), Column("VALUE", Fit.WRAP), Column("SET BY", Fit.ELIDE))
+
+
+CONTAINERD_RUNTIME_COLUMNS = (
+    Column("RUNTIME", Fit.ELIDE),
+    Column("TYPE", Fit.ELIDE),
+    Column("SYSTEMDCGROUP"),
+    Column("SET BY", Fit.ELIDE),
+)
+
+
+def write_node_config_table(config: NodeConfig, out: TextIO, screen: Screen | None = None) -> None:
     """The node's configuration, each value with the file and line (or flag) that set it."""
-    out = escaping(out)
-    _section(out, "KUBELET CONFIGURATION")
+    page = Page(out, screen)
+    _section(page, "KUBELET CONFIGURATION")
     k = config.kubelet
     if k is None:
-        out.write("  no kubelet configuration found\n")
+        page.line("  no kubelet configuration found")
     else:
-        out.write(f"  flags from {k.flags_from}; config file {k.config_file or '-'}\n")
+        page.line(f"  flags from {k.flags_from}; config file {k.config_file or '-'}")
         rows = _config_rows(k.settings[name] for name in sorted(k.settings))
-        out.write(_table(rows, ["SETTING", "VALUE", "SET BY"]) + "\n")
+        page.table(rows, _config_columns("SETTING"))
         if k.flags:
-            _section(out, "KUBELET FLAGS")
+            _section(page, "KUBELET FLAGS")
             rows = _config_rows(k.flags[name] for name in sorted(k.flags))
-            out.write(_table(rows, ["FLAG", "VALUE", "SET BY"]) + "\n")
+            page.table(rows, _config_columns("FLAG"))
     c = config.containerd
-    _section(out, "CONTAINERD CONFIGURATION")
+    _section(page, "CONTAINERD CONFIGURATION")
     if c is None:
-        out.write("  no containerd configuration found\n")
+        page.line("  no containerd configuration found")
     else:
-        out.write(f"  {c.path} (version {c.version}); files: {', '.join(c.files)}\n")
+        page.line(f"  {c.path} (version {c.version}); files: {', '.join(c.files)}")
         rows = []
         for name, rt in sorted(c.runtimes.items()):
             systemd = rt.systemd_cgroup
@@ -391,26 +462,26 @@ def write_node_config_table(config: NodeConfig, out: TextIO) -> None:
                 ]
             )
         if rows:
-            out.write(_table(rows, ["RUNTIME", "TYPE", "SYSTEMDCGROUP", "SET BY"]) + "\n")
+            page.table(rows, CONTAINERD_RUNTIME_COLUMNS)
         extra = [v for v in (c.default_runtime_name, c.sandbox_image, c.snapshotter) if v]
         extra += list(c.disabled_plugins)
         if extra:
-            out.write(_table(_config_rows(extra), ["KEY", "VALUE", "SET BY"]) + "\n")
+            page.table(_config_rows(extra), _config_columns("KEY"))
         for dk in c.deprecated_keys:
-            out.write(
+            page.line(
                 f"  deprecated: {dk.value.key} at {dk.value.where()} "
-                f"(removed in {dk.removed_in}; {dk.replacement})\n"
+                f"(removed in {dk.removed_in}; {dk.replacement})"
             )
     if config.crio is not None:
-        _section(out, "CRI-O CONFIGURATION")
+        _section(page, "CRI-O CONFIGURATION")
         rows = _config_rows(config.crio.settings[k] for k in sorted(config.crio.settings))
-        out.write(_table(rows, ["KEY", "VALUE", "SET BY"]) + "\n")
+        page.table(rows, _config_columns("KEY"))
     if config.docker is not None:
-        _section(out, "DOCKER DAEMON CONFIGURATION")
+        _section(page, "DOCKER DAEMON CONFIGURATION")
         rows = _config_rows(config.docker.settings[k] for k in sorted(config.docker.settings))
-        out.write(_table(rows, ["KEY", "VALUE", "SET BY"]) + "\n")
+        page.table(rows, _config_columns("KEY"))
     if config.crictl is not None:
-        _section(out, "CRICTL CONFIGURATION")
+        _section(page, "CRICTL CONFIGURATION")
         cc = config.crictl
         endpoint = cc.runtime_endpoint.value if cc.runtime_endpoint else None
-        out.write(f"  {cc.path}: runtime-endpoint {endpoint or '(unset: default list)'}\n")
+        page.line(f"  {cc.path}: runtime-endpoint {endpoint or '(unset: default list)'}")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
+from inspect8s.model import SocketInfo
 
 JSONDict = dict[str, Any]
 
@@ -58,14 +59,13 @@ class DockerAnswers(Protocol):
 
 
 class RuntimeClients(Protocol):
-    """Makes a client for a runtime socket given by its host path."""
+    """Makes a client for a runtime socket found on the node (``collect/discover.py``).
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers: ...
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers: ...
+    Live clients connect to ``socket.address`` (the resolved host path) or ``socket.path``;
+    recording and replay file the answers under ``socket.ident``."""
 
-
-def strip_unix(endpoint: str) -> str:
-    return endpoint[len("unix://") :] if endpoint.startswith("unix://") else endpoint
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers: ...
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers: ...
 
 
 def version_v1alpha2(client: object) -> JSONDict:
@@ -106,15 +106,15 @@ class Unreachable:
     containers = version_v1alpha2 = _fail
 
 
-def live_socket(fs: HostFS, endpoint: str, what: str) -> str | ProbeFailed:
-    """The path on this machine to connect to for a runtime ``endpoint`` (``unix:///x`` or
-    ``/x``, a host path), or the failure to report instead: only unix sockets, and only
-    sockets that are the root's own (:meth:`HostFS.socket_path`)."""
-    path = strip_unix(endpoint)
+def live_socket(fs: HostFS, socket: SocketInfo, what: str) -> str | ProbeFailed:
+    """The path on this machine to connect to for a runtime socket (its host ``address``
+    or ``path``), or the failure to report instead: only unix sockets, and only sockets
+    that are the root's own (:meth:`HostFS.socket_path`)."""
+    path = socket.address or socket.path
     if not path.startswith("/"):
         return ProbeFailed(
             ErrorKind.UNAVAILABLE,
-            f"{what}:{endpoint}",
+            f"{what}:{path}",
             "not a unix socket path; inspect8s only talks to local unix sockets",
         )
     try:
@@ -126,10 +126,10 @@ def live_socket(fs: HostFS, endpoint: str, what: str) -> str | ProbeFailed:
 class LiveClients:
     """Clients of the real sockets (the host path is resolved inside ``fs.root``)."""
 
-    def cri(self, fs: HostFS, path: str, timeout: float) -> CRIAnswers:
+    def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
         from inspect8s.runtime.cri import CRIClient
 
-        real = live_socket(fs, path, "cri")
+        real = live_socket(fs, socket, "cri")
         if isinstance(real, ProbeFailed):
             unreachable: CRIAnswers = Unreachable(real)
             return unreachable
@@ -150,10 +150,10 @@ class LiveClients:
             return Unreachable(exc)
         return client
 
-    def docker(self, fs: HostFS, path: str, timeout: float) -> DockerAnswers:
+    def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
         from inspect8s.runtime.docker import DockerEngine
 
-        real = live_socket(fs, path, "docker")
+        real = live_socket(fs, socket, "docker")
         if isinstance(real, ProbeFailed):
             unreachable: DockerAnswers = Unreachable(real)
             return unreachable

@@ -72,11 +72,9 @@ def socket_path(endpoint: str) -> str:
 
 
 def permission_detail(socket: str) -> str:
-    """What to say when connecting to a runtime socket is not permitted."""
-    return (
-        f"run as root: connecting to {socket} was refused (permission denied; the socket "
-        "belongs to root or to a group this user is not in)"
-    )
+    """What to say when connecting to a runtime socket is not permitted (the Docker client
+    says the same)."""
+    return f"permission denied on {socket}: run as root (or in the socket's group)"
 
 
 def parse_info(info: dict[str, str]) -> JSONDict:

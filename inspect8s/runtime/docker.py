@@ -1,90 +1,114 @@
-"""Docker Engine API through the ``docker`` SDK's low-level client, returning raw dicts.
+"""The Docker Engine API over its unix socket: two read-only GETs, answered as raw dicts.
 
-The SDK (and requests under it) is imported when a client is made, never at module import.
-Every call carries the client's timeout; failures become ``ProbeFailed`` with source
-``docker:<call>``.
+inspect8s asks a Docker Engine two things, ``GET /version`` and ``GET
+/containers/json?all=1`` (Engine API reference, "System" and "Containers"); both are plain
+HTTP/1.1 on the daemon's unix socket. They are made with the standard library's
+``http.client`` on an ``AF_UNIX`` socket rather than the ``docker`` SDK: the SDK brings
+requests and urllib3, about 150 ms of imports on this project's machines, which was half of
+an idle ``inspect8s node`` (benchmarks/README.md, "Idle node"). Paths carry no API version
+prefix, so the daemon answers in its own current version.
+
+Every call has a deadline: ``timeout`` seconds for the whole call (connect, request,
+headers and body). Bodies larger than :data:`MAX_BODY_BYTES` are refused. Failures are
+``ProbeFailed`` with source ``docker:<call>``: no socket or connection refused
+(unavailable), permission denied (permission: inspect8s must run as root or in the docker
+group to read it), a deadline passed (timeout), an HTTP error status (by
+``kind_from_http_status``, with the daemon's ``message``), a body that is not the JSON
+expected (malformed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import errno
+import json
+import socket
+import time
+from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_http_status
 
-T = TypeVar("T")
+MAX_BODY_BYTES = 64 << 20  # a /containers/json of thousands of containers is a few MB
 
 
 class DockerEngine:
-    """A read-only Docker Engine API client for one socket."""
+    """A read-only Docker Engine API client for one unix socket."""
 
     def __init__(self, socket_path: str, *, timeout: float = 5.0) -> None:
-        self.socket_path = socket_path
+        self.socket_path = (
+            socket_path[len("unix://") :] if socket_path.startswith("unix://") else socket_path
+        )
         self.timeout = timeout
-        self._client: Any = None
 
-    def _api(self) -> Any:
-        if self._client is None:
-            import docker
+    def _get(self, path: str, call: str) -> Any:
+        source = f"docker:{call}"
+        deadline = time.monotonic() + self.timeout
 
-            base = self.socket_path
-            if not base.startswith(("unix://", "tcp://", "http://", "https://")):
-                base = "unix://" + base
-            try:
-                self._client = docker.APIClient(base_url=base, timeout=self.timeout, version="1.41")
-            except docker.errors.DockerException as exc:
-                raise ProbeFailed(ErrorKind.UNAVAILABLE, "docker:connect", str(exc)) from None
-        return self._client
+        def left() -> float:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProbeFailed(ErrorKind.TIMEOUT, source, f"no answer within {self.timeout:g} s")
+            return remaining
 
-    def _call(self, name: str, fn: Callable[[Any], T]) -> T:
-        import docker
-        import requests
-
-        source = f"docker:{name}"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            return fn(self._api())
-        except requests.exceptions.Timeout:
-            raise ProbeFailed(
-                ErrorKind.TIMEOUT, source, f"no answer within {self.timeout:g}s"
-            ) from None
-        except docker.errors.APIError as exc:
-            status = exc.status_code or 500
-            detail = exc.explanation or str(exc)
-            raise ProbeFailed(kind_from_http_status(status), source, detail) from None
-        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-            if _permission_denied(exc):
-                raise ProbeFailed(ErrorKind.PERMISSION, source, self._permission()) from None
-            raise ProbeFailed(ErrorKind.UNAVAILABLE, source, _one_line(exc)) from None
-        except PermissionError:
-            raise ProbeFailed(ErrorKind.PERMISSION, source, self._permission()) from None
-        except OSError as exc:
-            raise ProbeFailed(ErrorKind.UNAVAILABLE, source, _one_line(exc)) from None
-
-    def _permission(self) -> str:
-        from inspect8s.runtime.cri import permission_detail
-
-        return permission_detail(self.socket_path.removeprefix("unix://"))
+            try:
+                sock.settimeout(left())
+                sock.connect(self.socket_path)
+                request = (
+                    f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: inspect8s\r\n"
+                    "Accept: application/json\r\nConnection: close\r\n\r\n"
+                )
+                sock.sendall(request.encode("ascii"))
+                chunks: list[bytes] = []
+                size = 0
+                while True:
+                    sock.settimeout(left())
+                    data = sock.recv(1 << 16)
+                    if not data:
+                        break
+                    size += len(data)
+                    if size > MAX_BODY_BYTES:
+                        raise ProbeFailed(
+                            ErrorKind.MALFORMED,
+                            source,
+                            f"answer larger than {MAX_BODY_BYTES >> 20} MiB; not read",
+                        )
+                    chunks.append(data)
+            except TimeoutError:
+                raise ProbeFailed(
+                    ErrorKind.TIMEOUT, source, f"no answer within {self.timeout:g} s"
+                ) from None
+            except OSError as exc:
+                raise _connect_failure(source, self.socket_path, exc) from None
+        finally:
+            sock.close()
+        status, body = _parse_response(b"".join(chunks), source)
+        try:
+            answer = json.loads(body) if body else None
+        except (ValueError, RecursionError):
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "the answer is not JSON") from None
+        if status != 200:
+            message = answer.get("message") if isinstance(answer, dict) else None
+            detail = str(message or f"HTTP {status}")
+            raise ProbeFailed(kind_from_http_status(status), source, detail.splitlines()[0][:300])
+        return answer
 
     def version(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("/version", lambda c: c.version())
-        return result
+        answer = self._get("/version", "/version")
+        if not isinstance(answer, dict):
+            raise ProbeFailed(ErrorKind.MALFORMED, "docker:/version", "not a JSON object")
+        return answer
 
     def containers(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call(
-            "/containers/json", lambda c: c.containers(all=True)
-        )
-        return result
-
-    def inspect(self, container_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            f"/containers/{container_id[:12]}/json", lambda c: c.inspect_container(container_id)
-        )
-        return result
+        answer = self._get("/containers/json?all=1", "/containers/json")
+        if not isinstance(answer, list) or not all(isinstance(c, dict) for c in answer):
+            raise ProbeFailed(
+                ErrorKind.MALFORMED, "docker:/containers/json", "not a JSON list of objects"
+            )
+        return answer
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Nothing is kept open between calls (each asks ``Connection: close``)."""
 
     def __enter__(self) -> DockerEngine:
         return self
@@ -93,24 +117,52 @@ class DockerEngine:
         self.close()
 
 
-def _permission_denied(exc: BaseException) -> bool:
-    """Whether a connection error comes from EACCES on the socket (requests and urllib3
-    wrap the PermissionError several times; the text is all that is sure to remain)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, PermissionError):
-            return True
-        for arg in current.args:
-            if isinstance(arg, PermissionError) or (
-                isinstance(arg, BaseException) and _permission_denied(arg)
-            ):
-                return True
-        current = current.__cause__ or current.__context__
-    return "permission denied" in str(exc).lower()
+def _connect_failure(source: str, path: str, exc: OSError) -> ProbeFailed:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ProbeFailed(
+            ErrorKind.PERMISSION,
+            source,
+            f"permission denied on {path}: run as root (or in the socket's group)",
+        )
+    if exc.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTSOCK):
+        return ProbeFailed(ErrorKind.UNAVAILABLE, source, f"nothing answers on {path}")
+    return ProbeFailed(ErrorKind.UNAVAILABLE, source, f"{path}: {exc.strerror or exc}")
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
+def _parse_response(raw: bytes, source: str) -> tuple[int, bytes]:
+    """(status, body) of an HTTP/1.1 response, with chunked transfer decoded. Pure."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "not an HTTP answer")
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "not an HTTP answer")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    if headers.get(b"transfer-encoding") == b"chunked":
+        body = _unchunk(body, source)
+    return int(parts[1]), body
+
+
+def _unchunk(data: bytes, source: str) -> bytes:
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "truncated chunked answer")
+        size_text = data[pos:end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "bad chunk size") from None
+        if size == 0:
+            return b"".join(out)
+        start = end + 2
+        if start + size > len(data):
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "truncated chunked answer")
+        out.append(data[start : start + size])
+        pos = start + size + 2

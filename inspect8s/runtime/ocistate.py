@@ -186,7 +186,11 @@ def binary_version(fs: HostFS, path: str, timeout: float = 3.0) -> tuple[str | N
 
     try:
         proc = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=timeout, check=False
+            [fs.real(path), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"{path} --version failed: {exc}"

@@ -57,7 +57,7 @@ def test_require_complete_and_nothing_collected() -> None:
 def test_usage_errors_exit_2() -> None:
     for args in (
         ("audit", "--manifests", "/nonexistent/inspect8s/path"),
-        ("audit", "--manifests", str(CLEAN), "-o", "html"),
+        ("audit", "--manifests", str(CLEAN), "-o", "pdf"),
         ("audit", "--manifests", str(CLEAN), "--fail-on", "urgent"),
         ("audit", "--manifests", str(CLEAN), "--select", "I8S-NOPE"),
         ("audit", str(CLEAN)),

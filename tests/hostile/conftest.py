@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"  # replay bundles; see its SOURCE.md
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from inspect8s.collect.redact import (
     redact_text,
 )
 from inspect8s.host.fs import HostFS
-from tests.bundles import materialized
-from tests.hostile.conftest import REPO, one_line, run_cli, tree_files
+from inspect8s.model import SocketInfo
+from tests.hostile.conftest import FIXTURE_BUNDLES, REPO, one_line, run_cli, tree_files
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 CONTAINER = "ca7cb500d202fe3ddc2bfce87d4e0d99004aba9b54e7f74205aae9558f68729b"
@@ -195,12 +195,13 @@ def _inject(bundle: Path, values: dict[str, str]) -> dict[str, Any]:
 
 def test_recorded_runtime_answers_hold_no_secret(tmp_path: Path) -> None:
     bundle = tmp_path / "b"
-    shutil.copytree(materialized("crio-1.29"), bundle, symlinks=True)
+    shutil.copytree(FIXTURE_BUNDLES / "crio-1.29", bundle, symlinks=True)
     values = {"api_key": secret("api"), "env": secret("env"), "envs": secret("envs")}
     answers = _inject(bundle, values)
     clients = RecordingClients(ReplayClients(load_bundle(str(bundle))))
     calls = answers["/run/crio/crio.sock"]
-    with clients.cri(HostFS(str(bundle / "host")), "/run/crio/crio.sock", 5) as cri:
+    socket = SocketInfo(path="/run/crio/crio.sock", runtime="crio", kind="socket")
+    with clients.cri(HostFS(str(bundle / "host")), socket, 5) as cri:
         cri.list_pod_sandboxes()
         for sandbox in calls["PodSandboxStatus"]:
             cri.pod_sandbox_status(sandbox)

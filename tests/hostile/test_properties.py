@@ -54,8 +54,7 @@ from inspect8s.runtime.convert import (
 )
 from inspect8s.runtime.cri import parse_info
 from inspect8s.runtime.ocistate import parse_crun_status, parse_runc_state
-from tests.bundles import materialized
-from tests.hostile.conftest import REPO
+from tests.hostile.conftest import FIXTURE_BUNDLES, REPO
 
 FIXTURES = REPO / "tests" / "fixtures"
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -118,7 +117,7 @@ def _load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-CRIO = json.loads((materialized("crio-1.29") / "runtime/cri.json").read_text())
+CRIO = json.loads((FIXTURE_BUNDLES / "crio-1.29" / "runtime/cri.json").read_text())
 CRI_CALLS = next(iter(CRIO.values()))
 CONTAINERD = _load("cri/containerd-1.6.20-kubelet-1.26.json")
 POD_SEEDS = _load("api/pods-all.json")["items"][:8]
@@ -129,7 +128,7 @@ LIST_SEEDS = [CRI_CALLS["ListPodSandbox"]["answer"], CRI_CALLS["ListContainers"]
 DOCKER_SEEDS = [
     calls["/containers/json"]["answer"]
     for calls in json.loads(
-        (materialized("cri-dockerd-0.3") / "runtime/docker.json").read_text()
+        (FIXTURE_BUNDLES / "cri-dockerd-0.3" / "runtime/docker.json").read_text()
     ).values()
     if "/containers/json" in calls
 ]
@@ -297,7 +296,7 @@ def test_json_redaction(doc: Any) -> None:
 # --------------------------------------------------------------------------- bundles
 
 
-BASE_BUNDLE = materialized("crio-1.29")
+BASE_BUNDLE = FIXTURE_BUNDLES / "crio-1.29"
 CHECKS = load_checks()
 
 

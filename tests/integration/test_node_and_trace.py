@@ -249,7 +249,8 @@ def test_pod_brief_and_table(scene: Scene) -> None:
 
 
 def test_unknown_pod_lists_close_matches(scene: Scene) -> None:
-    proc = cli(scene.bed, "pod", "web", "--local")
+    # A name no pod has, here or on a busy host ("web" itself may be another runtime's pod).
+    proc = cli(scene.bed, "pod", "web-gx", "--local")
     assert proc.returncode == 2
     assert "web-g" in proc.stderr and "Traceback" not in proc.stderr
 

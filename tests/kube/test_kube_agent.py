@@ -149,7 +149,7 @@ def test_an_image_that_cannot_be_pulled_fails_fast(server: KubeServer, api: Kube
     with pytest.raises(AgentError, match="cannot start: ErrImagePull") as info:
         _run(api, timeout=30.0)
     assert time.monotonic() - started < 5
-    assert "--agent-image" in str(info.value)
+    assert info.value.param == "agent_image"  # the CLI names --agent-image
     _assert_deleted_once(server)
 
 
@@ -162,7 +162,7 @@ def test_timeout_deletes_the_pod(server: KubeServer, api: KubeAPI) -> None:
     assert 0.3 <= elapsed < 2.0
     assert info.value.kind is ErrorKind.TIMEOUT
     assert "did not finish within 0.3s (last phase Running)" in str(info.value)
-    assert "--agent-timeout" in str(info.value)
+    assert info.value.param == "agent_timeout"  # the CLI names --agent-timeout
     _assert_deleted_once(server)
     assert not [r for r in server.requests if r.path.endswith("/log")]
 
@@ -205,7 +205,8 @@ def test_forbidden_create_names_the_missing_permission(server: KubeServer, api: 
     message = str(info.value)
     assert "not allowed to create pods in namespace kube-system" in message
     assert 'may not create pods in namespace "kube-system"' in message
-    assert "--local" in message and "plugins/kubectl/rbac.yaml" in message
+    assert "on the node itself" in message and "plugins/kubectl/rbac.yaml" in message
+    assert info.value.param == "agent_namespace"  # the CLI names --agent-namespace
     assert (info.value.status, info.value.kind, info.value.exit_code) == (
         403,
         ErrorKind.PERMISSION,

@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.bundles import materialized
-
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-BUNDLE = materialized("crio-1.29")
+BUNDLE = FIXTURES / "bundles" / "crio-1.29"
 TREE = FIXTURES / "nodes" / "crio"
 EXPECTED = json.loads((TREE / "expected.json").read_text())
 
@@ -64,6 +62,10 @@ def test_crio_chain_link_by_link(pod: str, namespace: str) -> None:
     assert node["cri-endpoint"]["values"] == {
         "endpoint": "unix:///var/run/crio/crio.sock",
         "set_by": "flag --container-runtime-endpoint",
+        "socket": "/run/crio/crio.sock",  # /var/run is a link to /run in the tree
+        "daemon_pid": 640,
+        "runtime": "crio",
+        "container_runs_here": True,
     }
     runtime = node["runtime"]["values"]
     assert (runtime["name"], runtime["version"], runtime["cri_api_version"]) == (
@@ -122,7 +124,7 @@ def test_failed_verbose_status_is_recorded_and_the_rest_printed(tmp_path: Path) 
     bundle = tmp_path / "bundle"
     shutil.copytree(BUNDLE / "runtime", bundle / "runtime")
     shutil.copy(BUNDLE / "bundle.json", bundle / "bundle.json")
-    shutil.copytree(TREE, bundle / "host", symlinks=True)
+    shutil.copytree(TREE, bundle / "host", symlinks=True)  # --from refuses a host link
     answers_path = bundle / "runtime" / "cri.json"
     answers = json.loads(answers_path.read_text())
     redis = next(c for c in EXPECTED["containers"] if c["name"] == "redis")
@@ -154,7 +156,7 @@ def test_from_is_not_a_bundle(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- cri-dockerd
 
-DOCKERD_BUNDLE = materialized("cri-dockerd-0.3")
+DOCKERD_BUNDLE = FIXTURES / "bundles" / "cri-dockerd-0.3"
 DOCKERD_TREE = FIXTURES / "nodes" / "cri-dockerd"
 DOCKERD_EXPECTED = json.loads((DOCKERD_TREE / "expected.json").read_text())
 WEB = ("web-7d9f8-abcde", "shop")

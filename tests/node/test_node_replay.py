@@ -61,7 +61,7 @@ def test_node_facts(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
 
 def test_sockets(tree: tuple[dict[str, Any], dict[str, Any]]) -> None:
     expected, report = tree
-    found = {s["path"] for s in report["sockets"]}
+    found = {p for s in report["sockets"] for p in (s["path"], *s["aliases"])}
     assert set(expected["sockets"]) <= found
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from . import host, kubelet
 from .images import ImageSpec, is_static_elf, oci_layout_tar, rootfs_tar
 from .kubelet import ContainerRequest
+from .namespace import MountNamespace
 
 SANDBOX_IMAGE = "registry.k8s.io/pause:3.6"  # containerd 1.6's default sandbox_image
 WORKLOAD_IMAGE = "docker.io/inspect8s/busybox:testbed"
@@ -145,19 +146,39 @@ class TestBed:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, *, docker: bool = True, base_parent: str = "/tmp") -> None:
+    def __init__(
+        self,
+        *,
+        docker: bool = True,
+        base_parent: str = "/tmp",
+        mount_ns: MountNamespace | None = None,
+        paths: Mapping[str, str] | None = None,
+        config_flag: bool = True,
+    ) -> None:
+        """``mount_ns`` runs the daemons in a private mount namespace the test owns, where
+        ``paths`` may put sockets, state and configuration at any path (the default socket
+        paths included) without touching the host's: keys ``containerd_config``,
+        ``containerd_socket``, ``containerd_state``, ``runc_root``, ``docker_socket``,
+        ``docker_exec_root``, each a path as the daemons see it. ``config_flag=False``
+        starts containerd without ``--config``, so it reads its default config path."""
         self.with_docker = docker
+        self.mount_ns = mount_ns
+        self.config_flag = config_flag
         self.base_dir = Path(tempfile.mkdtemp(prefix="i8s-tb-", dir=base_parent))
         b = self.base_dir
-        self.containerd_config = b / "containerd" / "config.toml"
-        self.containerd_socket = b / "containerd" / "containerd.sock"
+        given = {k: Path(v) for k, v in (paths or {}).items()}
+        self.containerd_config = given.get("containerd_config", b / "containerd" / "config.toml")
+        self.containerd_socket = given.get(
+            "containerd_socket", b / "containerd" / "containerd.sock"
+        )
         self.containerd_root = b / "containerd" / "root"
-        self.containerd_state = b / "containerd" / "state"
-        self.runc_root = b / "containerd" / "runc"  # runc state of CRI pods: <root>/k8s.io/<id>
+        self.containerd_state = given.get("containerd_state", b / "containerd" / "state")
+        # runc state of CRI pods: <root>/k8s.io/<id>
+        self.runc_root = given.get("runc_root", b / "containerd" / "runc")
         self.cni_conf_dir = b / "cni" / "net.d"
-        self.docker_socket = b / "docker" / "docker.sock"
+        self.docker_socket = given.get("docker_socket", b / "docker" / "docker.sock")
         self.docker_data_root = b / "docker" / "data"
-        self.docker_exec_root = b / "docker" / "exec"
+        self.docker_exec_root = given.get("docker_exec_root", b / "docker" / "exec")
         self.docker_pidfile = b / "docker" / "docker.pid"
         self.docker_runc_root = self.docker_exec_root / "runtime-runc"  # <root>/moby/<id>
         self.kubelet_dir = b / "kubelet"
@@ -177,12 +198,24 @@ class TestBed:
         # Paths the daemons make at fixed places whatever their configured roots: dockerd's
         # trust key and plugin discovery dir, containerd's shim sockets, libcni's result
         # cache. close() removes those that did not exist before (directories once empty).
-        self._fixed_paths = [p for p in FIXED_HOST_PATHS if not p.exists()]
+        self._fixed_paths = (
+            [] if mount_ns is not None else [p for p in FIXED_HOST_PATHS if not p.exists()]
+        )
         self._channel: Any = None
         self.runtime: Any = None  # raw runtime.v1 RuntimeServiceStub
         self.images: Any = None  # raw runtime.v1 ImageServiceStub
         self.docker: Any = None  # docker.DockerClient
         self.private_network = False
+
+    # -- paths --------------------------------------------------------------------------
+
+    def here(self, path: Path | str) -> Path:
+        """Where this process reaches a path the daemons use (their mount namespace's)."""
+        return self.mount_ns.here(path) if self.mount_ns is not None else Path(path)
+
+    def _daemon(self, args: list[str]) -> list[str]:
+        """A daemon's command line, run in the bed's mount namespace when it has one."""
+        return [*self.mount_ns.exec_prefix, *args] if self.mount_ns is not None else args
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -232,7 +265,8 @@ class TestBed:
             raise
 
     def _write_containerd_config(self) -> None:
-        for d in (self.containerd_config.parent, self.cni_conf_dir, self.kubelet_dir, self.log_dir):
+        for d in (self.here(self.containerd_config.parent), self.cni_conf_dir, self.kubelet_dir,
+                  self.log_dir):  # fmt: skip
             d.mkdir(parents=True, exist_ok=True)
         interface = host.default_route_interface()
         self.private_network = (
@@ -264,7 +298,7 @@ class TestBed:
             }
             (self.cni_conf_dir / "10-testbed.conflist").write_text(json.dumps(conflist))
         cri = 'plugins."io.containerd.grpc.v1.cri"'
-        self.containerd_config.write_text(
+        self.here(self.containerd_config).write_text(
             f"""version = 2
 root = "{self.containerd_root}"
 state = "{self.containerd_state}"
@@ -308,8 +342,9 @@ oom_score = 0
 
         self._write_containerd_config()
         log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
+        args = ["containerd", "--config", str(self.containerd_config)]
         self._containerd = subprocess.Popen(
-            ["containerd", "--config", str(self.containerd_config)],
+            self._daemon(args if self.config_flag else args[:1]),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -318,7 +353,7 @@ oom_score = 0
         log.close()
         self._daemon_starts[self._containerd.pid] = host.pid_start_time(self._containerd.pid)
         self._channel = grpc.insecure_channel(
-            f"unix:{self.containerd_socket}", options=[("grpc.enable_http_proxy", 0)]
+            f"unix:{self.here(self.containerd_socket)}", options=[("grpc.enable_http_proxy", 0)]
         )
         stubs: Any = api_pb2_grpc  # generated without annotations
         self.runtime = stubs.RuntimeServiceStub(self._channel)
@@ -362,7 +397,8 @@ oom_score = 0
             )
         )
         self._run(
-            ["ctr", "-a", str(self.containerd_socket), "-n", CRI_NAMESPACE, "images", "import",
+            ["ctr", "-a", str(self.here(self.containerd_socket)), "-n", CRI_NAMESPACE, "images",
+             "import",
              str(archive)]
         )  # fmt: skip
         archive.unlink()
@@ -377,42 +413,54 @@ oom_score = 0
     def _start_dockerd(self) -> None:
         import docker
 
-        for d in (self.docker_data_root, self.docker_exec_root):
+        for d in (self.docker_data_root, self.here(self.docker_exec_root)):
             d.mkdir(parents=True, exist_ok=True)
         daemon_json = self.base_dir / "docker" / "daemon.json"
         daemon_json.write_text("{}\n")  # never read the machine's /etc/docker/daemon.json
         log = open(self.base_dir / "dockerd.log", "wb")  # noqa: SIM115 - closed by the child
         self._dockerd = subprocess.Popen(
-            [
-                "dockerd",
-                "--containerd", str(self.containerd_socket),
-                "--config-file", str(daemon_json),
-                "--data-root", str(self.docker_data_root),
-                "--exec-root", str(self.docker_exec_root),
-                "--pidfile", str(self.docker_pidfile),
-                "-H", self.docker_endpoint,
-                "--iptables=false",
-                "--ip-masq=false",
-                "--bridge=none",
-                "--userland-proxy=false",
-                "--exec-opt", "native.cgroupdriver=cgroupfs",
-                "--log-level", "warn",
-            ],
+            self._daemon(
+                [
+                    "dockerd",
+                    "--containerd",
+                    str(self.containerd_socket),
+                    "--config-file",
+                    str(daemon_json),
+                    "--data-root",
+                    str(self.docker_data_root),
+                    "--exec-root",
+                    str(self.docker_exec_root),
+                    "--pidfile",
+                    str(self.docker_pidfile),
+                    "-H",
+                    self.docker_endpoint,
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--bridge=none",
+                    "--userland-proxy=false",
+                    "--exec-opt",
+                    "native.cgroupdriver=cgroupfs",
+                    "--log-level",
+                    "warn",
+                ]
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         log.close()
         self._daemon_starts[self._dockerd.pid] = host.pid_start_time(self._dockerd.pid)
         # A fixed API version: the client must not ask the daemon before it listens.
         # 1.41 is dockerd 20.10's; newer daemons still serve it.
-        self.docker = docker.DockerClient(base_url=self.docker_endpoint, version="1.41", timeout=60)
+        self.docker = docker.DockerClient(
+            base_url=f"unix://{self.here(self.docker_socket)}", version="1.41", timeout=60
+        )
         deadline = time.monotonic() + 60
         while True:
             if self._dockerd.poll() is not None:
                 raise TestBedError(f"dockerd exited: {self._log_tail('dockerd.log')}")
-            if self.docker_socket.exists():
+            if self.here(self.docker_socket).exists():
                 try:
                     self.docker.ping()
                     break
@@ -713,7 +761,11 @@ oom_score = 0
         self._dockerd = self._containerd = None
         for root in (self.runc_root, self.docker_runc_root):
             self._runc_delete_all(root)
-        stuck = host.stop_pids(host.pids_referencing(str(self.base_dir)))
+        leftover = host.pids_referencing(str(self.base_dir))
+        if self.mount_ns is not None:  # shims name the namespace's paths, not the base dir
+            mine = [str(self.containerd_socket), str(self.containerd_state)]
+            leftover += [p for p in self.mount_ns.pids(naming=mine) if p not in leftover]
+        stuck = host.stop_pids(leftover)
         problems += [f"process {pid} would not stop" for pid in stuck]
         problems += host.unmount_all_under(self.base_dir)
         for rel in self._cgroups:
@@ -743,14 +795,23 @@ oom_score = 0
 
     def _runc_delete_all(self, root: Path) -> None:
         # runc state roots are <root>/<containerd namespace>/<container id>.
-        if not root.is_dir():
+        if not self.here(root).is_dir():
             return
-        for ns_root in root.iterdir():
+        for ns_root in self.here(root).iterdir():
             if not ns_root.is_dir():
                 continue
             for state in ns_root.iterdir():
                 subprocess.run(
-                    ["runc", "--root", str(ns_root), "delete", "--force", state.name],
+                    self._daemon(
+                        [
+                            "runc",
+                            "--root",
+                            str(root / ns_root.name),
+                            "delete",
+                            "--force",
+                            state.name,
+                        ]
+                    ),
                     capture_output=True,
                     timeout=30,
                     check=False,

@@ -93,12 +93,20 @@ def kubelet_endpoint(snap: Snapshot) -> ConfigValue | None:
 
 
 def kubelet_runtime(snap: Snapshot) -> RuntimeStatus | None:
-    """The answers of the CRI endpoint the kubelet uses; None: not asked or no kubelet."""
+    """The answers of the CRI socket the kubelet uses (the very socket, found by identity:
+    the node report's ``kubelet_runtime``); None: not asked or no kubelet."""
+    runtime = snap.node.kubelet_runtime if snap.node is not None else None
+    if runtime is not None and runtime.socket:
+        found = next(
+            (s for s in snap.runtime_status if (s.socket or s.endpoint) == runtime.socket), None
+        )
+        if found is not None:
+            return found
     endpoint = kubelet_endpoint(snap)
     if endpoint is None:
         return None
     path = strip_unix(str(endpoint.value))
-    return next((s for s in snap.runtime_status if s.endpoint == path), None)
+    return next((s for s in snap.runtime_status if s.endpoint == path and not s.socket), None)
 
 
 def kubelet_uses_docker(snap: Snapshot) -> bool:
@@ -360,11 +368,11 @@ def deprecation_warnings(snap: Snapshot) -> Iterator[Violation]:
     """
     import json
 
-    statuses = containerd_statuses(snap)
+    statuses = [s for s in containerd_statuses(snap) if s.conditions is not None]
     if not statuses:
         raise Skip("no containerd CRI endpoint answered Status")
     for status in statuses:
-        for cond in status.conditions:
+        for cond in status.conditions or ():
             if cond.type != "ContainerdHasNoDeprecationWarnings" or cond.status:
                 continue
             try:
@@ -683,6 +691,12 @@ def docker_socket_clients(snap: Snapshot) -> Iterator[Violation]:
     """
     if snap.docker_socket_holders is None:
         return
+    if snap.socket_peers_known is False:
+        raise Skip(
+            "the client ends of docker.sock connections could not be named (the kernel's "
+            "socket peers are known only on the machine itself, not under a root or in a "
+            "bundle recorded without them)"
+        )
     daemons = {d.pid for d in snap.node.runtimes if d.pid} if snap.node else set()
     seen: set[int] = set()
     for holder in snap.docker_socket_holders:

@@ -168,9 +168,10 @@ def cri_v1(snap: Snapshot, settings: CheckSettings) -> Iterator[Violation]:
     """
     if target_minor(snap, settings) < v.CRI_V1_REQUIRED:
         return
-    if not snap.runtime_status:
-        raise Skip("no CRI endpoint answered")
-    for status in snap.runtime_status:
+    answered = [s for s in snap.runtime_status if s.api_version is not None]
+    if not answered:
+        raise Skip("no CRI endpoint answered Version (see the probe errors)")
+    for status in answered:
         if status.api_version != "v1alpha2":
             continue
         name = status.runtime_name or "runtime"
@@ -197,9 +198,10 @@ def runtime_minimum(snap: Snapshot, settings: CheckSettings) -> Iterator[Violati
     compatibility matrix). The version is the runtime's CRI Version answer.
     """
     target = target_minor(snap, settings)
-    if not snap.runtime_status:
-        raise Skip("no CRI endpoint answered")
-    for status in snap.runtime_status:
+    answered = [s for s in snap.runtime_status if s.runtime_version is not None]
+    if not answered:
+        raise Skip("no CRI endpoint answered Version (see the probe errors)")
+    for status in answered:
         parsed = v.parse_version(status.runtime_version)
         if parsed is None:
             continue
@@ -355,6 +357,8 @@ def cgroup_driver_from_cri(snap: Snapshot, settings: CheckSettings) -> Iterator[
     runtime = kubelet_runtime(snap)
     if runtime is None:
         raise Skip("the kubelet's runtime did not answer (or there is no kubelet)")
+    if runtime.cgroup_driver is None:
+        raise Skip(f"{runtime.endpoint} did not answer RuntimeConfig (see the probe errors)")
     if runtime.cgroup_driver == "unimplemented":
         name = runtime.runtime_name or "the runtime"
         yield Violation(
