@@ -16,7 +16,8 @@ times each, over every process in /proc:
 * with ``--root DIR``: ``scan_host`` on ``HostFS(DIR)`` as well, where every path is resolved
   inside the root (``--root /proc/self/root`` names this machine's ``/`` through a root
   that is not ``/``, so the same processes are read the way ``inspect8s --root /host``
-  reads a DaemonSet's host).
+  reads a DaemonSet's host); ``--walk`` adds the same with the component-by-component
+  resolver that replaces ``openat2`` where the kernel lacks it.
 
 Prints the median of each and the ratio scan/loop (goal: at most 2.0). Kills exactly the
 processes it started, also on Ctrl-C.
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--status-all", action="store_true", help="also time status='all'")
     ap.add_argument("--cgroups", action="store_true", help="also time the cgroup sources")
     ap.add_argument("--root", help="also time scan_host on HostFS(ROOT), e.g. /proc/self/root")
+    ap.add_argument("--walk", action="store_true", help="with --root: also time the component walk")
     args = ap.parse_args(argv)
 
     fs = HostFS("/")
@@ -115,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.root:
         rooted = HostFS(args.root)
-        cases.append((f"scan_host --root {args.root}", lambda: scan_host(rooted)))
+        cases.append((f"scan_host --root ({rooted.confinement})", lambda: scan_host(rooted)))
+        if args.walk:
+            walked = HostFS(args.root, use_openat2=False)
+            cases.append(("scan_host --root (walk)", lambda: scan_host(walked)))
 
     procs = start_idle(args.procs)
     try:
