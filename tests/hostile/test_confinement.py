@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -323,3 +324,68 @@ def test_a_bundle_manifest_that_is_a_link_out_is_not_read(tmp_path: Path, outsid
     assert proc.returncode == 2
     assert "not a bundle" in one_line(proc.stderr)
     assert not outside.leaks(proc.stdout, proc.stderr)
+
+
+# --------------------------------------------------------------------------- /proc/<pid>/root
+
+
+@pytest.fixture
+def private_mount_process(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """A process in its own mount namespace with a tmpfs only it sees: (pid, mount point)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare (util-linux) for a private mount namespace")
+    point = tmp_path / "private"
+    point.mkdir()
+    script = (
+        f"mount -t tmpfs none {point} && echo seen-only-inside > {point}/file && "
+        f"ln -s /etc/hostname {point}/abs && echo ready && exec sleep 60"
+    )
+    proc = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        pytest.skip("could not make a private mount namespace here")
+    try:
+        yield proc.pid, str(point)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("use_openat2", RESOLVERS)
+def test_a_process_root_of_a_real_procfs_is_read_inside_that_root(
+    private_mount_process: tuple[int, str], use_openat2: bool | None
+) -> None:
+    """``--root /host`` with the host's /proc: ``/proc/<pid>/root/...`` is the process's own
+    view (a daemon in a private mount namespace), resolved inside that view."""
+    pid, point = private_mount_process
+    assert not os.path.exists(f"{point}/file")  # not in this mount namespace
+    fs = HostFS("/proc/self/root", use_openat2=use_openat2)  # a root that is not "/"
+    assert fs.read_text(f"/proc/{pid}/root{point}/file") == "seen-only-inside\n"
+    assert fs.readlink(f"/proc/{pid}/root{point}/abs") == "/etc/hostname"
+    # An absolute link there stays inside the process's root (here it shares /etc).
+    assert fs.read_text(f"/proc/{pid}/root{point}/abs") == Path("/etc/hostname").read_text()
+    assert (
+        fs.resolve(f"/proc/{pid}/root{point}/abs")
+        == f"/proc/self/root/proc/{pid}/root/etc/hostname"
+    )
+
+
+def test_a_process_root_in_a_fixture_tree_is_a_plain_link(tmp_path: Path, outside: Outside) -> None:
+    """In a tree that is not a procfs, ``/proc/<pid>/root`` is an ordinary link: resolved
+    inside the tree's root like any other."""
+    root = tmp_path / "r"
+    (root / "proc/7").mkdir(parents=True)
+    (root / "proc/7/root").symlink_to("/")
+    (root / "etc").mkdir()
+    (root / "etc/hostname").write_text("tree\n")
+    (root / "proc/8").mkdir()
+    (root / "proc/8/root").symlink_to(str(outside.path))
+    fs = HostFS(str(root))
+    assert fs.read_text("/proc/7/root/etc/hostname") == "tree\n"
+    with pytest.raises(ProbeFailed):
+        fs.read_text("/proc/8/root/hostname")
