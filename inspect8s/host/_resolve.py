@@ -21,11 +21,10 @@ Both give up after 40 links (the kernel's own limit, ``MAXSYMLINKS``) with ELOOP
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import platform
 import stat
+from typing import Any
 
 # include/uapi/linux/openat2.h
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -44,21 +43,34 @@ _OPENAT2_MACHINES = frozenset(
 _O_PATH_DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-class _OpenHow(ctypes.Structure):
-    _fields_ = [
-        ("flags", ctypes.c_uint64),
-        ("mode", ctypes.c_uint64),
-        ("resolve", ctypes.c_uint64),
-    ]
-
-
+# ctypes is imported on the first resolution under a root that is not "/" (start-up of
+# commands on this machine's own root does not pay for it).
+_ctypes: Any = None
+_OpenHow: Any = None
 _syscall: object = None  # the libc syscall function, once looked up; False: unusable
 _openat2_works: bool | None = None  # decided on the first call
+
+
+def _load_ctypes() -> Any:
+    global _ctypes, _OpenHow
+    if _ctypes is None:
+        import ctypes
+
+        class OpenHow(ctypes.Structure):  # struct open_how
+            _fields_ = [
+                ("flags", ctypes.c_uint64),
+                ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64),
+            ]
+
+        _ctypes, _OpenHow = ctypes, OpenHow
+    return _ctypes
 
 
 def _libc_syscall() -> object:
     global _syscall
     if _syscall is None:
+        ctypes = _load_ctypes()
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             fn = libc.syscall
@@ -72,6 +84,7 @@ def _libc_syscall() -> object:
 
 
 def _raw_openat2(dirfd: int, rel: bytes, flags: int) -> int:
+    ctypes = _load_ctypes()
     how = _OpenHow(flags, 0, _RESOLVE)
     fn = _libc_syscall()
     assert callable(fn)
@@ -89,7 +102,7 @@ def openat2_available(root_fd: int) -> bool:
     """Whether ``openat2`` with ``RESOLVE_IN_ROOT`` works here (asked once per process)."""
     global _openat2_works
     if _openat2_works is None:
-        if platform.machine().lower() not in _OPENAT2_MACHINES or not _libc_syscall():
+        if os.uname().machine.lower() not in _OPENAT2_MACHINES or not _libc_syscall():
             _openat2_works = False
         else:
             try:
@@ -108,6 +121,7 @@ _fstatfs: object = None
 def is_procfs(fd: int) -> bool:
     """Whether the directory ``fd`` is on a proc filesystem (``fstatfs`` f_type)."""
     global _fstatfs
+    ctypes = _load_ctypes()
     if _fstatfs is None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -124,7 +138,7 @@ def is_procfs(fd: int) -> bool:
         return False
     # f_type is the first member, a long (__fsword_t).
     f_type = ctypes.c_long.from_buffer(buf).value
-    return f_type == PROC_SUPER_MAGIC
+    return bool(f_type == PROC_SUPER_MAGIC)
 
 
 def _parts(path: str) -> list[str]:
