@@ -13,9 +13,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# chromium and a font: the headless-browser tests of the HTML pages (tests/browser.py).
+# chromium and a font: the headless-browser tests of the HTML pages (tests/browser.py);
+# strace: the hostile-input tests check every path inspect8s opens (tests/hostile/).
 APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins
-  chromium fonts-dejavu-core)
+  chromium fonts-dejavu-core strace)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

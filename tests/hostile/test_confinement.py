@@ -88,6 +88,12 @@ def hostile_tree(tmp_path: Path, outside: Outside) -> Path:
     args = [b"--config=/../../../../../../.." + out.encode() + b"/kubelet.yaml"
             if a.startswith(b"--config=") else a for a in args]  # fmt: skip
     cmdline.write_bytes(b"\0".join(args))
+    # The same in the kubelet's unit (read when the process is not there or says less).
+    unit = drop_ins / "10-kubeadm.conf"
+    unit.write_text(unit.read_text().replace(
+        "--config=/var/lib/kubelet/config.yaml",
+        "--config=/../../../../../../.." + out + "/kubelet.yaml",
+    ))  # fmt: skip
     sock = root / "run/containerd/containerd.sock"
     sock.unlink()
     sock.symlink_to(f"{out}/containerd.sock")  # a socket link out of the root
@@ -234,10 +240,13 @@ def test_node_and_audit_on_a_hostile_root_read_nothing_outside(
     assert listener.accepted == 0
 
 
+@pytest.mark.parametrize("kubelet", ["running", "stopped"])
 def test_opened_paths_stay_in_the_root(
-    tmp_path: Path, outside: Outside, listener: Listener, strace: None
+    tmp_path: Path, outside: Outside, listener: Listener, strace: None, kubelet: str
 ) -> None:
     root = hostile_tree(tmp_path, outside)
+    if kubelet == "stopped":  # its unit names the config file: --config=/../../…
+        shutil.rmtree(root / f"proc/{KUBELET_PID}")
     result = traced(["audit", "--root", str(root), "-o", "json"], tmp_path / "strace.log")
     assert result.proc.returncode in (0, 1, 3), result.proc.stderr
     assert result.opened, "strace saw no open at all"
