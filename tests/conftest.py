@@ -8,10 +8,17 @@ where a test bed that cannot start fails them: a green CI run means they ran.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from testbed import TestBed, missing_requirements
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +38,39 @@ def testbed(testbed_available: None) -> Iterator[TestBed]:
     """One private containerd + dockerd for the whole session, torn down at its end."""
     with TestBed() as bed:
         yield bed
+
+
+def _unavailable(message: str) -> None:
+    """Skip with MESSAGE, or fail under CI=true (where the release artefacts must build)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: it must build here)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def agent_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The agent image as scripts/build-image.sh writes it, built once per session.
+
+    ``INSPECT8S_AGENT_IMAGE_TAR=FILE`` uses an archive built before instead. The build needs
+    root, mmdebstrap, a Debian mirror and PyPI; it takes one to two minutes.
+    """
+    given = os.environ.get("INSPECT8S_AGENT_IMAGE_TAR")
+    if given:
+        return Path(given)
+    if os.geteuid() != 0:
+        _unavailable("building the agent image needs root (mmdebstrap, chroot)")
+    if shutil.which("mmdebstrap") is None:
+        _unavailable("building the agent image needs mmdebstrap (Debian package mmdebstrap)")
+    out = tmp_path_factory.mktemp("agent-image") / "agent.oci.tar"
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "build-image.sh"), str(out)],
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    (out.parent / "build-seconds").write_text(f"{time.monotonic() - started:.1f}\n")
+    return out

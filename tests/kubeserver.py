@@ -12,12 +12,17 @@ client is exercised end to end:
 - Errors: ``fail(prefix, status)`` answers matching requests with the recorded 401/403/404
   Status bodies (500 in the same shape); ``hang(prefix)`` accepts and never answers.
 - Pods created with POST behave like an agent pod following an :class:`AgentScript`
-  (phases per GET, log text, exit code); GET .../log and DELETE work.
+  (phases per GET, log text, exit code); GET .../log and DELETE work. With ``kubelet``
+  set, a created pod is run for real instead: ``kubelet(pod)`` gets the Pod object (in a
+  thread), runs it and returns its log and exit code; the pod is Running until then.
 - ``GET /api/v1/nodes/<node>/proxy/configz`` answers ``configz[node]`` (status, body) as
   the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
   cannot be reached.
 - Every request is recorded in ``requests`` (method, path, query, body) for assertions;
   ``on_request`` is called with each one before it is answered.
+- Discovery (``/api``, ``/apis``, ``/apis/<group>/<version>``) and lists of any kind come
+  from ``apis`` (tests/kubeapis.py: a 1.26 server's kinds; objects and Helm release secrets
+  a test adds). Without RuntimeClasses, node.k8s.io is not served.
 
 Run ``python -m tests.kubeserver --pods 5000`` to serve synthetic pods (for benchmarks);
 it prints the URL on stdout and serves until killed.
@@ -39,6 +44,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
+
+from tests.kubeapis import ApiObjects
 
 FIXTURES_API = Path(__file__).parent / "fixtures" / "api"
 RESOURCE_VERSION = 476  # the recording's resourceVersion
@@ -184,6 +191,8 @@ class KubeServer:
         nodes: list[dict[str, Any]] | None = None,
         recorded_pages: bool = True,
         runtime_classes: list[dict[str, Any]] | None = None,
+        apis: ApiObjects | None = None,
+        version: dict[str, Any] | None = None,
     ) -> None:
         all_pods = load_fixture("pods-all.json")["items"] if pods is None else pods
         self.pods: list[dict[str, Any]] = sorted(all_pods, key=_key)
@@ -197,9 +206,16 @@ class KubeServer:
         self.agent_by_node: dict[str, AgentScript] = {}
         # node.k8s.io/v1 RuntimeClasses; None: the API group is not served (404).
         self.runtime_classes = runtime_classes
+        self.apis = apis if apis is not None else ApiObjects()
+        if runtime_classes is None:
+            self.apis = self.apis.without("node.k8s.io/v1")
+        self.version = version  # /version answer; None: the recorded one (v1.26.4)
         # Node name -> (HTTP status, body) of the kubelet /configz proxied by the API server.
         self.configz: dict[str, tuple[int, bytes]] = {}
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
+        # Runs created pods for real: Pod object -> (log, exit code); None: AgentScripts.
+        self.kubelet: Callable[[dict[str, Any]], tuple[str, int]] | None = None
+        self._runs: dict[tuple[str, str], AgentScript] = {}
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
@@ -368,9 +384,31 @@ class KubeServer:
             meta["uid"] = f"00000000-0000-4000-8000-{number:012d}"
             pod["status"] = {"phase": "Pending", "qosClass": "Burstable"}
             self.created[(namespace, meta["name"])] = pod
+        if self.kubelet is not None:
+            self._start(namespace, copy.deepcopy(pod))
         return 201, pod
 
+    def _start(self, namespace: str, pod: dict[str, Any]) -> None:
+        key = (namespace, pod["metadata"]["name"])
+        kubelet = self.kubelet
+        assert kubelet is not None
+        self._runs[key] = AgentScript(phases=("Running",), logs="")
+
+        def run() -> None:
+            try:
+                logs, code = kubelet(pod)
+            except Exception as exc:  # the pod fails; the test sees why in its log
+                logs, code = f"kubelet: {type(exc).__name__}: {exc}\n", 128
+            phase = "Succeeded" if code == 0 else "Failed"
+            self._runs[key] = AgentScript(phases=(phase,), logs=logs, exit_code=code)
+
+        threading.Thread(target=run, daemon=True, name=f"kubelet-{key[1]}").start()
+
     def _script_for(self, pod: dict[str, Any]) -> AgentScript:
+        meta = pod.get("metadata") or {}
+        run = self._runs.get((meta.get("namespace"), meta.get("name")))
+        if run is not None:
+            return run
         node = (pod.get("spec") or {}).get("nodeName")
         return self.agent_by_node.get(str(node), self.agent)
 
@@ -420,6 +458,9 @@ class KubeServer:
 class _Handler(BaseHTTPRequestHandler):
     kube: KubeServer
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY each answer on a kept-alive
+    # connection waits for the client's delayed ACK (about 40 ms), as no real server does
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
@@ -471,7 +512,10 @@ class _Handler(BaseHTTPRequestHandler):
         kube = self.kube
         seg = [unquote(s) for s in path.strip("/").split("/")]
         if path == "/version":
-            self._send(200, (FIXTURES_API / "version.json").read_bytes())
+            if kube.version is not None:
+                self._json(200, kube.version)
+            else:
+                self._send(200, (FIXTURES_API / "version.json").read_bytes())
             return
         if seg == ["apis", "node.k8s.io", "v1", "runtimeclasses"] and method == "GET":
             if kube.runtime_classes is None:
@@ -495,6 +539,10 @@ class _Handler(BaseHTTPRequestHandler):
                         "items": items,
                     },
                 )
+            return
+        answer = kube.apis.route(path, query) if method == "GET" else None
+        if answer is not None:
+            self._json(*answer)
             return
         if seg[:2] != ["api", "v1"]:
             self._json(

@@ -11,7 +11,9 @@ state::
 
 What the function receives depends on its scope (see :class:`inspect8s.results.Scope`):
 ``Scope.POD`` a :class:`~inspect8s.model.Pod`, ``Scope.CONTAINER`` a
-:class:`ContainerContext`, ``Scope.NODE`` the :class:`~inspect8s.model.Snapshot`. A function
+:class:`ContainerContext`, ``Scope.NODE`` and ``Scope.CLUSTER`` the
+:class:`~inspect8s.model.Snapshot`, ``Scope.OBJECT`` a :class:`~inspect8s.model.KubeObject`
+(an object of any kind from manifests, the API or a Helm release). A function
 that takes a second positional parameter also receives the run's :class:`CheckSettings`
 (for example the ``--target-version``).
 
@@ -31,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
 from inspect8s.errors import ExitStatus, Inspect8sError
@@ -44,6 +46,7 @@ __all__ = [
     "CheckDefinitionError",
     "CheckSettings",
     "ContainerContext",
+    "FieldLocator",
     "PluginLoadError",
     "Scope",
     "Severity",
@@ -90,25 +93,53 @@ class Skip(Exception):
 class Violation:
     """One thing a check found wrong.
 
-    ``subject``: None means the subject the check was called for (``pod/<ns>/<name>``,
-    ``node/<name>``, ``pod/<ns>/<name>/container/<c>``); a value starting with ``pod/`` or
-    ``node/`` replaces it; any other value is appended to it, so a pod check names a
-    container with ``subject="container/app"``.
+    ``subject``: None means the subject the check was called for (``<Kind>/<ns>/<name>``
+    such as ``Deployment/shop/web`` or ``Pod/kube-system/etcd``, ``node/<name>``,
+    ``Pod/<ns>/<name>/container/<c>``); a value starting with ``node/`` or with a Kind (an
+    upper-case letter) replaces it; any other value is appended to it, so a pod check names
+    a container with ``subject="container/app"``.
     ``location``: None means the subject's own source (the manifest document it came from,
     if any); a node check names a config file and line with ``Location(file, line=12)``.
+    ``field``: the path of the field at fault inside the pod object, as keys and list
+    indexes (``("spec", "containers", 0, "securityContext", "privileged")``; for a field
+    that is missing, the path it would have). For a pod read from a manifest the finding
+    then points at that field's line (or at its deepest part that exists, such as the
+    container entry); elsewhere it is ignored. ``location`` wins over ``field``.
     """
 
     message: str
     subject: str | None = None
     location: Location | None = None
+    field: tuple[str | int, ...] | None = None
+
+
+class FieldLocator(Protocol):
+    """Where the fields of one subject are in its file (``collect.manifests.PodFields``)."""
+
+    def location(self, path: Sequence[str | int]) -> Location:
+        """The Location of the field at ``path``, or of its deepest part that exists."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class CheckSettings:
-    """Run-wide settings a check may read (passed when it takes a second parameter)."""
+    """Run-wide settings a check may read (passed when it takes a second parameter).
+
+    ``target_version`` is validated and normalised here, so every caller (the CLI, the
+    library, the agent) gets the same answer: ``"v1.31.2"`` becomes ``"1.31"`` and a value
+    that is not ``1.N`` / ``v1.N[.P]`` raises UsageError (exit 2).
+    """
 
     target_version: str | None = None  # Kubernetes minor ("1.31"); None: the node's own
     options: dict[str, str] = field(default_factory=dict)  # free-form, for plugins
+    target_source: str | None = None  # where the target came from, said in the report
+    versions_files: tuple[str, ...] = ()  # --versions-file: more API version table entries
+
+    def __post_init__(self) -> None:
+        if self.target_version is not None:
+            from inspect8s.audit.checks.versions import parse_target_version
+
+            object.__setattr__(self, "target_version", parse_target_version(self.target_version))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +147,7 @@ class ContainerContext:
     """What a ``Scope.CONTAINER`` check receives: one container, spec and host truth joined.
 
     Any part may be None when it was not collected or could not be joined; a check that
-    needs a missing part raises ``Skip``. ``subject`` is ``pod/<ns>/<name>/container/<c>``
+    needs a missing part raises ``Skip``. ``subject`` is ``Pod/<ns>/<name>/container/<c>``
     (or ``container/<id>`` for a container no pod claims).
     """
 

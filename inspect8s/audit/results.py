@@ -45,12 +45,16 @@ class Scope(StrEnum):
 
     pod:        a ``model.Pod`` (from the API or from a manifest);
     container:  a ``checks.registry.ContainerContext`` (spec joined with host truth);
-    node:       the whole ``model.Snapshot``.
+    node:       the whole ``model.Snapshot``;
+    object:     a ``model.KubeObject``: an object of any kind (manifests, the API, Helm);
+    cluster:    the whole ``model.Snapshot``, once, when an API server was asked.
     """
 
     POD = "pod"
     CONTAINER = "container"
     NODE = "node"
+    OBJECT = "object"
+    CLUSTER = "cluster"
 
 
 class Status(StrEnum):
@@ -146,6 +150,14 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A pod the audit did not judge, and why (it is inspect8s's own: an agent pod)."""
+
+    subject: str  # "pod/<ns>/<name>"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AuditResult:
     """Everything an audit run produced, in a deterministic order.
 
@@ -163,6 +175,7 @@ class AuditResult:
     subjects: int = 0  # how many pods/containers/nodes the checks looked at
     documents: int | None = None  # manifests only: YAML/JSON documents read; None: n/a
     settings: dict[str, str] = field(default_factory=dict)  # e.g. {"targetVersion": "1.31"}
+    left_out: tuple[LeftOut, ...] = ()  # pods not judged (inspect8s's own), sorted by subject
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -9,24 +9,34 @@ error outcome with the exception named: a broken check never crashes the audit.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
-from inspect8s.audit.registry import Check, CheckSettings, ContainerContext, Skip, Violation
+from inspect8s.audit.registry import (
+    Check,
+    CheckSettings,
+    ContainerContext,
+    FieldLocator,
+    Skip,
+    Violation,
+)
 from inspect8s.audit.results import (
     AuditResult,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     Scope,
     Severity,
     Status,
 )
-from inspect8s.errors import ExitStatus, UsageError
-from inspect8s.model import Pod, Snapshot
+from inspect8s.errors import ExitStatus, ProbeError, ProbeFailed, UsageError
+from inspect8s.model import OWN_POD_LABEL, KubeObject, Pod, Snapshot
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -34,8 +44,22 @@ DEFAULT_FAIL_ON = Severity.HIGH
 # --------------------------------------------------------------------------- subjects
 
 
+def workload_kind(pod: Pod) -> str:
+    """The kind a pod's findings are about: the workload a manifest pod was made from
+    (``Deployment`` for a Deployment's template), else ``Pod``."""
+    # collect.manifests makes a workload's pod with owner "<Kind>/<its own name>"; a pod
+    # from the API (or a `kubectl get pods -o yaml` dump) is owned by a differently named
+    # ReplicaSet, StatefulSet or node, and is the pod itself.
+    if pod.source.startswith("manifest:") and pod.owner:
+        kind, _, name = pod.owner.partition("/")
+        if name == pod.name:
+            return kind
+    return "Pod"
+
+
 def pod_subject(pod: Pod) -> str:
-    return f"pod/{pod.namespace}/{pod.name}"
+    """``<Kind>/<namespace>/<name>``: ``Deployment/shop/web``, ``Pod/kube-system/etcd-n1``."""
+    return f"{workload_kind(pod)}/{pod.namespace}/{pod.name}"
 
 
 def container_subject(pod: Pod, container: str) -> str:
@@ -51,10 +75,33 @@ def node_subject(snapshot: Snapshot) -> str:
     return "node/unknown"
 
 
+def object_subject(obj: KubeObject) -> str:
+    """``<Kind>/<ns>/<name>``, or ``<Kind>/<name>`` for an object without a namespace
+    (cluster-scoped kinds; the collectors put ``default`` on namespaced ones)."""
+    name = obj.name or "(unnamed)"
+    return f"{obj.kind}/{obj.namespace}/{name}" if obj.namespace else f"{obj.kind}/{name}"
+
+
+def object_location(obj: KubeObject) -> Location | None:
+    """The file, document and line of the object's ``apiVersion``; None: not from a file."""
+    if obj.file is None:
+        return None
+    return Location(obj.file, obj.document_index, obj.line)
+
+
+@dataclass(frozen=True, slots=True)
+class _NotRead:
+    """An object source that failed: object checks are skipped on it, with the reason."""
+
+    reason: str
+
+
 def _resolve_subject(base: str, subject: str | None) -> str:
+    # A subject starting with "node/" or a Kind ("Pod/...", "Deployment/...") replaces the
+    # base; anything else ("container/app") is appended to it.
     if not subject:
         return base
-    if subject.startswith(("pod/", "node/")):
+    if subject.startswith("node/") or subject[:1].isupper():
         return subject
     return f"{base}/{subject.lstrip('/')}"
 
@@ -87,7 +134,7 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
             subject = container_subject(pod, container.name)
         elif container.pod_namespace and container.pod_name and container.name:
             subject = (
-                f"pod/{container.pod_namespace}/{container.pod_name}/container/{container.name}"
+                f"Pod/{container.pod_namespace}/{container.pod_name}/container/{container.name}"
             )
         else:
             subject = f"container/{container.id[:12]}"
@@ -99,6 +146,68 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
             container=container,
             trace=traces.get(container.id),
         )
+
+
+# --------------------------------------------------------------------------- own pods
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPods:
+    """The pods inspect8s made (its agent pods, its DaemonSet and Job), which an audit
+    leaves out, and how to recognise anything of theirs in a finding's subject."""
+
+    left_out: tuple[LeftOut, ...] = ()
+    subjects: frozenset[str] = frozenset()  # "Pod/<ns>/<name>"
+    uids: frozenset[str] = frozenset()
+    tails: frozenset[str] = frozenset()  # "container/<id12>", "process/<pid>" of theirs
+
+    def covers(self, subject: str) -> bool:
+        """True for a subject that is one of these pods or something of theirs."""
+        if subject in self.subjects or any(subject.startswith(s + "/") for s in self.subjects):
+            return True
+        if subject.startswith("node/") and subject.count("/") >= 2:
+            subject = subject.split("/", 2)[2]  # node/<host>/container/<id> -> container/<id>
+        return subject in self.tails
+
+
+def own_pods(snapshot: Snapshot) -> OwnPods:
+    """The pods of ``snapshot`` carrying ``OWN_POD_LABEL``: API or ``--pods`` pods by
+    their labels, pods seen only on the node by their sandbox's labels (the kubelet copies
+    a pod's labels onto its CRI sandbox), with their containers and processes."""
+    key, value = OWN_POD_LABEL
+    reason = f"created by inspect8s (label {key}={value}): an agent does not judge itself"
+    names: dict[str, str | None] = {}  # subject -> pod UID
+    for pod in snapshot.pods:
+        if pod.labels.get(key) == value:
+            names[pod_subject(pod)] = pod.uid
+    containers = snapshot.node.containers if snapshot.node is not None else ()
+    for c in containers:
+        if c.is_sandbox and c.labels.get(key) == value and c.pod_namespace and c.pod_name:
+            names.setdefault(f"Pod/{c.pod_namespace}/{c.pod_name}", c.pod_uid)
+    if not names:
+        return OwnPods()
+    uids = frozenset(uid for uid in names.values() if uid)
+    tails: set[str] = set()
+    for c in containers:
+        if (c.pod_uid and c.pod_uid in uids) or f"Pod/{c.pod_namespace}/{c.pod_name}" in names:
+            tails.add(f"container/{c.id[:12]}")
+            tails.update(f"process/{pid}" for pid in c.pids)
+    return OwnPods(
+        left_out=tuple(LeftOut(subject, reason) for subject in sorted(names)),
+        subjects=frozenset(names),
+        uids=uids,
+        tails=frozenset(tails),
+    )
+
+
+def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
+    if isinstance(item, Pod):
+        uid = item.uid
+    elif isinstance(item, ContainerContext) and item.container is not None:
+        uid = item.container.pod_uid
+    else:
+        uid = None
+    return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
 # --------------------------------------------------------------------------- node hook
@@ -216,15 +325,24 @@ def load_ignore_file(path: str) -> tuple[IgnoreRule, ...]:
 
 def _items(
     check: Check, snapshot: Snapshot, pod_locations: Mapping[int, Location]
-) -> Iterator[tuple[Any, str, Location | None]]:
+) -> Iterator[tuple[int | None, Any, str, Location | None]]:
     if check.scope is Scope.POD:
         for i, pod in enumerate(snapshot.pods):
-            yield pod, pod_subject(pod), pod_locations.get(i)
+            yield i, pod, pod_subject(pod), pod_locations.get(i)
     elif check.scope is Scope.CONTAINER:
         for ctx in container_contexts(snapshot):
-            yield ctx, ctx.subject, None
+            yield None, ctx, ctx.subject, None
+    elif check.scope is Scope.OBJECT:
+        for obj in snapshot.objects:
+            yield None, obj, object_subject(obj), object_location(obj)
+        for source in snapshot.unread_sources:
+            reason = f"{source.name} could not be read: {source.reason}"
+            yield None, _NotRead(reason), f"source/{source.name}", None
+    elif check.scope is Scope.CLUSTER:
+        if snapshot.api_server is not None:
+            yield None, snapshot, "cluster", None
     else:
-        yield snapshot, node_subject(snapshot), None
+        yield None, snapshot, node_subject(snapshot), None
 
 
 def _suppression(finding: Finding, rules: Sequence[IgnoreRule]) -> str | None:
@@ -234,68 +352,59 @@ def _suppression(finding: Finding, rules: Sequence[IgnoreRule]) -> str | None:
     return None
 
 
-def run_checks(
-    snapshot: Snapshot,
-    checks: Iterable[Check],
-    *,
-    settings: CheckSettings | None = None,
-    pod_locations: Mapping[int, Location] | None = None,
-    ignore: Sequence[IgnoreRule] = (),
-    target: str = "node",
-    inputs: Sequence[str] = (),
-    documents: int | None = None,
-) -> AuditResult:
-    """Run every check on every subject of its scope and collect the result.
+def _evaluate(
+    chk: Check,
+    item: Any,
+    subject: str,
+    location: Location | None,
+    settings: CheckSettings,
+    ignore: Sequence[IgnoreRule],
+    fields: FieldLocator | None,
+) -> tuple[Outcome, list[Finding]]:
+    """One check on one item: its outcome and findings (suppressed ones marked)."""
+    try:
+        violations: list[Violation] = chk.run(item, settings)
+    except Skip as skip:
+        return Outcome(chk.id, subject, Status.SKIPPED, skip.reason, location), []
+    except Exception as exc:  # a broken check is an error outcome, never a crash
+        reason = f"{type(exc).__name__}: {exc}"
+        return Outcome(chk.id, subject, Status.ERROR, reason, location), []
+    found: list[Finding] = []
+    for v in violations:
+        where = v.location
+        if where is None and v.field is not None and fields is not None:
+            where = fields.location(v.field)
+        finding = Finding(
+            check_id=chk.id,
+            title=chk.info.title,
+            severity=chk.severity,
+            subject=_resolve_subject(subject, v.subject),
+            message=v.message,
+            location=where or location,
+        )
+        if ignore:
+            accepted = _suppression(finding, ignore)
+            if accepted is not None:
+                finding = dataclasses.replace(finding, suppressed=accepted)
+        found.append(finding)
+    if not found:
+        return Outcome(chk.id, subject, Status.PASSED, None, location), found
+    found.sort(key=Finding.sort_key)
+    return Outcome(chk.id, subject, Status.FAILED, None, location, tuple(found)), found
 
-    ``pod_locations`` maps an index of ``snapshot.pods`` to its manifest location (findings
-    on that pod point there unless a violation names its own). ``ignore`` rules mark
-    matching findings as suppressed (kept, but not counted for ``--fail-on``).
-    """
-    settings = settings or CheckSettings()
-    locations = pod_locations or {}
-    checks = tuple(checks)
-    findings: list[Finding] = []
-    outcomes: list[Outcome] = []
-    subjects: set[str] = set()
-    for chk in checks:
-        for item, subject, location in _items(chk, snapshot, locations):
-            subjects.add(subject)
-            try:
-                violations: list[Violation] = chk.run(item, settings)
-            except Skip as skip:
-                outcomes.append(Outcome(chk.id, subject, Status.SKIPPED, skip.reason, location))
-                continue
-            except Exception as exc:  # a broken check is an error outcome, never a crash
-                reason = f"{type(exc).__name__}: {exc}"
-                outcomes.append(Outcome(chk.id, subject, Status.ERROR, reason, location))
-                continue
-            found: list[Finding] = []
-            for v in violations:
-                finding = Finding(
-                    check_id=chk.id,
-                    title=chk.info.title,
-                    severity=chk.severity,
-                    subject=_resolve_subject(subject, v.subject),
-                    message=v.message,
-                    location=v.location or location,
-                )
-                if ignore:
-                    accepted = _suppression(finding, ignore)
-                    if accepted is not None:
-                        finding = Finding(
-                            finding.check_id,
-                            finding.title,
-                            finding.severity,
-                            finding.subject,
-                            finding.message,
-                            finding.location,
-                            suppressed=accepted,
-                        )
-                found.append(finding)
-            found.sort(key=Finding.sort_key)
-            findings.extend(found)
-            status = Status.FAILED if found else Status.PASSED
-            outcomes.append(Outcome(chk.id, subject, status, None, location, tuple(found)))
+
+def _result(
+    checks: Sequence[Check],
+    outcomes: list[Outcome],
+    findings: list[Finding],
+    errors: Iterable[ProbeError],
+    subjects: int,
+    settings: CheckSettings,
+    target: str,
+    inputs: Sequence[str],
+    documents: int | None,
+    left_out: tuple[LeftOut, ...] = (),
+) -> AuditResult:
     outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
     findings.sort(key=Finding.sort_key)
     return AuditResult(
@@ -304,10 +413,84 @@ def run_checks(
         checks=tuple(sorted((c.info for c in checks), key=lambda i: i.id)),
         outcomes=tuple(outcomes),
         findings=tuple(findings),
-        errors=tuple(sorted(snapshot.errors, key=lambda e: (e.source, e.detail))),
-        subjects=len(subjects),
+        errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
+        subjects=subjects,
         documents=documents,
-        settings=({"targetVersion": settings.target_version} if settings.target_version else {}),
+        settings=_settings_shown(settings),
+        left_out=left_out,
+    )
+
+
+def _settings_shown(settings: CheckSettings) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    if settings.target_version:
+        shown["targetVersion"] = settings.target_version
+        if settings.target_source:
+            shown["targetVersionFrom"] = settings.target_source
+    if settings.versions_files:
+        shown["versionsFiles"] = ", ".join(settings.versions_files)
+    return shown
+
+
+def run_checks(
+    snapshot: Snapshot,
+    checks: Iterable[Check],
+    *,
+    settings: CheckSettings | None = None,
+    pod_locations: Mapping[int, Location] | None = None,
+    pod_fields: Mapping[int, FieldLocator] | None = None,
+    ignore: Sequence[IgnoreRule] = (),
+    target: str = "node",
+    inputs: Sequence[str] = (),
+    documents: int | None = None,
+    leave_out_own: bool = False,
+) -> AuditResult:
+    """Run every check on every subject of its scope and collect the result.
+
+    ``pod_locations`` maps an index of ``snapshot.pods`` to its manifest location (findings
+    on that pod point there unless a violation names its own); ``pod_fields`` maps it to
+    the lines of its fields, for violations that name a ``field``. ``ignore`` rules mark
+    matching findings as suppressed (kept, but not counted for ``--fail-on``).
+    ``leave_out_own`` (node and cluster audits): inspect8s's own pods (:func:`own_pods`)
+    are not checked, findings of node checks about them are dropped, and the result's
+    ``left_out`` names them.
+    """
+    own = own_pods(snapshot) if leave_out_own else OwnPods()
+    settings = settings or CheckSettings()
+    locations = pod_locations or {}
+    fields = pod_fields or {}
+    checks = tuple(checks)
+    findings: list[Finding] = []
+    outcomes: list[Outcome] = []
+    subjects: set[str] = set()
+    for chk in checks:
+        for index, item, subject, location in _items(chk, snapshot, locations):
+            if isinstance(item, _NotRead):
+                outcomes.append(Outcome(chk.id, subject, Status.SKIPPED, item.reason, location))
+                continue
+            if own.left_out and _is_own(item, subject, own):
+                continue
+            subjects.add(subject)
+            locator = fields.get(index) if index is not None else None
+            outcome, found = _evaluate(chk, item, subject, location, settings, ignore, locator)
+            if own.left_out and any(own.covers(f.subject) for f in found):
+                # a node check's finding about an own pod's container or process
+                found = [f for f in found if not own.covers(f.subject)]
+                status = Status.FAILED if found else Status.PASSED
+                outcome = dataclasses.replace(outcome, status=status, findings=tuple(found))
+            outcomes.append(outcome)
+            findings.extend(found)
+    return _result(
+        checks,
+        outcomes,
+        findings,
+        snapshot.errors,
+        len(subjects),
+        settings,
+        target,
+        inputs,
+        documents,
+        own.left_out,
     )
 
 
@@ -317,25 +500,112 @@ def audit_manifests(
     *,
     settings: CheckSettings | None = None,
     ignore: Sequence[IgnoreRule] = (),
-    stdin: TextIO | None = None,
-    on_progress: Callable[[str, int, int | None], None] | None = None,
+    stdin: IO[Any] | None = None,
+    max_file_bytes: int | None = None,
+    progress: Callable[[str, int, int | None, int], None] | None = None,
 ) -> AuditResult:
-    """Audit manifest files and directories with the pod-scope checks among ``checks``
-    (``on_progress``: told the files and documents read so far)."""
-    from inspect8s.collect.manifests import load_manifests
+    """Audit manifest files and directories with the pod- and object-scope checks among
+    ``checks``.
 
-    found = load_manifests(paths, stdin=stdin, on_progress=on_progress)
-    snapshot = Snapshot(pods=found.pods, errors=found.errors)
+    The files are streamed (``collect.manifests.ManifestReader``): each workload is checked
+    as soon as it is read and only its findings and outcomes are kept, so memory grows with
+    what is found, not with the size of the input. ``max_file_bytes`` caps each file (None:
+    the reader's default); ``progress`` is passed to the reader. Every object, workload or
+    not, also goes through the object checks (the API version checks); without a target
+    version they judge against the newest release the API version table knows, and the
+    result's settings say so.
+    """
+    from inspect8s.collect.manifest_objects import ObjectCollector
+    from inspect8s.collect.manifests import DEFAULT_MAX_FILE_BYTES, ManifestReader, workload_pod
+
+    settings = default_target(settings or CheckSettings(), None)
+    checks = tuple(checks)
     pod_checks = [c for c in checks if c.scope is Scope.POD]
-    return run_checks(
-        snapshot,
-        pod_checks,
-        settings=settings,
-        pod_locations=dict(enumerate(found.locations)),
-        ignore=ignore,
-        target="manifests",
-        inputs=paths,
-        documents=found.documents,
+    object_checks = [c for c in checks if c.scope is Scope.OBJECT]
+    as_object = ObjectCollector().convert
+    reader = ManifestReader(
+        paths,
+        stdin=stdin,
+        max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES,
+        progress=progress,
+    )
+    findings: list[Finding] = []
+    outcomes: list[Outcome] = []
+    errors: list[ProbeError] = []
+    subjects: set[str] = set()
+    # Millions of small, acyclic objects: full collections would rescan them all again and
+    # again (quadratic time); young-generation collections still run.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], 50, 1_000_000)
+    try:
+        for obj in reader:
+            kube_object = as_object(obj) if object_checks else None
+            if kube_object is not None:
+                subject = object_subject(kube_object)
+                subjects.add(subject)
+                where = object_location(kube_object)
+                for chk in object_checks:
+                    outcome, found = _evaluate(
+                        chk, kube_object, subject, where, settings, ignore, None
+                    )
+                    outcomes.append(outcome)
+                    findings.extend(found)
+            try:
+                made = workload_pod(obj)
+            except ProbeFailed as exc:
+                errors.append(exc.record())
+                continue
+            if made is None:
+                continue
+            pod, fields = made
+            subject = pod_subject(pod)
+            subjects.add(subject)
+            location = obj.location()
+            for chk in pod_checks:
+                outcome, found = _evaluate(chk, pod, subject, location, settings, ignore, fields)
+                outcomes.append(outcome)
+                findings.extend(found)
+    finally:
+        gc.set_threshold(*thresholds)
+    return _result(
+        [*pod_checks, *object_checks],
+        outcomes,
+        findings,
+        [*reader.errors, *errors],
+        len(subjects),
+        settings,
+        "manifests",
+        paths,
+        reader.documents,
+    )
+
+
+def default_target(settings: CheckSettings, server_version: str | None) -> CheckSettings:
+    """``settings`` with the target version filled in when none was given: the API
+    server's version (``server_version``, "v1.29.3"), else the newest release the API
+    version table knows. ``target_source`` says which, for the report."""
+    import dataclasses
+
+    from inspect8s.audit.checks.versions import kube_minor
+
+    if settings.target_version is not None:
+        if settings.target_source is None:
+            return dataclasses.replace(settings, target_source="--target-version")
+        return settings
+    minor = kube_minor(server_version)
+    if minor is not None:
+        return dataclasses.replace(
+            settings,
+            target_version=f"1.{minor}",
+            target_source=f"the API server ({server_version})",
+        )
+    from inspect8s.audit.apitable import load_table, show
+
+    newest = show(load_table(tuple(settings.versions_files)).newest)
+    return dataclasses.replace(
+        settings,
+        target_version=newest,
+        target_source="the newest release in the API version table; pass --target-version",
     )
 
 

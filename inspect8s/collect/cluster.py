@@ -26,6 +26,7 @@ from inspect8s.audit.results import (
     AuditResult,
     CheckInfo,
     Finding,
+    LeftOut,
     Location,
     Outcome,
     Scope,
@@ -175,14 +176,18 @@ def collect_cluster(
     namespace: str | None = None,
     label_selector: str | None = None,
     on_progress: Callable[[str, int, int | None], None] | None = None,
+    versions_files: Sequence[str] = (),
 ) -> Snapshot:
     """Every pod (in ``namespace``, None: all; matching ``label_selector``) and node
-    (paginated) and the RuntimeClasses, as one Snapshot.
+    (paginated), the RuntimeClasses, and for the API version checks the objects, Helm
+    releases and served versions (collect/apiobjects.py), as one Snapshot.
 
     Raises KubeAPIError when pods cannot be listed (nothing to audit); a node list or
     RuntimeClass list that fails is recorded and the rest is audited. ``on_progress`` is
     told the pods and nodes listed so far.
     """
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.collect.apiobjects import collect_api_objects
     from inspect8s.kube.convert import node_from_json
     from inspect8s.kube.live import KubeAPIError
 
@@ -199,11 +204,15 @@ def collect_cluster(
     except KubeAPIError as exc:
         errors.append(exc.probe_failed().record())
     classes = list_runtime_classes(api, errors)
+    found = collect_api_objects(api, load_table(tuple(versions_files)), page_size=page_size)
     return Snapshot(
         pods=pods,
         kube_nodes=tuple(sorted(nodes, key=lambda n: n.name)),
         runtime_classes=classes,
-        errors=tuple(errors),
+        errors=(*errors, *found.errors),
+        objects=found.objects,
+        unread_sources=found.unread,
+        api_server=found.server,
     )
 
 
@@ -278,6 +287,9 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
             for e in doc.get("errors") or ()
         )
         subjects = int((doc.get("summary") or {}).get("subjects") or 0)
+        left_out = tuple(
+            LeftOut(str(x["subject"]), str(x["reason"])) for x in doc.get("leftOut") or ()
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise ProbeFailed(ErrorKind.MALFORMED, "agent", f"unexpected audit JSON: {exc}") from exc
     by_outcome: dict[tuple[str, str], list[Finding]] = {}
@@ -293,6 +305,7 @@ def result_from_json(doc: Mapping[str, Any]) -> AuditResult:
         findings=findings,
         errors=errors,
         subjects=subjects,
+        left_out=left_out,
     )
 
 
@@ -392,6 +405,7 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
     findings = list(base.findings)
     outcomes = list(base.outcomes)
     errors = list(base.errors)
+    left_out = {x.subject: x for x in base.left_out}
     subjects = base.subjects
     for audit in audits:
         if audit.error is not None:
@@ -421,6 +435,8 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
             dataclasses.replace(e, source=f"node/{audit.node}: {e.source}") for e in result.errors
         )
         subjects += result.subjects
+        for x in result.left_out:
+            left_out.setdefault(x.subject, x)
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
     return dataclasses.replace(
@@ -430,4 +446,5 @@ def merge_node_audits(base: AuditResult, audits: Sequence[NodeAudit]) -> AuditRe
         outcomes=tuple(outcomes),
         errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
         subjects=subjects,
+        left_out=tuple(left_out[s] for s in sorted(left_out)),
     )

@@ -30,6 +30,7 @@ from inspect8s.runtime.convert import (
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
+K = TypeVar("K", bound="_Kept")
 
 
 class _Memo:
@@ -54,7 +55,24 @@ class _Memo:
         return list(self._done)
 
 
-class CRIRuntime:
+class _Kept:
+    """A runtime's answers used as a client (``with``): leaving the block closes nothing;
+    closing is the inventory's job (:meth:`Inventory.close`)."""
+
+    def __enter__(self: K) -> K:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None:
+        return None
+
+
+class CRIRuntime(_Kept):
     """One CRI endpoint's answers, each asked once (see the module docstring)."""
 
     def __init__(self, socket: SocketInfo, client: CRIAnswers) -> None:
@@ -121,20 +139,9 @@ class CRIRuntime:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> CRIRuntime:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None:
-        """Closing is the inventory's job (:meth:`Inventory.close`)."""
 
 
-class DockerRuntime:
+class DockerRuntime(_Kept):
     """One Docker Engine socket's answers, each asked once."""
 
     def __init__(self, socket: SocketInfo, client: DockerAnswers) -> None:
@@ -151,17 +158,6 @@ class DockerRuntime:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> DockerRuntime:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None:
-        """Closing is the inventory's job (:meth:`Inventory.close`)."""
 
 
 class Inventory:

@@ -189,10 +189,17 @@ def audit_cluster(
     with KubeAPI.from_config(
         kubeconfig=kubeconfig, context=context, timeout=timeout, environ=env.environ
     ) as api:
-        progress.update("listing pods, nodes and RuntimeClasses", force=True)
+        progress.update("listing pods, nodes, RuntimeClasses and the API version table's kinds",
+                        force=True)  # fmt: skip
         snapshot = cluster.collect_cluster(
-            api, namespace=namespace, label_selector=selector, on_progress=progress.step
+            api,
+            namespace=namespace,
+            label_selector=selector,
+            on_progress=progress.step,
+            versions_files=settings.versions_files,
         )
+        server = snapshot.api_server
+        settings = engine.default_target(settings, server.version if server else None)
         inputs = [f"api:{api.host}"]
         result = engine.run_checks(
             snapshot,
@@ -201,6 +208,7 @@ def audit_cluster(
             ignore=ignore,
             target="cluster",
             inputs=inputs,
+            leave_out_own=True,
         )
         if not agents:
             return result

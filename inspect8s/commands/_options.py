@@ -108,6 +108,7 @@ PARAM_FLAGS: dict[str, str] = {
     "parallel": "--parallel",
     "node_name": "--node",
     "target_version": "--target-version",
+    "versions_files": "--versions-file",
     "kubelet_version": "--kubelet-version",
     "agent_image": "--agent-image",
     "agent_namespace": "--agent-namespace",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import dataclasses
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -70,6 +71,14 @@ AuditOutputOpt = Annotated[
         f"{JSONPATH_HELP}, or an installed renderer's.",
     ),
 ]
+MaxManifestSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-manifest-size",
+        help="Largest manifest file (or standard input) to read, e.g. 512M or 2G "
+        "(default 256M); a larger one is an error and the rest is still audited.",
+    ),
+]
 PathsArg = Annotated[
     list[str] | None,
     typer.Argument(help="More manifest paths (with --manifests).", show_default=False),
@@ -132,7 +141,16 @@ TargetVersionOpt = Annotated[
     str | None,
     typer.Option(
         "--target-version",
-        help="Kubernetes minor to check an upgrade to (e.g. 1.31); default: the kubelet's own.",
+        help="Kubernetes release to check an upgrade to (1.N or v1.N[.P]); default: the "
+        "kubelet's or API server's own, for manifests the newest in the API version table.",
+    ),
+]
+VersionsFileOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--versions-file",
+        help="More API version table entries (YAML; e.g. CRDs of cert-manager or Istio). "
+        "Repeatable.",
     ),
 ]
 KubeletVersionOpt = Annotated[
@@ -163,6 +181,7 @@ def audit(
     paths: PathsArg = None,
     output: AuditOutputOpt = "table",
     no_headers: NoHeadersOpt = False,
+    max_manifest_size: MaxManifestSizeOpt = None,
     output_file: OutputFileOpt = None,
     fail_on: FailOnOpt = "high",
     require_complete: RequireCompleteOpt = False,
@@ -175,6 +194,7 @@ def audit(
     from_dirs: FromOpt = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     target_version: TargetVersionOpt = None,
+    versions_file: VersionsFileOpt = None,
     cri_endpoint: CriEndpointOpt = None,
     docker_host: DockerHostOpt = None,
     kubelet_version: KubeletVersionOpt = None,
@@ -205,12 +225,19 @@ def audit(
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
     """
     from inspect8s.audit import runner as engine
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.audit.checks.versions import parse_target_version
     from inspect8s.audit.registry import CheckSettings, filter_checks, load_checks
     from inspect8s.audit.results import Scope, Severity
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
 
     env = env_of(ctx)
+    if target_version is not None:
+        target_version = parse_target_version(target_version)
+    versions_files = tuple(env.paths(versions_file))
+    if versions_files:
+        load_table(versions_files)  # a bad --versions-file is a usage error before any probe
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
     out_format = _audit_output(output, no_headers)
@@ -239,7 +266,7 @@ def audit(
     root = root_of(env, root)
     kubeconfig = env.path(kubeconfig) if kubeconfig else None
     all_checks = load_checks(env.paths(checks_path))
-    scopes = [Scope.POD] if manifest_paths else None
+    scopes = [Scope.POD, Scope.OBJECT] if manifest_paths else None
     checks = filter_checks(
         all_checks, select=select or (), ignore=ignore or (), scopes=scopes, benchmark=benchmark
     )
@@ -251,9 +278,34 @@ def audit(
     from inspect8s.commands import _cluster
 
     check_options = _cluster.parse_pairs(check_option, "--check-option")
-    settings = CheckSettings(target_version=target_version, options=check_options)
+    settings = CheckSettings(
+        target_version=target_version,
+        options=check_options,
+        target_source="--target-version" if target_version else None,
+        versions_files=versions_files,
+    )
 
+    if max_manifest_size is not None and not manifest_paths:
+        raise UsageError("--max-manifest-size needs --manifests")
     if manifest_paths:
+        from inspect8s.collect.manifests import parse_size
+
+        try:
+            cap = parse_size(max_manifest_size) if max_manifest_size is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--max-manifest-size: {exc}") from None
+
+        from inspect8s.collect.manifests import manifest_files
+
+        total = len(manifest_files(manifest_paths)) if progress.enabled else 0
+        started: list[str] = []
+
+        def read_progress(file: str, done: int, size: int | None, documents: int) -> None:
+            if not started or started[-1] != file:
+                started.append(file)
+            finished = len(started) - (0 if size is not None and done >= size else 1)
+            progress.step(f"manifests ({documents:,} documents): files", finished, total)
+
         with progress:
             result = engine.audit_manifests(
                 manifest_paths,
@@ -261,7 +313,8 @@ def audit(
                 settings=settings,
                 ignore=rules,
                 stdin=env.stdin,
-                on_progress=progress.step,
+                max_file_bytes=cap,
+                progress=read_progress,
             )
     elif cluster:
         agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
@@ -315,7 +368,11 @@ def audit(
         if settings.target_version is None and snapshot.kubelet_version is not None:
             minor = snapshot.kubelet_version.minor
             if minor is not None:  # default: the kubelet's own minor
-                settings = CheckSettings(target_version=f"1.{minor}", options=check_options)
+                settings = dataclasses.replace(
+                    settings,
+                    target_version=f"1.{minor}",
+                    target_source=f"the kubelet ({snapshot.kubelet_version.version})",
+                )
         result = engine.run_checks(
             snapshot,
             checks,
@@ -323,6 +380,7 @@ def audit(
             ignore=rules,
             target="node",
             inputs=(bundle or root,),
+            leave_out_own=True,
         )
 
     if output_file:

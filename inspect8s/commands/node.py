@@ -59,7 +59,6 @@ def node(
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
     from inspect8s.collect.node import gather_node
-    from inspect8s.collect.nodeaudit import node_config_of
     from inspect8s.collect.sources import open_sources
     from inspect8s.errors import ExitStatus
     from inspect8s.model.serialize import to_data
@@ -78,6 +77,8 @@ def node(
     try:
         node_config = None
         if config:
+            from inspect8s.collect.nodeaudit import node_config_of
+
             node_config = node_config_of(sources.fs, collection, collection.errors)
         import dataclasses
 

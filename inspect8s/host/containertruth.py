@@ -3,8 +3,12 @@
 The node probe (``collect.gather_node``) already reads ``/proc/<pid>/status`` of container
 processes and one mount table per container mount namespace (``host/scan.py``). This
 module turns them into the fields of :class:`~inspect8s.model.Container` that the checks
-read: the init process's ``CapEff``, ``Seccomp`` and ``NoNewPrivs``, and the container's
-mounts with the host path each bind mount shows.
+read: the init process's ``CapEff``, ``Seccomp``, ``NoNewPrivs`` and effective UID, and the
+container's mounts with the host path each bind mount shows. For the audit (mount tables
+read) it also reads, for each container's init process only: ``/proc/<pid>/uid_map``
+(whether its UID 0 is the host's UID 0, user_namespaces(7)) and, on cgroup v1, the
+``devices.list`` of its cgroup (``a *:* rwm`` means every device is allowed; cgroup v2
+controls devices with an eBPF program that no file shows, so there it stays unknown).
 
 The host path of a mount is found the way the kernel builds a bind mount: a container mount
 of device ``M`` whose ``root`` is ``/containerd/containerd.sock`` comes from the host mount
@@ -19,8 +23,14 @@ import dataclasses
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 
-from inspect8s.errors import ProbeFailed
-from inspect8s.host.cgroups import CgroupLayout, parent_entries, read_limits
+from inspect8s.errors import ErrorKind, ProbeFailed
+from inspect8s.host.cgroups import (
+    CgroupLayout,
+    entry_for,
+    parent_entries,
+    read_limits,
+    resolve_dir,
+)
 from inspect8s.host.fs import HostFS
 from inspect8s.host.mounts import read_mountinfo
 from inspect8s.host.scan import HostScan
@@ -31,6 +41,7 @@ from inspect8s.model import (
     ContainerMount,
     Mount,
     ProcessInfo,
+    UidMapRange,
 )
 
 # Filesystems that are not a view of host files: their host path means nothing.
@@ -76,6 +87,49 @@ def resolve_mounts(
         )
         for m in mounts
     )
+
+
+def parse_uid_map(text: str, source: str) -> tuple[UidMapRange, ...]:
+    """``/proc/<pid>/uid_map``: lines of ``inside outside count`` (user_namespaces(7)).
+
+    A process in the host's user namespace shows ``0 0 4294967295``. Raises
+    ProbeFailed(malformed) on a line that is not three numbers.
+    """
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+            raise ProbeFailed(ErrorKind.MALFORMED, source, f"not a uid_map line: {line[:80]!r}")
+        inside, outside, count = (int(f) for f in fields)
+        out.append(UidMapRange(inside, outside, count))
+    if not out:
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "empty uid_map")
+    return tuple(out)
+
+
+def parse_devices_list(text: str) -> bool:
+    """True when a v1 ``devices.list`` allows every device (the line ``a *:* rwm``)."""
+    return any(line.split() == ["a", "*:*", "rwm"] for line in text.splitlines())
+
+
+def read_uid_map(fs: HostFS, pid: int) -> tuple[UidMapRange, ...]:
+    path = f"/proc/{pid}/uid_map"
+    return parse_uid_map(fs.read_text(path), f"host:{path}")
+
+
+def read_devices_allow_all(
+    fs: HostFS, layout: CgroupLayout, entries: Sequence[CgroupEntry]
+) -> bool | None:
+    """Whether the v1 devices cgroup of ``entries`` allows all devices; None: no v1 devices
+    hierarchy (cgroup v2) or the cgroup is not visible. Raises ProbeFailed on a read error."""
+    mount = layout.v1.get("devices")
+    path = entry_for(entries, layout, "devices") if mount is not None else None
+    directory = resolve_dir(mount, path) if mount is not None and path is not None else None
+    if directory is None:
+        return None
+    return parse_devices_list(fs.read_text(f"{directory}/devices.list"))
 
 
 def with_host_truth(
@@ -130,6 +184,22 @@ def with_host_truth(
                 for failure in failures:
                     if add_error is not None:
                         add_error(failure)
+        uid_map = None
+        devices = None
+        if deep:
+            try:
+                uid_map = read_uid_map(fs, proc.pid)
+            except ProbeFailed as exc:
+                if add_error is not None and exc.kind is not ErrorKind.MISSING:
+                    add_error(exc)  # a process gone meanwhile is normal, not an error
+            if layout is not None and proc.cgroups:
+                try:
+                    devices = read_devices_allow_all(fs, layout, proc.cgroups)
+                except ProbeFailed as exc:
+                    # missing: the container went away, or a bundle recorded before this
+                    # file was read; the fact stays unknown (None) and checks say so
+                    if add_error is not None and exc.kind is not ErrorKind.MISSING:
+                        add_error(exc)
         out.append(
             dataclasses.replace(
                 c,
@@ -138,6 +208,9 @@ def with_host_truth(
                 seccomp_mode=proc.seccomp_mode,
                 no_new_privs=proc.no_new_privs,
                 mounts=mounts,
+                uid=proc.uid,
+                uid_map=uid_map,
+                devices_allow_all=devices,
             )
         )
     return out

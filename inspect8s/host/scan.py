@@ -113,13 +113,6 @@ class HostScan:
     mountinfo_by_mnt_ns: dict[int, tuple[Mount, ...]]  # mnt ns inode -> its mount table
     failures: list[ProbeFailed] = field(default_factory=list)
 
-    def container_pids(self) -> dict[str, tuple[int, ...]]:
-        """container id -> PIDs of its processes (ascending)."""
-        out: dict[str, list[int]] = {}
-        for pid, ident in self.identities.items():
-            out.setdefault(ident.container_id, []).append(pid)
-        return {cid: tuple(sorted(pids)) for cid, pids in out.items()}
-
     def mounts_of(self, pid: int) -> tuple[Mount, ...] | None:
         """The mount table of ``pid``'s mount namespace, if it was read."""
         proc = self.processes.get(pid)

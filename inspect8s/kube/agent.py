@@ -31,14 +31,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from inspect8s._version import __version__
+from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
 from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint
+from inspect8s.model.kube import OWN_POD_LABEL
 
-DEFAULT_AGENT_IMAGE = f"ghcr.io/inspect8s/inspect8s:{__version__}"
+DEFAULT_AGENT_IMAGE = f"{AGENT_IMAGE_REPOSITORY}:{__version__}"
 DEFAULT_AGENT_NAMESPACE = "default"
 DEFAULT_AGENT_TIMEOUT_S = 120.0
-MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "inspect8s")
+MANAGED_BY_LABEL = OWN_POD_LABEL  # audits leave pods with this label out (audit/runner.py)
 AGENT_NAME_PREFIX = "inspect8s-agent-"
 AGENT_CONTAINER = "inspect8s"
 HOST_MOUNT = "/host"

@@ -244,6 +244,10 @@ def container_from_json(
     run_as_non_root = _effective(sc, pod_sc, "runAsNonRoot")
     allow_escalation = sc.get("allowPrivilegeEscalation")
     read_only_root = sc.get("readOnlyRootFilesystem")
+    run_as_user = _effective(sc, pod_sc, "runAsUser")
+    windows = _effective(sc, pod_sc, "windowsOptions") or {}
+    pull_policy = data.get("imagePullPolicy")
+    proc_mount = sc.get("procMount")
     state, state_reason = _state_of(status)
     last_terminated = obj(obj(status.get("lastState")).get("terminated"))
     last_reason = last_terminated.get("reason")
@@ -271,6 +275,10 @@ def container_from_json(
             for m in required_items(data.get("volumeMounts"), "volumeMounts", container_source)
         ),
         init=init,
+        run_as_user=None if run_as_user is None else int(run_as_user),
+        image_pull_policy=str(pull_policy) if pull_policy else None,
+        proc_mount=str(proc_mount) if proc_mount else None,
+        host_process=bool(windows.get("hostProcess") or False),
         container_id=str(container_id) if container_id else None,
         restart_count=integer(status.get("restartCount")) or 0,
         last_termination_reason=str(last_reason) if last_reason is not None else None,
@@ -363,6 +371,8 @@ def pod_from_json(
     node_name = spec.get("nodeName")
     phase = status.get("phase")
     runtime_class = spec.get("runtimeClassName")
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    automount = spec.get("automountServiceAccountToken")
     return Pod(
         name=str(name),
         namespace=namespace,
@@ -385,6 +395,8 @@ def pod_from_json(
         runtime_class=str(runtime_class) if runtime_class else None,
         owner=_owner(metadata),
         source=source,
+        service_account=str(account) if account else None,
+        automount_service_account_token=None if automount is None else bool(automount),
     )
 
 

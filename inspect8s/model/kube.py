@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from inspect8s.model.host import QoS
 
+# The label on every pod inspect8s creates (agent pods) or ships (plugins/kubectl/
+# daemonset.yaml, job.yaml). Audits leave such pods out: an agent never judges itself.
+OWN_POD_LABEL = ("app.kubernetes.io/managed-by", "inspect8s")
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceList:
@@ -43,12 +47,16 @@ class ContainerSpec:
     allow_privilege_escalation: bool | None = None  # None: not set (defaults to true)
     capabilities_add: tuple[str, ...] = ()
     capabilities_drop: tuple[str, ...] = ()
-    run_as_non_root: bool | None = None
+    run_as_non_root: bool | None = None  # effective (container, else pod); None: not set
     read_only_root_filesystem: bool | None = None
     seccomp_profile: str | None = None  # "RuntimeDefault" | "Unconfined" | "Localhost"; None: unset
     host_ports: tuple[int, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     init: bool = False
+    run_as_user: int | None = None  # effective runAsUser (container, else pod); None: not set
+    image_pull_policy: str | None = None  # "Always" | "IfNotPresent" | "Never"; None: not set
+    proc_mount: str | None = None  # securityContext.procMount ("Unmasked"); None: not set
+    host_process: bool = False  # windowsOptions.hostProcess (container, else pod)
     # status
     container_id: str | None = None  # "containerd://<id>" as the API reports it; None: not started
     restart_count: int = 0
@@ -78,6 +86,8 @@ class Pod:
     runtime_class: str | None = None
     owner: str | None = None  # "ReplicaSet/frontend-abc" of the first ownerReference
     source: str = "api"  # "api" | "manifest:<file>#<doc index>" | "runtime"
+    service_account: str | None = None  # spec.serviceAccountName; None: not set ("default")
+    automount_service_account_token: bool | None = None  # None: not set (defaults to true)
 
 
 @dataclass(frozen=True, slots=True)

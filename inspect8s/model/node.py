@@ -78,6 +78,24 @@ class NamespaceReference:
 
 
 @dataclass(frozen=True, slots=True)
+class UidMapRange:
+    """One line of /proc/<pid>/uid_map: ``count`` IDs from ``inside`` map to ``outside``
+    (in the parent user namespace; the host's for a container's first level)."""
+
+    inside: int
+    outside: int
+    count: int
+
+
+def host_uid(uid: int, uid_map: tuple[UidMapRange, ...]) -> int | None:
+    """The host UID that ``uid`` (inside the namespace) is; None: not mapped."""
+    for r in uid_map:
+        if r.inside <= uid < r.inside + r.count:
+            return r.outside + (uid - r.inside)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     """A container as seen on the node: host truth joined with what the runtime says."""
 
@@ -108,6 +126,10 @@ class Container:
     pod_limits: CgroupLimits | None = None  # of the parent (pod) cgroup; None: not read
     runtime_pid: int | None = None  # PID of the daemon that runs it; None: not determined
     endpoint: str | None = None  # key of the socket whose runtime listed it; None: none did
+    # Of the init process, for the host-truth checks (host/containertruth.py):
+    uid: int | None = None  # effective UID inside its user namespace; None: status not read
+    uid_map: tuple[UidMapRange, ...] | None = None  # /proc/<pid>/uid_map; None: not read
+    devices_allow_all: bool | None = None  # v1 devices.list is "a *:* rwm"; None: not known
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,15 @@ from inspect8s.model.node import (
     RuntimeStatus,
     SocketHolder,
 )
+from inspect8s.model.objects import ApiServerInfo, KubeObject
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadSource:
+    """A source of objects that could not be read, so object checks cannot pass on it."""
+
+    name: str  # "Helm release secrets", "Ingress objects", ...
+    reason: str  # why: the probe error, in one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +49,8 @@ class Snapshot:
     # sock_diag answers only for this machine); None: no Docker socket, nothing to name.
     socket_peers_known: bool | None = None
     runtime_classes: tuple[RuntimeClass, ...] | None = None  # None: not listed / no API
+    # Objects of any kind for the API version checks (manifests, the API, Helm releases):
+    objects: tuple[KubeObject, ...] = ()
+    unread_sources: tuple[UnreadSource, ...] = ()  # sources of objects that failed
+    api_server: ApiServerInfo | None = None  # None: no API server was asked
     kubelet_configz: KubeletConfigz | None = None  # None: not asked (no --kubeconfig)

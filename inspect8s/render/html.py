@@ -477,6 +477,10 @@ def render(result: AuditResult, out: TextIO) -> None:
     if problems:
         body.append(f"<h2>Not checked ({len(problems)})</h2>\n")
         body.append(_table(["status", "check", "reason"], problems))
+    if result.left_out:
+        body.append(f"<h2>Left out: inspect8s's own pods ({len(result.left_out)})</h2>\n<ul>")
+        body.extend(f"<li>{esc(x.subject)}: {esc(x.reason)}</li>" for x in result.left_out)
+        body.append("</ul>\n")
     body.append(_errors(result.errors))
     inputs = ", ".join(result.inputs)
     out.write(_page(f"Audit of {result.target}", inputs, "".join(body)))

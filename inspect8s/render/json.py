@@ -52,6 +52,7 @@ def document(result: AuditResult) -> dict[str, Any]:
             "suppressed": len(result.findings) - len(active),
             "bySeverity": result.severity_counts(),
             "errors": len(result.errors),
+            "leftOut": len(result.left_out),
         },
         "checks": [
             {
@@ -90,6 +91,7 @@ def document(result: AuditResult) -> dict[str, Any]:
             if o.status in (Status.SKIPPED, Status.ERROR)
         ],
         "errors": [e.to_json() for e in result.errors],
+        "leftOut": [{"subject": x.subject, "reason": x.reason} for x in result.left_out],
     }
 
 

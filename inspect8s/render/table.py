@@ -79,5 +79,11 @@ def render_table(result: AuditResult, out: TextIO, screen: Screen) -> None:
         label = "skipped" if status is Status.SKIPPED else "check error"
         times = f" ({n} subjects)" if n > 1 else ""
         page.line(f"{label}: {check_id}{times}: {reason}")
+    target = result.settings.get("targetVersion")
+    if target:
+        origin = result.settings.get("targetVersionFrom")
+        page.line(f"Target release: {target}" + (f" ({origin})" if origin else "") + ".")
     for error in result.errors:
         page.line(f"could not check {error.source}: {error.kind.value}: {error.detail}")
+    for left in result.left_out:
+        page.line(f"left out {left.subject}: {left.reason}")

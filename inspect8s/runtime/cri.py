@@ -45,6 +45,22 @@ _MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _V1ALPHA2_VERSION = "/runtime.v1alpha2.RuntimeService/Version"
 
 
+def preload() -> None:
+    """Import gRPC and the CRI stubs (about 75 ms of imports) ahead of the first client.
+
+    The node pipeline calls it on a background thread while it scans ``/proc``: the scan
+    spends most of its time in system calls, which release the interpreter, so the two
+    overlap and a node command does not wait for the imports after the scan. Any failure
+    is left for the client to report."""
+    try:
+        import grpc  # noqa: F401
+        from google.protobuf import json_format  # noqa: F401
+
+        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc  # noqa: F401
+    except Exception:  # CRIClient raises it again, with its message
+        return
+
+
 def kind_from_grpc_code(code_name: str) -> ErrorKind:
     """Map a gRPC status code name ("NOT_FOUND") to an ErrorKind."""
     return _GRPC_KINDS.get(code_name, ErrorKind.UNAVAILABLE)
@@ -218,23 +234,6 @@ class CRIClient:
         return self._to_dict(self._call("ContainerStatus", self._runtime.ContainerStatus, request))
 
     # -- ImageService -----------------------------------------------------------------------
-
-    def list_images(self) -> JSONDict:
-        """``ListImages`` without filter: ``{"images": [...]}``."""
-        request = self._pb.ListImagesRequest()
-        return self._to_dict(self._call("ListImages", self._images.ListImages, request))
-
-    def image_status(self, image: str, verbose: bool = False) -> JSONDict:
-        """``ImageStatus`` of one image reference; ``{}`` when the runtime lacks it."""
-        request = self._pb.ImageStatusRequest(
-            image=self._pb.ImageSpec(image=image), verbose=verbose
-        )
-        return self._to_dict(self._call("ImageStatus", self._images.ImageStatus, request))
-
-    def image_fs_info(self) -> JSONDict:
-        """``ImageFsInfo``: where the image store lives and how much it uses."""
-        request = self._pb.ImageFsInfoRequest()
-        return self._to_dict(self._call("ImageFsInfo", self._images.ImageFsInfo, request))
 
     # -- lifetime ---------------------------------------------------------------------------
 

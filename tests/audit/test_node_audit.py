@@ -217,7 +217,10 @@ def test_cli_audit_from_bundle_exit_codes() -> None:
     ok = subprocess.run([*run[:-1], "1.25"], capture_output=True, text=True, cwd=REPO)
     assert "I8S-CRI-V1" not in ok.stdout
     default = subprocess.run([*run[:-2], "-o", "json"], capture_output=True, text=True, cwd=REPO)
-    assert json.loads(default.stdout)["settings"] == {"targetVersion": "1.25"}
+    assert json.loads(default.stdout)["settings"] == {
+        "targetVersion": "1.25",
+        "targetVersionFrom": "the kubelet (v1.25.16)",
+    }
 
 
 # --------------------------------------------------------------------------- malformed input

@@ -109,7 +109,7 @@ def test_checks_path_plugin_runs_on_manifests(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     assert [c["id"] for c in doc["checks"]] == ["I8S-TEAM-001"]
     assert [(f["checkId"], f["subject"]) for f in doc["findings"]] == [
-        ("I8S-TEAM-001", "pod/shop/web")
+        ("I8S-TEAM-001", "Deployment/shop/web")
     ]
 
 
@@ -120,7 +120,8 @@ def test_select_ignore_and_ignore_file(tmp_path: Path) -> None:
     assert not any(c["id"].startswith("I8S-WL") for c in doc["checks"])
     ignore = tmp_path / "ignore.yaml"
     ignore.write_text(
-        "- id: I8S-WL-DOCKERSOCK\n  subject: pod/shop/builder\n  reason: builds images, reviewed\n"
+        "- id: I8S-WL-DOCKERSOCK\n  subject: DaemonSet/shop/builder\n"
+        "  reason: builds images, reviewed\n"
     )
     proc = run("audit", "--manifests", str(DOCKERSOCK), "-o", "json", "--ignore-file", str(ignore))
     assert proc.returncode == 0
@@ -149,7 +150,9 @@ def test_output_file_and_stdin(tmp_path: Path) -> None:
     [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "I8S-WL-DOCKERSOCK"]
     physical = result["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"] == "%3Cstdin%3E"
-    assert physical["region"] == {"startLine": 1}
+    # the line of the hostPath's path, not the document's first line
+    line = DOCKERSOCK.read_text().splitlines().index("            path: /var/run/docker.sock")
+    assert physical["region"] == {"startLine": line + 1}
 
 
 def test_every_format_renders(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_bad_severity_scope_and_arity_are_refused() -> None:
     with pytest.raises(CheckDefinitionError, match="unknown severity"):
         check("I8S-POD-003", title="t", severity="urgent", scope=Scope.POD)
     with pytest.raises(CheckDefinitionError):
-        check("I8S-POD-003", title="t", severity="low", scope="cluster")
+        check("I8S-POD-003", title="t", severity="low", scope="galaxy")
     with pytest.raises(CheckDefinitionError, match="takes 3 positional"):
 
         @check("I8S-POD-003", title="t", severity="low", scope="pod")
@@ -104,7 +104,8 @@ def test_builtin_checks_come_through_the_entry_point_group() -> None:
     assert ids == sorted(ids)
     assert "I8S-WL-DOCKERSOCK" in ids
     assert {c.info.origin for c in loaded if c.id.startswith("I8S-SEC-")} == {
-        "inspect8s.audit.checks.pods"
+        "inspect8s.audit.checks.pods",
+        "inspect8s.audit.checks.isolation",
     }
     assert load_checks(entry_points=False) == ()
 
@@ -128,7 +129,7 @@ def test_checks_path_loads_python_files(tmp_path: Path) -> None:
     assert "I8S-SEC-PRIVILEGED" in loaded  # the built-ins are still there
     result = run_checks(Snapshot(pods=(_pod(),)), [loaded["I8S-TEAM-001"]])
     assert [(f.check_id, f.subject, f.message) for f in result.findings] == [
-        ("I8S-TEAM-001", "pod/shop/web", "no team label")
+        ("I8S-TEAM-001", "Pod/shop/web", "no team label")
     ]
 
 
@@ -207,10 +208,10 @@ def test_skip_and_crash_become_outcomes_not_exceptions() -> None:
     result = run_checks(snap, checks_in([_skipping, _crashing]))
     statuses = {(o.check_id, o.subject): (o.status, o.reason) for o in result.outcomes}
     assert statuses == {
-        ("I8S-TEST-BOOM", "pod/shop/a"): (Status.ERROR, "KeyError: 'spec'"),
-        ("I8S-TEST-BOOM", "pod/shop/b"): (Status.ERROR, "KeyError: 'spec'"),
-        ("I8S-TEST-SKIP", "pod/shop/a"): (Status.SKIPPED, "no runtime data for this pod"),
-        ("I8S-TEST-SKIP", "pod/shop/b"): (Status.SKIPPED, "no runtime data for this pod"),
+        ("I8S-TEST-BOOM", "Pod/shop/a"): (Status.ERROR, "KeyError: 'spec'"),
+        ("I8S-TEST-BOOM", "Pod/shop/b"): (Status.ERROR, "KeyError: 'spec'"),
+        ("I8S-TEST-SKIP", "Pod/shop/a"): (Status.SKIPPED, "no runtime data for this pod"),
+        ("I8S-TEST-SKIP", "Pod/shop/b"): (Status.SKIPPED, "no runtime data for this pod"),
     }
     assert not result.complete
     assert result.findings == ()
@@ -229,10 +230,10 @@ def test_subjects_locations_and_settings() -> None:
     )
     got = [(f.check_id, f.subject, f.message, f.location) for f in result.findings]
     assert got == [
+        ("I8S-TEST-SUBJ", "Pod/shop/web", "on the pod", loc),
+        ("I8S-TEST-SUBJ", "Pod/shop/web/container/app", "on a container", loc),
         ("I8S-TEST-NODE", "node/vm", "target 1.31", None),
         ("I8S-TEST-SUBJ", "node/vm", "on the node", Location("/etc/x.toml", None, 3)),
-        ("I8S-TEST-SUBJ", "pod/shop/web", "on the pod", loc),
-        ("I8S-TEST-SUBJ", "pod/shop/web/container/app", "on a container", loc),
     ]
     [pod_outcome] = [o for o in result.outcomes if o.check_id == "I8S-TEST-SUBJ"]
     assert pod_outcome.status is Status.FAILED and len(pod_outcome.findings) == 3
@@ -244,14 +245,14 @@ def test_subjects_locations_and_settings() -> None:
 def test_ignore_rules_suppress_matching_findings_only() -> None:
     snap = Snapshot(pods=(_pod("web"), _pod("db", namespace="data")))
     rules = parse_ignore_rules(
-        [{"id": "i8s-test-*", "subject": "pod/shop/*", "reason": "accepted for shop"}], "test"
+        [{"id": "i8s-test-*", "subject": "Pod/shop/*", "reason": "accepted for shop"}], "test"
     )
-    assert rules == (IgnoreRule("I8S-TEST-*", "pod/shop/*", "accepted for shop"),)
+    assert rules == (IgnoreRule("I8S-TEST-*", "Pod/shop/*", "accepted for shop"),)
     result = run_checks(snap, checks_in([_subjects]), ignore=rules)
     by_subject = {(f.subject, f.message): f.suppressed for f in result.findings}
-    assert by_subject[("pod/shop/web", "on the pod")] == "accepted for shop"
-    assert by_subject[("pod/shop/web/container/app", "on a container")] == "accepted for shop"
-    assert by_subject[("pod/data/db", "on the pod")] is None
+    assert by_subject[("Pod/shop/web", "on the pod")] == "accepted for shop"
+    assert by_subject[("Pod/shop/web/container/app", "on a container")] == "accepted for shop"
+    assert by_subject[("Pod/data/db", "on the pod")] is None
     assert by_subject[("node/vm", "on the node")] is None
     # only active findings count for --fail-on
     assert len(result.active_findings) == 4

@@ -9,6 +9,7 @@ import pytest
 from inspect8s.audit.registry import Check, load_checks
 from inspect8s.audit.results import Scope, Status
 from inspect8s.audit.runner import audit_manifests
+from inspect8s.collect.manifests import ManifestReader, is_workload
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
 # built-in checks only: installed plugins (plugins/examples) have their own tests
@@ -38,13 +39,19 @@ def test_fixture(check_id: str, path: Path) -> None:
     assert all(o.status in (Status.PASSED, Status.FAILED) for o in result.outcomes)
     ids = {f.check_id for f in result.findings}
     assert ids <= {check_id}
+    kinds = {o.kind for o in ManifestReader([str(path)]) if is_workload(o)}
     if path.name.startswith("fail"):
         assert result.findings, f"{path.name} should fail {check_id}"
+        lines = path.read_text().splitlines()
         for finding in result.findings:
             assert finding.location is not None
             assert finding.location.file == str(path)
-            assert finding.subject.startswith("pod/")
+            assert finding.subject.split("/", 1)[0] in kinds  # the workload's own kind
             assert finding.message
+            # it points at a line of the document that holds a field, never past the end
+            assert finding.location.line is not None
+            assert 1 <= finding.location.line <= len(lines)
+            assert lines[finding.location.line - 1].strip()
     else:
         assert result.findings == (), [f.message for f in result.findings]
 
@@ -63,18 +70,18 @@ def test_fixture_messages_name_the_problem() -> None:
         return [f"{f.subject}: {f.message}" for f in result.findings]
 
     assert messages("I8S-SEC-CAPS", "fail-net-admin-ptrace-module.yaml") == [
-        "pod/shop/vpn/container/app: container 'app' adds capabilities "
+        "Deployment/shop/vpn/container/app: container 'app' adds capabilities "
         "NET_ADMIN, SYS_MODULE, SYS_PTRACE"
     ]
     assert messages("I8S-WL-DOCKERSOCK", "fail-containerd-sock-ttrpc.yaml") == [
-        "pod/shop/builder: volume 'host' is hostPath /run/containerd/containerd.sock.ttrpc "
+        "DaemonSet/shop/builder: volume 'host' is hostPath /run/containerd/containerd.sock.ttrpc "
         "(mounted by 'app' at /host)"
     ]
     assert messages("I8S-RES-MEMLIMIT", "fail-init-container.yaml") == [
-        "pod/shop/migrate/container/wait: init container 'wait' sets no resources.limits.memory"
+        "Job/shop/migrate/container/wait: init container 'wait' sets no resources.limits.memory"
     ]
     assert messages("I8S-SEC-HOSTPORT", "fail-hostport.yaml") == [
-        "pod/shop/ingress/container/app: container 'app' binds hostPort 80"
+        "Deployment/shop/ingress/container/app: container 'app' binds hostPort 80"
     ]
     [seccomp] = messages("I8S-WL-SECCOMP-ANN", "fail-container-annotation.yaml")
     assert "container.seccomp.security.alpha.kubernetes.io/app: runtime/default" in seccomp
@@ -102,17 +109,17 @@ def test_real_cluster_pods_yield_exactly_the_expected_findings() -> None:
     assert result.subjects == 9
     got = {(f.check_id, f.subject) for f in result.findings if f.check_id != "I8S-SEC-HOSTNETWORK"}
     assert got == {
-        ("I8S-WL-DOCKERSOCK", "pod/shop/legacy-builder"),
-        ("I8S-SEC-PRIVILEGED", "pod/shop/legacy-builder/container/builder"),
-        ("I8S-SEC-HOSTPID", "pod/shop/legacy-builder"),
-        ("I8S-WL-SECCOMP-ANN", "pod/shop/legacy-builder"),
+        ("I8S-WL-DOCKERSOCK", "Pod/shop/legacy-builder"),
+        ("I8S-SEC-PRIVILEGED", "Pod/shop/legacy-builder/container/builder"),
+        ("I8S-SEC-HOSTPID", "Pod/shop/legacy-builder"),
+        ("I8S-WL-SECCOMP-ANN", "Pod/shop/legacy-builder"),
         # no memory limit (as recorded): legacy-builder, batch-besteffort, api-busybox, the
         # static pod and api-burstable's sidecar; frontend, hungry, web-guaranteed set one
-        ("I8S-RES-MEMLIMIT", "pod/shop/legacy-builder/container/builder"),
-        ("I8S-RES-MEMLIMIT", "pod/shop/batch-besteffort/container/job"),
-        ("I8S-RES-MEMLIMIT", "pod/shop/api-burstable/container/sidecar"),
-        ("I8S-RES-MEMLIMIT", "pod/default/api-busybox/container/busybox"),
-        ("I8S-RES-MEMLIMIT", "pod/default/static-busybox-vm/container/busybox"),
+        ("I8S-RES-MEMLIMIT", "Pod/shop/legacy-builder/container/builder"),
+        ("I8S-RES-MEMLIMIT", "Pod/shop/batch-besteffort/container/job"),
+        ("I8S-RES-MEMLIMIT", "Pod/shop/api-burstable/container/sidecar"),
+        ("I8S-RES-MEMLIMIT", "Pod/default/api-busybox/container/busybox"),
+        ("I8S-RES-MEMLIMIT", "Pod/default/static-busybox-vm/container/busybox"),
     }
     host_network = {f.subject for f in result.findings if f.check_id == "I8S-SEC-HOSTNETWORK"}
     assert len(host_network) == 9

@@ -191,10 +191,10 @@ def test_cluster_audit_with_namespace_and_selector(tmp_path: Path) -> None:
             *base, "-n", "shop", "-l", "app!=frontend", "-o", "jsonpath={.findings[*].subject}"
         )
     pods = {
-        f["subject"].split("/")[2] for f in narrowed["findings"] if f["subject"].startswith("pod/")
+        f["subject"].split("/")[2] for f in narrowed["findings"] if f["subject"].startswith("Pod/")
     }
     assert pods == {"frontend-7b6b64b765-bfc4q", "frontend-7b6b64b765-lxbnp"}
-    assert any(f["subject"].startswith("pod/default/") for f in every["findings"])
+    assert any(f["subject"].startswith("Pod/default/") for f in every["findings"])
     assert lists and lists[0]["labelSelector"] == ["app=frontend"]
-    others = {s.split("/")[2] for s in subjects.stdout.split() if s.startswith("pod/")}
+    others = {s.split("/")[2] for s in subjects.stdout.split() if s.startswith("Pod/")}
     assert others and not any(name.startswith("frontend-") for name in others)

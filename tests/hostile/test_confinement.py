@@ -107,8 +107,11 @@ _PROCESS_PLACES = (
     os.path.realpath(sys.base_prefix), "/usr/lib", "/lib", "/usr/lib64", "/lib64",
     "/usr/share/zoneinfo", "/usr/share/locale",
 )  # fmt: skip
-_PROCESS_FILES = ("/etc/ld.so.cache", "/etc/locale.alias", "/etc/localtime", "/dev/null",
-                  "/dev/urandom")  # fmt: skip
+_PROCESS_FILES = (
+    "/etc/ld.so.cache", "/etc/locale.alias", "/etc/localtime", "/dev/null", "/dev/urandom",
+    # gRPC, loaded for the runtime clients: OpenSSL's configuration and its thread count.
+    "/etc/ssl/openssl.cnf", "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
+)  # fmt: skip
 
 
 def _allowed(path: str, roots: list[str]) -> bool:

@@ -180,7 +180,7 @@ def findings(result: dict[str, Any], check_id: str, subject: str) -> list[str]:
 
 
 def subject(handle: PodHandle, container: str = "app") -> str:
-    return f"pod/{handle.namespace}/{handle.name}/container/{container}"
+    return f"Pod/{handle.namespace}/{handle.name}/container/{container}"
 
 
 def test_spec_memory_limit_missing_in_the_cgroup(scene: Scene, result: dict[str, Any]) -> None:

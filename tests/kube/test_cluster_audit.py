@@ -66,7 +66,7 @@ def test_cluster_audits_recorded_pods_and_nodes(tmp_path: Path) -> None:
     assert all(r.q("limit") == "500" for r in pod_lists) and rc_lists
     # The pod checks ran on every recorded pod: same findings as the check gives directly.
     expected = {
-        f"pod/{p.namespace}/{p.name}/{v.subject}"
+        f"Pod/{p.namespace}/{p.name}/{v.subject}"
         for p in map(pod_from_json, recorded)
         for v in memory_limit_missing(p)
     }
@@ -94,7 +94,7 @@ def agent_output(hostname: str, pod: str) -> str:
     )
     node_info = CheckInfo("I8S-NODE-TEST", "Node thing", Severity.LOW, Scope.NODE, "r", "x")
     findings = (
-        Finding(info.id, info.title, info.severity, f"pod/shop/{pod}/container/app", "2 OOM kills"),
+        Finding(info.id, info.title, info.severity, f"Pod/shop/{pod}/container/app", "2 OOM kills"),
         Finding(node_info.id, node_info.title, node_info.severity, f"node/{hostname}", "odd"),
     )
     result = AuditResult(
@@ -169,8 +169,8 @@ def test_cluster_agents_parallelism_and_a_failing_node(tmp_path: Path) -> None:
     assert "--check-option=oom-kills-max=1" in command
     assert command[-4:] == ["--root", "/host", "-o", "json"]
     subjects = {(f["checkId"], f["subject"]) for f in doc["findings"]}
-    assert ("I8S-ISO-OOMKILL", "pod/shop/a/container/app") in subjects
-    assert ("I8S-ISO-OOMKILL", "pod/shop/b/container/app") in subjects
+    assert ("I8S-ISO-OOMKILL", "Pod/shop/a/container/app") in subjects
+    assert ("I8S-ISO-OOMKILL", "Pod/shop/b/container/app") in subjects
     # Node subjects from the agents carry the Node's name, not the host name.
     assert ("I8S-NODE-TEST", "node/n1") in subjects and ("I8S-NODE-TEST", "node/n2") in subjects
     (failed,) = [e for e in doc["errors"] if e["source"] == "agent:node/n3"]

@@ -175,6 +175,37 @@ def test_rbac_grants_what_the_agent_and_the_reads_need() -> None:
     assert not any(verb in ("*", "update", "patch") for verb, _ in reader | agent)
 
 
+def test_rbac_lets_the_api_version_checks_list_what_they_read() -> None:
+    from inspect8s.audit.apitable import load_table
+    from inspect8s.collect.apiobjects import choose_listings
+    from inspect8s.model import ServedResource
+    from tests.kubeapis import RESOURCES_1_26
+
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in _docs("rbac.yaml")}
+    granted = {
+        (group, res)
+        for rule in docs[("ClusterRole", "inspect8s-api-versions")]["rules"]
+        if "list" in rule["verbs"]
+        for group in rule["apiGroups"]
+        for res in rule["resources"]
+    }
+    served = [ServedResource(r.group_version, r.kind, r.name, r.namespaced, r.verbs)
+              for r in RESOURCES_1_26]  # fmt: skip
+    preferred: dict[str, str] = {}
+    for r in RESOURCES_1_26:
+        preferred.setdefault(r.group_version.rpartition("/")[0], r.group_version)
+    listed = {
+        (r.api_version.rpartition("/")[0], r.name)
+        for r in choose_listings(served, load_table(), preferred)
+    }
+    assert listed and listed <= granted
+    helm = _rules(docs[("ClusterRole", "inspect8s-helm-releases")])
+    assert helm == {("list", "secrets")}
+    assert not any(
+        verb != "list" for verb, _ in _rules(docs[("ClusterRole", "inspect8s-api-versions")])
+    )
+
+
 def _render_krew_template(text: str, tag: str) -> str:
     """Render the template as krew-release-bot does: uri + sha256 per platform, the tag."""
 

@@ -58,7 +58,7 @@ def test_selector_lists_every_matching_pod(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["kind"] == "List" and len(doc["items"]) == 2
     assert audit.returncode == 0, audit.stderr
-    pods = {line.split("/")[2] for line in audit.stdout.splitlines() if line.startswith("pod/")}
+    pods = {line.split("/")[2] for line in audit.stdout.splitlines() if line.startswith("Pod/")}
     assert pods == {"frontend-7b6b64b765-bfc4q", "frontend-7b6b64b765-lxbnp"}
 
 

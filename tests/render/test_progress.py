@@ -105,7 +105,9 @@ def test_cluster_audit_with_agents_shows_each_node(tmp_path: Path) -> None:
         result = run_in_pty([*args, "--fail-on", "none"])
     assert result.returncode == 0, result.output
     text = result.output
-    assert "inspect8s: listing pods, nodes and RuntimeClasses" in text
+    assert (
+        "inspect8s: listing pods, nodes, RuntimeClasses and the API version table's kinds" in text
+    )
     assert "inspect8s: auditing 2 nodes through agent pods, 4 at a time\n" in text
     assert "node n1 done (" in text and "node n2 failed: " in text
     assert "agent pods: 2/2 nodes done" in text

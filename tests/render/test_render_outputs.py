@@ -90,11 +90,11 @@ def test_json_schema_shape(result: AuditResult) -> None:
     assert error["source"] == f"manifest:{INPUT}/broken.yaml"
     assert error["kind"] == "malformed"
     sock = next(f for f in doc["findings"] if f["checkId"] == "I8S-WL-DOCKERSOCK")
-    assert sock["subject"] == "pod/ci/builder"
+    assert sock["subject"] == "CronJob/ci/builder"
     assert sock["location"] == {
         "file": f"{INPUT}/workloads.yaml",
         "documentIndex": 2,
-        "line": 54,
+        "line": 72,  # the hostPath path of the socket volume
     }
     ids = [c["id"] for c in doc["checks"]]
     assert ids == sorted(ids)
@@ -152,9 +152,23 @@ def test_sarif_validates_and_carries_locations(result: AuditResult) -> None:
     for res in run["results"]:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
         [loc] = res["locations"]
-        assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("pod/")
+        kind = loc["logicalLocations"][0]["fullyQualifiedName"].split("/")[0]
+        assert kind in (
+            "CronJob",
+            "DaemonSet",
+            "Deployment",
+            "Pod",
+            "Ingress",
+            "PodDisruptionBudget",
+        )
         assert loc["physicalLocation"]["artifactLocation"]["uri"].startswith(INPUT)
         assert loc["physicalLocation"]["region"]["startLine"] >= 1
+    removed = [r for r in run["results"] if r["ruleId"] == "I8S-API-REMOVED"]
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in removed} == {
+        2,
+        19,
+    }
+    assert all(r["level"] == "error" and "target 1.35" in r["message"]["text"] for r in removed)
     suppressed = [r for r in run["results"] if "suppressions" in r]
     assert [r["ruleId"] for r in suppressed] == ["I8S-WL-RUNTIMEDIR"]
     assert suppressed[0]["suppressions"][0]["state"] == "accepted"
@@ -209,8 +223,8 @@ def test_sarif_node_findings_validate_with_absolute_paths_and_logical_only() -> 
     notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     texts = [n["message"]["text"] for n in notes]
     assert "could not check host:/proc/1/ns/net: permission: permission denied" in texts
-    assert "I8S-TEST-SKIPS skipped on pod/ns/p: no container status" in texts
-    assert "I8S-TEST-CRASH failed with an error on pod/ns/p: RuntimeError: bug" in texts
+    assert "I8S-TEST-SKIPS skipped on Pod/ns/p: no container status" in texts
+    assert "I8S-TEST-CRASH failed with an error on Pod/ns/p: RuntimeError: bug" in texts
 
 
 # --------------------------------------------------------------------------- JUnit
@@ -220,27 +234,50 @@ def test_junit_shape_and_counts(result: AuditResult) -> None:
     root = ET.fromstring(render("junit", result))
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["inspect8s.pod", "inspect8s.probes"]
+    names = [s.get("name") for s in suites]
+    assert names == ["inspect8s.pod", "inspect8s.object", "inspect8s.probes"]
     pod_suite = suites[0]
     cases = pod_suite.findall("testcase")
-    assert len(cases) == len(result.outcomes) == int(pod_suite.get("tests", "0"))
+    scopes = {c.id: c.scope.value for c in result.checks}
+    pod_outcomes = [o for o in result.outcomes if scopes[o.check_id] == "pod"]
+    assert len(cases) == len(pod_outcomes) == int(pod_suite.get("tests", "0"))
     failures = [c for c in cases if c.find("failure") is not None]
     assert len(failures) == int(pod_suite.get("failures", "0"))
     # the accepted finding passes, with a note
     accepted = [c for c in cases if c.get("classname") == "I8S-WL-RUNTIMEDIR"]
-    log_agent = next(c for c in accepted if c.get("name", "").startswith("pod/kube-system/"))
+    log_agent = next(c for c in accepted if c.get("name", "").startswith("DaemonSet/kube-system/"))
     assert log_agent.find("failure") is None
     out = log_agent.find("system-out")
     assert out is not None and "reviewed by the platform team" in (out.text or "")
     sock = next(
         c
         for c in failures
-        if c.get("classname") == "I8S-WL-DOCKERSOCK" and "pod/ci/builder" in (c.get("name") or "")
+        if c.get("classname") == "I8S-WL-DOCKERSOCK"
+        and "CronJob/ci/builder" in (c.get("name") or "")
     )
     assert sock.get("file") == f"{INPUT}/workloads.yaml"
     assert sock.get("line") == "54"
     failure = sock.find("failure")
     assert failure is not None and failure.get("type") == "critical"
+    # the API version checks: a removed Ingress version, at the line of its apiVersion
+    removed = [
+        c
+        for c in suites[1].findall("testcase")
+        if c.get("classname") == "I8S-API-REMOVED" and c.find("failure") is not None
+    ]
+    assert {(c.get("name"), c.get("file"), c.get("line")) for c in removed} == {
+        (
+            "Ingress/shop/shop: Object uses an API version the target release no longer serves",
+            f"{INPUT}/legacy-apis.yaml",
+            "2",
+        ),
+        (
+            "PodDisruptionBudget/shop/storefront: Object uses an API version the target release "
+            "no longer serves",
+            f"{INPUT}/legacy-apis.yaml",
+            "19",
+        ),
+    }
     total = sum(int(s.get("tests", "0")) for s in suites)
     assert int(root.get("tests", "0")) == total
     assert int(root.get("errors", "0")) == 1

@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -187,6 +188,7 @@ class TestBed:
         self.workload_image = WORKLOAD_IMAGE
         self.docker_image = DOCKER_IMAGE
         self.workload_image_id = ""
+        self._image_ids: dict[str, str] = {}  # image reference -> CRI image ID
         self.pods: dict[str, PodHandle] = {}
         self.docker_containers: dict[str, DockerHandle] = {}
         self._containerd: subprocess.Popen[bytes] | None = None
@@ -342,7 +344,10 @@ oom_score = 0
 
         self._write_containerd_config()
         log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
-        args = ["containerd", "--config", str(self.containerd_config)]
+        # --address as well as the config's [grpc] address: node discovery reads the socket
+        # from the daemon's command line, as it does on a node.
+        args = ["containerd", "--config", str(self.containerd_config),
+                "--address", str(self.containerd_socket)]  # fmt: skip
         self._containerd = subprocess.Popen(
             self._daemon(args if self.config_flag else args[:1]),
             stdout=log,
@@ -385,8 +390,6 @@ oom_score = 0
             raise TestBedError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
 
     def _import_images(self) -> None:
-        from inspect8s.runtime._cri import api_pb2
-
         archive = self.base_dir / "images.oci.tar"
         archive.write_bytes(
             oci_layout_tar(
@@ -396,19 +399,34 @@ oom_score = 0
                 ]
             )
         )
+        self.workload_image_id = self.import_image(archive, self.workload_image)
+        archive.unlink()
+
+    def import_image(self, archive: Path, name: str) -> str:
+        """Import an OCI image archive into the bed's containerd (CRI namespace), as a
+        node gets an image it cannot pull; return the image ID CRI gives ``name``."""
         self._run(
             ["ctr", "-a", str(self.here(self.containerd_socket)), "-n", CRI_NAMESPACE, "images",
              "import",
              str(archive)]
         )  # fmt: skip
-        archive.unlink()
-        status = self.images.ImageStatus(
-            api_pb2.ImageStatusRequest(image=api_pb2.ImageSpec(image=self.workload_image)),
-            timeout=_CALL_TIMEOUT,
-        )
-        if not status.image.id:
-            raise TestBedError(f"containerd does not list {self.workload_image} after import")
-        self.workload_image_id = status.image.id
+        image_id = self._image_id(name)
+        if not image_id:
+            raise TestBedError(f"containerd does not list {name} after importing {archive}")
+        return image_id
+
+    def _image_id(self, name: str) -> str:
+        from inspect8s.runtime._cri import api_pb2
+
+        if name not in self._image_ids:
+            status = self.images.ImageStatus(
+                api_pb2.ImageStatusRequest(image=api_pb2.ImageSpec(image=name)),
+                timeout=_CALL_TIMEOUT,
+            )
+            if not status.image.id:
+                return ""
+            self._image_ids[name] = status.image.id
+        return self._image_ids[name]
 
     def _start_dockerd(self) -> None:
         import docker
@@ -491,6 +509,7 @@ oom_score = 0
         uid: int | None = None,
         labels: Mapping[str, str] | None = None,
         annotations: Mapping[str, str] | None = None,
+        pod_uid: str | None = None,
     ) -> PodHandle:
         """Create and start a pod through CRI the way the kubelet 1.26 does.
 
@@ -499,6 +518,8 @@ oom_score = 0
         security context, /etc/hosts and termination-log mounts. ``privileged`` makes every
         container privileged; ``uid`` is every container's runAsUser. ``host_network=False``
         gives the pod its own network namespace (a macvlan interface, see README.md).
+        ``pod_uid`` is the pod's UID (the API server's; default: a new one).
+        ``kubelet.pod_request(pod)`` gives these arguments for a Pod object.
         """
         from inspect8s.runtime._cri import api_pb2 as pb
 
@@ -509,7 +530,7 @@ oom_score = 0
                 "pods without host network need the CNI plugins macvlan and host-local in "
                 f"{CNI_BIN_DIR} (Debian package containernetworking-plugins) and a default route"
             )
-        pod_uid = str(uuid.uuid4())
+        pod_uid = pod_uid or str(uuid.uuid4())
         cgroup_parent = kubelet.qos_parent(qos, pod_uid)
         pod_dir = self.kubelet_dir / "pods" / pod_uid
         pod_dir.mkdir(parents=True)
@@ -605,7 +626,15 @@ oom_score = 0
         termination_log.touch()
         (Path(handle.log_directory) / request.name).mkdir()
         mounts = [
-            pb.Mount(container_path=c, host_path=h, readonly=ro) for h, c, ro in request.mounts
+            pb.Mount(
+                container_path=m[1],
+                host_path=m[0],
+                readonly=m[2],
+                propagation=pb.MountPropagation.Value(
+                    m[3] if len(m) > 3 else "PROPAGATION_PRIVATE"  # type: ignore[misc]
+                ),
+            )
+            for m in request.mounts
         ]
         mounts += [
             pb.Mount(container_path="/etc/hosts", host_path=str(etc_hosts)),
@@ -618,7 +647,7 @@ oom_score = 0
             pod_namespace=handle.namespace,
             pod_uid=handle.uid,
             qos=handle.qos,
-            image=self.workload_image_id,
+            image=self._container_image(request),
             mounts=mounts,
             ns=ns,
             privileged=privileged or request.privileged,
@@ -642,6 +671,108 @@ oom_score = 0
         pid = int(json.loads(status.info["info"])["pid"])
         handle.container_pids[request.name] = pid
         self._track_pid(pid)
+
+    def wait_exited(self, handle: PodHandle, container: str, timeout: float = 120.0) -> int:
+        """Wait until a container of ``handle`` has exited; its exit code."""
+        from inspect8s.runtime._cri import api_pb2 as pb
+
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.runtime.ContainerStatus(
+                pb.ContainerStatusRequest(container_id=handle.container_ids[container]),
+                timeout=_CALL_TIMEOUT,
+            ).status
+            if status.state == pb.CONTAINER_EXITED:
+                return int(status.exit_code)
+            if time.monotonic() > deadline:
+                raise TestBedError(f"{handle.name}/{container} still running after {timeout} s")
+            time.sleep(0.1)
+
+    @staticmethod
+    def container_log(
+        handle: PodHandle, container: str, streams: Sequence[str] = ("stdout", "stderr")
+    ) -> str:
+        """A container's first run's log as ``kubectl logs`` gives it (the lines of
+        ``streams`` in the order written), from its CRI log file.
+
+        CRI log lines are ``<time> <stream> <P|F> <text>``: P is a partial line whose
+        text continues on the next line of the same stream (kubelet pkg/kubelet/kuberuntime/
+        logs).
+        """
+        out = []
+        path = Path(handle.log_directory) / container / "0.log"
+        for line in path.read_text(errors="replace").splitlines():
+            _, stream, tag, content = [*line.split(" ", 3), "", "", ""][:4]
+            if stream in streams:
+                out.append(content + ("" if tag == "P" else "\n"))
+        return "".join(out)
+
+    def ctr_run(
+        self,
+        image: str,
+        args: Sequence[str] = (),
+        *,
+        privileged: bool = False,
+        mounts: Sequence[tuple[str, str, str]] = (),
+        timeout: float = 120.0,
+    ) -> subprocess.CompletedProcess[str]:
+        """``ctr run --rm`` of an imported image, outside CRI: a new network namespace
+        holding only ``lo`` (no network at all), ``args`` replacing the image's entry point
+        and command when given; ``mounts`` are (host path, container path, options such as
+        ``rbind:ro``). Its cgroup is made under ``/kubepods/besteffort`` and removed by
+        close() if runc leaves it."""
+        name = f"i8s-ctr-{secrets.token_hex(4)}"
+        cgroup = f"/kubepods/besteffort/{name}"
+        for parent in ("/kubepods", "/kubepods/besteffort"):
+            self._note_parent(parent)
+        self._cgroups.append(cgroup)
+        cmd = ["ctr", "-a", str(self.containerd_socket), "-n", CRI_NAMESPACE, "run", "--rm",
+               "--cgroup", cgroup]  # fmt: skip
+        if privileged:
+            cmd.append("--privileged")
+        for src, dst, options in mounts:
+            cmd += ["--mount", f"type=bind,src={src},dst={dst},options={options}"]
+        cmd += [image, name, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+    @contextmanager
+    def host_root(self) -> Iterator[str]:
+        """A host path showing the host's ``/`` that a pod can mount with HostToContainer
+        propagation (a ``hostPath: /`` volume, as the agent pod has).
+
+        containerd refuses that propagation unless the source is a shared or slave mount
+        ("path / is mounted on / but it is not a shared or slave mount"). systemd makes
+        ``/`` shared, so on a usual node this is ``/`` itself. Where ``/`` is private (this
+        machine), it is a recursive bind of ``/`` under the bed's directory made shared:
+        the same file systems, without changing the propagation of the host's own
+        mounts; it is unmounted when the block ends. Only pods started inside the block
+        may use it.
+        """
+        if host.propagation("/") != "private":
+            yield "/"
+            return
+        replica = self.base_dir / "host-root"
+        replica.mkdir()
+        try:
+            self._run(["mount", "--rbind", "/", str(replica)])
+            self._run(["mount", "--make-rshared", str(replica)])
+            yield str(replica)
+        finally:
+            stuck = host.unmount_all_under(replica)
+            if stuck:
+                raise TestBedError(f"could not unmount {replica}: {'; '.join(stuck)}")
+            replica.rmdir()
+
+    def _container_image(self, request: ContainerRequest) -> str:
+        # The kubelet pulls (here: finds) the image first and passes its ID to CRI.
+        if request.image is None:
+            return self.workload_image_id
+        image_id = self._image_id(request.image)
+        if not image_id:
+            raise TestBedError(
+                f"image {request.image} is not in the bed's containerd (import_image first)"
+            )
+        return image_id
 
     def _track_pid(self, pid: int) -> None:
         self._container_pids.append((pid, host.pid_start_time(pid)))

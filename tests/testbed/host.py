@@ -35,6 +35,21 @@ def mount_points(mountinfo: Path = Path("/proc/self/mountinfo")) -> list[tuple[s
     return points
 
 
+def propagation(point: str, mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
+    """``shared``, ``slave`` or ``private`` for the mount at POINT (the last one mounted
+    there); None when nothing is mounted at POINT. From mountinfo's optional fields
+    (``shared:N``, ``master:N``; proc(5))."""
+    found = None
+    for line in mountinfo.read_text().splitlines():
+        left, _, _ = line.partition(" - ")
+        fields = left.split()
+        if _unescape(fields[4]) != point:
+            continue
+        tags = {f.split(":", 1)[0] for f in fields[6:]}
+        found = "shared" if "shared" in tags else "slave" if "master" in tags else "private"
+    return found
+
+
 def mounts_under(base: Path) -> list[str]:
     """Mount points at or below BASE, deepest first."""
     prefix = str(base).rstrip("/") + "/"

@@ -1,22 +1,27 @@
 """Container images made from the host's static busybox, with no registry.
 
-``oci_layout_tar`` writes an OCI image-layout archive (for ``ctr images import``) holding
-any number of images that share one layer; ``rootfs_tar`` writes a plain root filesystem
+``oci_layout_tar`` writes an OCI image-layout archive (for ``ctr images import``, through
+the project's one OCI writer, ``scripts/oci_image.py``) holding any number of images that
+share one layer; ``rootfs_tar`` writes a plain root filesystem
 archive (for ``docker import``). Both are byte-for-byte reproducible: fixed timestamps,
 owners and gzip headers, so image IDs stay the same from run to run.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
-import json
-import platform
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+# The bed is imported with tests/ on sys.path (pytest, benchmarks, scripts/busy_host.py);
+# the OCI writer lives in scripts/ at the repository's top.
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.append(_REPO)
+from scripts.oci_image import Image, bytes_layer, image_config, tar_info, write_archive  # noqa: E402
 
 BUSYBOX = Path("/bin/busybox")
 
@@ -27,16 +32,6 @@ APPLETS = (
 )  # fmt: skip
 
 _DIRS = ("bin", "dev", "etc", "proc", "sys", "tmp", "root", "var", "run")
-
-_MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-_MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
-_MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-
-def oci_arch() -> str:
-    """The OCI architecture name of this machine (amd64, arm64, ...)."""
-    machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
 
 
 def is_static_elf(path: Path) -> bool:
@@ -60,20 +55,6 @@ def is_static_elf(path: Path) -> bool:
     return all(num(phoff + i * phentsize, 4) != 3 for i in range(phnum))  # 3 = PT_INTERP
 
 
-def _info(
-    name: str, kind: bytes, *, size: int = 0, mode: int = 0o755, link: str = ""
-) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.size = size
-    info.mode = mode
-    info.linkname = link
-    info.mtime = 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
 def rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
     """An uncompressed tar of a minimal root filesystem: busybox plus applet symlinks."""
     binary = busybox.read_bytes()
@@ -81,16 +62,18 @@ def rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for d in _DIRS:
             mode = 0o1777 if d == "tmp" else 0o755
-            tar.addfile(_info(d, tarfile.DIRTYPE, mode=mode))
-        tar.addfile(_info("bin/busybox", tarfile.REGTYPE, size=len(binary)), io.BytesIO(binary))
+            tar.addfile(tar_info(d, tarfile.DIRTYPE, mode=mode))
+        tar.addfile(tar_info("bin/busybox", tarfile.REGTYPE, size=len(binary)), io.BytesIO(binary))
         for applet in APPLETS:
-            tar.addfile(_info(f"bin/{applet}", tarfile.SYMTYPE, mode=0o777, link="busybox"))
+            tar.addfile(tar_info(f"bin/{applet}", tarfile.SYMTYPE, mode=0o777, link="busybox"))
         for name, text in (
             ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"),
             ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
         ):
             data = text.encode()
-            tar.addfile(_info(name, tarfile.REGTYPE, size=len(data), mode=0o644), io.BytesIO(data))
+            tar.addfile(
+                tar_info(name, tarfile.REGTYPE, size=len(data), mode=0o644), io.BytesIO(data)
+            )
     return out.getvalue()
 
 
@@ -102,75 +85,24 @@ class ImageSpec:
     cmd: tuple[str, ...]
 
 
-def _digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def oci_layout_tar(images: list[ImageSpec], busybox: Path = BUSYBOX) -> bytes:
     """An OCI image-layout tar holding IMAGES, each named by ``io.containerd.image.name``."""
-    layer_tar = rootfs_tar(busybox)
-    gz = io.BytesIO()
-    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as f:
-        f.write(layer_tar)
-    layer = gz.getvalue()
-    blobs: dict[str, bytes] = {_digest(layer): layer}
-    arch = oci_arch()
-    manifests = []
-    for image in images:
-        config = json.dumps(
-            {
-                "architecture": arch,
-                "os": "linux",
-                "created": "1970-01-01T00:00:00Z",
-                "config": {"Cmd": list(image.cmd), "Env": ["PATH=/bin"], "WorkingDir": "/"},
-                "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
-                "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "busybox-static"}],
-            },
-            sort_keys=True,
-        ).encode()
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": _MEDIA_MANIFEST,
-                "config": {
-                    "mediaType": _MEDIA_CONFIG,
-                    "digest": _digest(config),
-                    "size": len(config),
-                },
-                "layers": [
-                    {"mediaType": _MEDIA_LAYER, "digest": _digest(layer), "size": len(layer)}
-                ],
-            },
-            sort_keys=True,
-        ).encode()
-        blobs[_digest(config)] = config
-        blobs[_digest(manifest)] = manifest
-        manifests.append(
-            {
-                "mediaType": _MEDIA_MANIFEST,
-                "digest": _digest(manifest),
-                "size": len(manifest),
-                "platform": {"architecture": arch, "os": "linux"},
-                "annotations": {
-                    "io.containerd.image.name": image.name,
-                    "org.opencontainers.image.ref.name": image.name.rsplit(":", 1)[-1],
-                },
-            }
-        )
-    index = json.dumps({"schemaVersion": 2, "manifests": manifests}, sort_keys=True).encode()
-    layout = json.dumps({"imageLayoutVersion": "1.0.0"}).encode()
-
+    layer = bytes_layer(rootfs_tar(busybox))
+    history = [{"created": "1970-01-01T00:00:00Z", "created_by": "busybox-static"}]
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        tar.addfile(
-            _info("oci-layout", tarfile.REGTYPE, size=len(layout), mode=0o644), io.BytesIO(layout)
-        )
-        tar.addfile(
-            _info("index.json", tarfile.REGTYPE, size=len(index), mode=0o644), io.BytesIO(index)
-        )
-        tar.addfile(_info("blobs", tarfile.DIRTYPE))
-        tar.addfile(_info("blobs/sha256", tarfile.DIRTYPE))
-        for digest, data in sorted(blobs.items()):
-            name = "blobs/sha256/" + digest.split(":", 1)[1]
-            tar.addfile(_info(name, tarfile.REGTYPE, size=len(data), mode=0o644), io.BytesIO(data))
+    write_archive(
+        out,
+        [
+            Image(
+                image.name,
+                image_config(
+                    [layer],
+                    config={"Cmd": list(image.cmd), "Env": ["PATH=/bin"], "WorkingDir": "/"},
+                    history=history,
+                ),
+                [layer],
+            )
+            for image in images
+        ],
+    )
     return out.getvalue()

@@ -41,8 +41,11 @@ class ContainerRequest:
     cpu_period: int = 100_000  # the kubelet always sends the CFS period
     cpu_shares: int = 2  # the kubelet's value for a container without a CPU request
     privileged: bool = False
-    mounts: Sequence[tuple[str, str, bool]] = ()  # (host path, container path, read-only)
-    env: Sequence[tuple[str, str]] = ()  # (name, value) after PATH, as the kubelet sends env
+    # (host path, container path, read-only[, CRI MountPropagation name]); the kubelet's
+    # default propagation is PROPAGATION_PRIVATE.
+    mounts: Sequence[tuple[str, str, bool] | tuple[str, str, bool, str]] = ()
+    image: str | None = None  # an image reference the bed's containerd holds; None: busybox
+    env: Sequence[tuple[str, str]] | None = None  # None: PATH=/bin (busybox)
 
 
 def qos_parent(qos: str, uid: str) -> str:
@@ -149,8 +152,10 @@ def container_config(
         metadata=pb.ContainerMetadata(name=request.name, attempt=0),
         image=pb.ImageSpec(image=image),
         command=list(request.command),
-        envs=[pb.KeyValue(key="PATH", value="/bin")]
-        + [pb.KeyValue(key=k, value=v) for k, v in request.env],
+        envs=[
+            pb.KeyValue(key=k, value=v)
+            for k, v in (request.env if request.env is not None else [("PATH", "/bin")])
+        ],
         mounts=mounts,
         labels={
             "io.kubernetes.container.name": request.name,
@@ -206,3 +211,81 @@ def write_pod_cgroup(qos: str, cgroup_parent: str, containers: Sequence[Containe
         if qos != "besteffort" and all(c.memory_limit_bytes > 0 for c in containers):
             total = sum(c.memory_limit_bytes for c in containers)
             (memory / rel / "memory.limit_in_bytes").write_text(str(total))
+
+
+# Pod mountPropagation -> CRI MountPropagation (kubelet pkg/kubelet/kubelet_pods.go).
+_PROPAGATION = {
+    None: "PROPAGATION_PRIVATE",
+    "None": "PROPAGATION_PRIVATE",
+    "HostToContainer": "PROPAGATION_HOST_TO_CONTAINER",
+    "Bidirectional": "PROPAGATION_BIDIRECTIONAL",
+}
+
+
+def pod_request(
+    pod: Mapping[str, Any], host_paths: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``TestBed.run_pod`` keyword arguments for a Pod object, as the kubelet would run it.
+
+    Takes what the kubelet turns into CRI calls: name (``generateName`` plus a suffix, as
+    the API server does), namespace, labels and annotations (the sandbox's), QoS class,
+    host namespaces, and per container the image, command, env, privileged, resources
+    (CPU shares from the request, quota from the limit, memory limit) and hostPath volume
+    mounts with their propagation. Other volume kinds are not supported here.
+    ``host_paths`` replaces hostPath paths (``{"/": root}`` with ``TestBed.host_root()``).
+    """
+    from inspect8s.kube.convert import compute_qos, cpu_millicores, quantity_bytes
+
+    meta = pod.get("metadata") or {}
+    spec = pod["spec"]
+    replace = host_paths or {}
+    host_paths = {
+        v["name"]: replace.get(v["hostPath"]["path"], v["hostPath"]["path"])
+        for v in spec.get("volumes") or ()
+        if "hostPath" in v
+    }
+    containers = []
+    for c in spec["containers"]:
+        resources = c.get("resources") or {}
+        limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+        cpu_request = requests.get("cpu", limits.get("cpu"))
+        mounts: list[tuple[str, str, bool, str]] = []
+        for m in c.get("volumeMounts") or ():
+            if m["name"] not in host_paths:
+                raise ValueError(f"volume {m['name']!r} is not a hostPath volume")
+            mounts.append(
+                (
+                    host_paths[m["name"]],
+                    m["mountPath"],
+                    bool(m.get("readOnly")),
+                    _PROPAGATION[m.get("mountPropagation")],
+                )
+            )
+        containers.append(
+            ContainerRequest(
+                c["name"],
+                command=tuple(c.get("command") or ()) + tuple(c.get("args") or ()),
+                memory_limit_bytes=quantity_bytes(limits["memory"]) if "memory" in limits else 0,
+                cpu_quota=cpu_millicores(limits["cpu"]) * 100 if "cpu" in limits else 0,
+                cpu_shares=max(2, cpu_millicores(cpu_request) * 1024 // 1000)
+                if cpu_request is not None
+                else 2,
+                privileged=bool((c.get("securityContext") or {}).get("privileged")),
+                mounts=mounts,
+                image=c["image"],
+                env=tuple((e["name"], str(e.get("value", ""))) for e in c.get("env") or ()),
+            )
+        )
+    name = meta.get("name") or meta["generateName"] + secrets.token_hex(3)[:5]
+    return {
+        "name": name,
+        "namespace": meta.get("namespace") or "default",
+        "qos": str(compute_qos(spec)).lower(),
+        "containers": containers,
+        "host_network": bool(spec.get("hostNetwork")),
+        "host_pid": bool(spec.get("hostPID")),
+        "host_ipc": bool(spec.get("hostIPC")),
+        "labels": dict(meta.get("labels") or {}),
+        "annotations": dict(meta.get("annotations") or {}),
+        "pod_uid": meta.get("uid"),
+    }

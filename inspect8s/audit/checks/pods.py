@@ -15,12 +15,25 @@ from inspect8s.audit.results import Severity
 from inspect8s.model import ContainerSpec, Pod, Volume
 
 
-def _kind(spec: ContainerSpec) -> str:
+def spec_kind(spec: ContainerSpec) -> str:
     return "init container" if spec.init else "container"
 
 
-def _subject(spec: ContainerSpec) -> str:
+def spec_subject(spec: ContainerSpec) -> str:
     return f"container/{spec.name}"
+
+
+def spec_field(pod: Pod, spec: ContainerSpec, *rest: str | int) -> tuple[str | int, ...]:
+    """The path of a container field in the pod object: ``spec.containers[i].<rest>``
+    (``initContainers`` for init containers), for Violation.field."""
+    group = "initContainers" if spec.init else "containers"
+    index = 0
+    for other in pod.containers:
+        if other is spec:
+            break
+        if other.init == spec.init:
+            index += 1
+    return ("spec", group, index, *rest)
 
 
 # --------------------------------------------------------------------------- resources
@@ -44,8 +57,9 @@ def memory_limit_missing(pod: Pod) -> Iterator[Violation]:
     for spec in pod.containers:
         if spec.limits.memory_bytes is None:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} sets no resources.limits.memory",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} sets no resources.limits.memory",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "resources", "limits", "memory"),
             )
 
 
@@ -67,9 +81,10 @@ def memory_request_missing(pod: Pod) -> Iterator[Violation]:
     for spec in pod.containers:
         if spec.requests.memory_bytes is None and spec.limits.memory_bytes is None:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} sets neither resources.requests.memory "
+                f"{spec_kind(spec)} {spec.name!r} sets neither resources.requests.memory "
                 "nor resources.limits.memory",
-                subject=_subject(spec),
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "resources", "requests", "memory"),
             )
 
 
@@ -91,9 +106,10 @@ def cpu_request_missing(pod: Pod) -> Iterator[Violation]:
     for spec in pod.containers:
         if spec.requests.cpu_millicores is None and spec.limits.cpu_millicores is None:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} sets neither resources.requests.cpu "
+                f"{spec_kind(spec)} {spec.name!r} sets neither resources.requests.cpu "
                 "nor resources.limits.cpu",
-                subject=_subject(spec),
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "resources", "requests", "cpu"),
             )
 
 
@@ -114,8 +130,9 @@ def cpu_limit_missing(pod: Pod) -> Iterator[Violation]:
     for spec in pod.containers:
         if spec.limits.cpu_millicores is None:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} sets no resources.limits.cpu",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} sets no resources.limits.cpu",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "resources", "limits", "cpu"),
             )
 
 
@@ -138,8 +155,9 @@ def privileged(pod: Pod) -> Iterator[Violation]:
     for spec in pod.containers:
         if spec.privileged:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} sets securityContext.privileged: true",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} sets securityContext.privileged: true",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "securityContext", "privileged"),
             )
 
 
@@ -156,7 +174,7 @@ def host_pid(pod: Pod) -> Iterator[Violation]:
     Source: Polaris ``hostPIDSet`` (runtime-facts 4.6).
     """
     if pod.host_pid:
-        yield Violation("pod sets spec.hostPID: true")
+        yield Violation("pod sets spec.hostPID: true", field=("spec", "hostPID"))
 
 
 @check(
@@ -172,7 +190,7 @@ def host_ipc(pod: Pod) -> Iterator[Violation]:
     Source: Polaris ``hostIPCSet`` (runtime-facts 4.6).
     """
     if pod.host_ipc:
-        yield Violation("pod sets spec.hostIPC: true")
+        yield Violation("pod sets spec.hostIPC: true", field=("spec", "hostIPC"))
 
 
 @check(
@@ -188,7 +206,7 @@ def host_network(pod: Pod) -> Iterator[Violation]:
     Source: Polaris ``hostNetworkSet`` (runtime-facts 4.6).
     """
     if pod.host_network:
-        yield Violation("pod sets spec.hostNetwork: true")
+        yield Violation("pod sets spec.hostNetwork: true", field=("spec", "hostNetwork"))
 
 
 @check(
@@ -208,8 +226,9 @@ def host_port(pod: Pod) -> Iterator[Violation]:
         if ports:
             listed = ", ".join(str(p) for p in ports)
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} binds hostPort {listed}",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} binds hostPort {listed}",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "ports"),
             )
 
 
@@ -232,8 +251,10 @@ def privilege_escalation(pod: Pod) -> Iterator[Violation]:
         if spec.allow_privilege_escalation is not False:
             how = "true" if spec.allow_privilege_escalation else "unset (defaults to true)"
             yield Violation(
-                f"{_kind(spec)} {spec.name!r}: securityContext.allowPrivilegeEscalation is {how}",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r}: "
+                f"securityContext.allowPrivilegeEscalation is {how}",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "securityContext", "allowPrivilegeEscalation"),
             )
 
 
@@ -256,7 +277,7 @@ DANGEROUS_CAPABILITIES: frozenset[str] = frozenset(
 )
 
 
-def _cap_name(raw: str) -> str:
+def cap_name(raw: str) -> str:
     name = raw.strip().upper()
     return name[4:] if name.startswith("CAP_") else name
 
@@ -279,11 +300,12 @@ def dangerous_capabilities(pod: Pod) -> Iterator[Violation]:
     Source: Polaris ``dangerousCapabilities``/``insecureCapabilities`` (runtime-facts 4.6).
     """
     for spec in pod.containers:
-        bad = sorted({_cap_name(c) for c in spec.capabilities_add} & DANGEROUS_CAPABILITIES)
+        bad = sorted({cap_name(c) for c in spec.capabilities_add} & DANGEROUS_CAPABILITIES)
         if bad:
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} adds capabilities {', '.join(bad)}",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} adds capabilities {', '.join(bad)}",
+                subject=spec_subject(spec),
+                field=spec_field(pod, spec, "securityContext", "capabilities", "add"),
             )
 
 
@@ -332,13 +354,17 @@ def _norm(path: str) -> str:
     return "/" + cleaned.lstrip("/")
 
 
-def _host_paths(pod: Pod) -> Iterator[tuple[Volume, str]]:
+def host_paths(pod: Pod) -> Iterator[tuple[Volume, str]]:
     for volume in pod.volumes:
         if volume.host_path is not None:
             yield volume, _norm(volume.host_path)
 
 
-def _mounted_by(pod: Pod, volume: str) -> str:
+def volume_field(pod: Pod, volume: Volume) -> tuple[str | int, ...]:
+    return ("spec", "volumes", pod.volumes.index(volume), "hostPath", "path")
+
+
+def mounted_by(pod: Pod, volume: str) -> str:
     users = [
         f"{s.name!r} at {m.mount_path}{' (ro)' if m.read_only else ''}"
         for s in pod.containers
@@ -364,11 +390,12 @@ def runtime_socket_mount(pod: Pod) -> Iterator[Violation]:
     Kubernetes docs "Migrating telemetry and security agents from dockershim"; extended to
     the other runtime sockets (runtime-facts 1.8).
     """
-    for volume, path in _host_paths(pod):
+    for volume, path in host_paths(pod):
         if posixpath.basename(path) in RUNTIME_SOCKETS:
             yield Violation(
                 f"volume {volume.name!r} is hostPath {volume.host_path} "
-                f"({_mounted_by(pod, volume.name)})"
+                f"({mounted_by(pod, volume.name)})",
+                field=volume_field(pod, volume),
             )
 
 
@@ -387,11 +414,12 @@ def runtime_socket_dir_mount(pod: Pod) -> Iterator[Violation]:
     Source: runtime-facts 4.5 S3 (the Kubernetes docs caveat on parent directories) and
     1.8 (socket exposure beyond docker.sock).
     """
-    for volume, path in _host_paths(pod):
+    for volume, path in host_paths(pod):
         if path in RUNTIME_SOCKET_DIRS:
             yield Violation(
                 f"volume {volume.name!r} is hostPath {volume.host_path}, which holds container "
-                f"runtime sockets ({_mounted_by(pod, volume.name)})"
+                f"runtime sockets ({mounted_by(pod, volume.name)})",
+                field=volume_field(pod, volume),
             )
 
 
@@ -412,12 +440,13 @@ def docker_log_dir_mount(pod: Pod) -> Iterator[Violation]:
     Source: runtime-facts 4.5 S7 (Kubernetes docs on migrating telemetry agents off
     dockershim) and 1.7 (log shippers tailing /var/lib/docker/containers).
     """
-    for volume, path in _host_paths(pod):
+    for volume, path in host_paths(pod):
         if path in DOCKER_LOG_DIRS or path.startswith("/var/lib/docker/containers/"):
             yield Violation(
                 f"volume {volume.name!r} is hostPath {volume.host_path} "
-                f"({_mounted_by(pod, volume.name)}); container logs are under /var/log/pods "
-                "with containerd and CRI-O"
+                f"({mounted_by(pod, volume.name)}); container logs are under /var/log/pods "
+                "with containerd and CRI-O",
+                field=volume_field(pod, volume),
             )
 
 
@@ -454,7 +483,8 @@ def seccomp_alpha_annotations(pod: Pod) -> Iterator[Violation]:
             fix = _seccomp_field_for(value)
             yield Violation(
                 f"annotation {key}: {value} is ignored since Kubernetes 1.25{extra}; "
-                f"set securityContext.seccompProfile.type: {fix}"
+                f"set securityContext.seccompProfile.type: {fix}",
+                field=("metadata", "annotations", key),
             )
 
 
@@ -487,6 +517,11 @@ def seccomp_unconfined(pod: Pod) -> Iterator[Violation]:
         effective = spec.seccomp_profile or pod.seccomp_profile
         if effective == "Unconfined":
             yield Violation(
-                f"{_kind(spec)} {spec.name!r} runs with seccompProfile.type Unconfined",
-                subject=_subject(spec),
+                f"{spec_kind(spec)} {spec.name!r} runs with seccompProfile.type Unconfined",
+                subject=spec_subject(spec),
+                field=(
+                    spec_field(pod, spec, "securityContext", "seccompProfile", "type")
+                    if spec.seccomp_profile
+                    else ("spec", "securityContext", "seccompProfile", "type")
+                ),
             )

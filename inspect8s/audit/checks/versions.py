@@ -36,6 +36,29 @@ def show(version: Version) -> str:
     return ".".join(str(p) for p in version)
 
 
+# ``--target-version``: "1.N" or "v1.N[.P]" (a Kubernetes 1.x release), nothing else.
+_TARGET = re.compile(r"^(?:1\.(\d+)|v1\.(\d+)(?:\.\d+)?)$")
+
+
+def parse_target_version(text: str) -> str:
+    """The one parser of ``--target-version`` for every check that has a version.
+
+    ``"1.31"``, ``"v1.31"``, ``"v1.31.2"`` -> ``"1.31"`` (only the minor counts); anything
+    else (``"banana"``, ``"1.31.2"`` without the v, ``"2.0"``) raises UsageError (exit 2)
+    with a one-line message. Checks then read the minor with :func:`kube_minor`.
+    """
+    from inspect8s.errors import UsageError
+
+    match = _TARGET.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise UsageError(
+            f"target version {text!r}: expected a Kubernetes release like 1.31 or v1.31.2",
+            param="target_version",
+        )
+    minor = match.group(1) or match.group(2)
+    return f"1.{int(minor)}"
+
+
 # --------------------------------------------------------------------------- kubelet flags
 
 # K1: kubelet flags removed with dockershim in 1.24 (kubernetes/kubernetes#106907 release
