@@ -140,7 +140,6 @@ class CRIRuntime(_Kept):
         self._client.close()
 
 
-
 class DockerRuntime(_Kept):
     """One Docker Engine socket's answers, each asked once."""
 
@@ -157,7 +156,6 @@ class DockerRuntime(_Kept):
 
     def close(self) -> None:
         self._client.close()
-
 
 
 class Inventory:
