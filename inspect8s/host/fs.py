@@ -25,7 +25,8 @@ from typing import ClassVar
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
 from inspect8s.host._resolve import Resolver, is_procfs
 
-_PROC_ROOT = re.compile(r"/proc/(\d+)/root(?=/|$)")
+_PROC_ROOT = re.compile(r"/proc/(\d+)/(root|cwd)(?=/|$)")
+_PROC_EXE = re.compile(r"/proc/(\d+)/exe")
 _READ_CHUNK = 1 << 16
 _SMALL_READ = 1 << 13  # first read of read_many: holds stat/status/cgroup/cmdline whole
 _RDONLY = os.O_RDONLY | os.O_CLOEXEC
@@ -142,21 +143,16 @@ class HostFS:
 
     # -- resolution inside the root ----------------------------------------------------
     #
-    # A process's own view, ``/proc/<pid>/root``, is a "magic link" of procfs that no
-    # resolution inside a root follows (openat2 refuses it; a link in a fixture tree is a
-    # plain link). When the root's /proc is a real procfs (``--root /host`` in a DaemonSet
-    # with the host's PID namespace), ``/proc/<pid>/root/<rest>`` is resolved with that
-    # process's root as the root: the kernel opens the magic link (a tree cannot forge
-    # one), and ``<rest>`` stays inside it like any other path.
+    # A process's own view, ``/proc/<pid>/root`` (and ``cwd``, ``exe``), is a "magic link"
+    # of procfs that no resolution inside a root follows (openat2 refuses it; a link in a
+    # fixture tree is a plain link). When the root's /proc is a real procfs (``--root
+    # /host`` in a DaemonSet with the host's PID namespace), ``/proc/<pid>/root/<rest>`` is
+    # resolved with that process's root as the root: the kernel opens the magic link (a
+    # tree cannot forge one), and ``<rest>`` stays inside it like any other path;
+    # ``/proc/<pid>/exe`` opens the process's executable.
 
-    def _sub_root(self, path: str) -> tuple[Resolver, str] | None:
-        """(resolver of a process's root, the rest of ``path``) for a real
-        ``/proc/<pid>/root/...`` path under the root; None for any other path."""
-        if not path.startswith("/proc/"):
-            return None
-        match = _PROC_ROOT.match(path)
-        if match is None:
-            return None
+    def _real_procfs(self) -> bool:
+        """Whether the root's /proc is a real procfs (asked once)."""
         assert self._resolver is not None
         if self._procfs is None:
             try:
@@ -168,17 +164,37 @@ class HostFS:
                     self._procfs = is_procfs(fd)
                 finally:
                     os.close(fd)
-        if not self._procfs:
-            return None
-        pid_dir = self._resolver.open(f"/proc/{match.group(1)}", os.O_PATH | os.O_DIRECTORY)
+        return self._procfs
+
+    def _magic(self, pid: str, name: str, flags: int) -> int:
+        """Open the magic link ``name`` (root, cwd, exe) of process ``pid`` of the root's
+        real procfs: the pid directory inside the root, the link as the kernel follows it."""
+        assert self._resolver is not None
+        pid_dir = self._resolver.open(f"/proc/{pid}", os.O_PATH | os.O_DIRECTORY)
         try:
-            root_fd = os.open("root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=pid_dir)
+            return os.open(name, flags | os.O_CLOEXEC, dir_fd=pid_dir)
         finally:
             os.close(pid_dir)
-        return Resolver(root_fd, use_openat2=self._resolver.kernel), path[match.end() :] or "/"
+
+    def _sub_root(self, path: str) -> tuple[Resolver, str] | None:
+        """(resolver of a process's root or working directory, the rest of ``path``) for
+        a ``/proc/<pid>/root/...`` or ``/proc/<pid>/cwd/...`` path of the root's real
+        procfs; None for any other path."""
+        if not path.startswith("/proc/"):
+            return None
+        match = _PROC_ROOT.match(path)
+        if match is None or not self._real_procfs():
+            return None
+        assert self._resolver is not None
+        fd = self._magic(match.group(1), match.group(2), os.O_PATH | os.O_DIRECTORY)
+        return Resolver(fd, use_openat2=self._resolver.kernel), path[match.end() :] or "/"
 
     def _in_root_open(self, path: str, flags: int) -> int:
         assert self._resolver is not None
+        if path.startswith("/proc/"):
+            exe = _PROC_EXE.fullmatch(path)
+            if exe is not None and self._real_procfs():
+                return self._magic(exe.group(1), "exe", flags)
         sub = self._sub_root(path)
         if sub is None:
             return self._resolver.open(path, flags)
@@ -279,6 +295,25 @@ class HostFS:
             return b"".join(chunks) if len(chunks) != 1 else chunks[0]
         except OSError as exc:
             raise self._fail(path, exc) from None
+        finally:
+            os.close(fd)
+
+    def iter_chunks(self, path: str, *, chunk: int = _READ_CHUNK) -> Iterator[bytes]:
+        """The bytes of a large file in pieces of ``chunk`` (a binary read for its build
+        stamp: never held whole, never kept in a bundle); raises ProbeFailed."""
+        try:
+            fd = self._open(path, _RDONLY)
+        except OSError as exc:
+            raise self._fail(path, exc) from None
+        try:
+            while True:
+                try:
+                    data = os.read(fd, chunk)
+                except OSError as exc:
+                    raise self._fail(path, exc) from None
+                if not data:
+                    return
+                yield data
         finally:
             os.close(fd)
 

@@ -109,8 +109,10 @@ _PROCESS_PLACES = (
 )  # fmt: skip
 _PROCESS_FILES = (
     "/etc/ld.so.cache", "/etc/locale.alias", "/etc/localtime", "/dev/null", "/dev/urandom",
-    # gRPC, loaded for the runtime clients: OpenSSL's configuration and its thread count.
+    # gRPC, loaded for the runtime clients: OpenSSL's configuration, its thread count and
+    # its allocator's look at the kernel's overcommit policy (nothing inspect8s reports).
     "/etc/ssl/openssl.cnf", "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
+    "/proc/sys/vm/overcommit_memory",
 )  # fmt: skip
 
 
@@ -401,3 +403,18 @@ def test_a_process_root_in_a_fixture_tree_is_a_plain_link(tmp_path: Path, outsid
     assert fs.read_text("/proc/7/root/etc/hostname") == "tree\n"
     with pytest.raises(ProbeFailed):
         fs.read_text("/proc/8/root/hostname")
+
+
+def test_a_process_executable_of_a_real_procfs_is_read_and_a_tree_link_stays_inside(
+    tmp_path: Path, outside: Outside
+) -> None:
+    """``/proc/<pid>/exe`` of a real procfs under the root opens the process's binary (the
+    kubelet's build stamp is read there); in a tree it is a link resolved inside it."""
+    fs = HostFS("/proc/self/root")
+    head = next(fs.iter_chunks(f"/proc/{os.getpid()}/exe", chunk=4))
+    assert head == b"\x7fELF"
+    root = tmp_path / "r"
+    (root / "proc/9").mkdir(parents=True)
+    (root / "proc/9/exe").symlink_to(f"{outside.path}/hostname")
+    with pytest.raises(ProbeFailed):
+        next(HostFS(str(root)).iter_chunks("/proc/9/exe"))
