@@ -213,38 +213,6 @@ def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
     return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
-# --------------------------------------------------------------------------- node hook
-
-
-def collect_for_node(
-    root: str,
-    *,
-    from_dirs: Sequence[str] = (),
-    timeout: float = 5.0,
-    cri_endpoints: Sequence[str] = (),
-    docker_hosts: Sequence[str] = (),
-    kubelet_version: str | None = None,
-) -> Snapshot:
-    """HOOK (node audit): collect the Snapshot that ``inspect8s audit`` checks on a node.
-
-    ``root`` is ``--root`` (host files under it), ``from_dirs`` the ``--from`` bundles
-    written by ``inspect8s record``, ``timeout`` the per-call deadline; ``cri_endpoints``
-    and ``docker_hosts`` are extra runtime sockets, ``kubelet_version`` overrides the
-    detected kubelet version. Probe failures are in ``errors`` (never raised for one
-    source). Implemented in :mod:`inspect8s.collect.nodeaudit`.
-    """
-    from inspect8s.collect.nodeaudit import collect_for_node as collect
-
-    return collect(
-        root,
-        from_dirs=from_dirs,
-        timeout=timeout,
-        cri_endpoints=cri_endpoints,
-        docker_hosts=docker_hosts,
-        kubelet_version=kubelet_version,
-    )
-
-
 # --------------------------------------------------------------------------- ignore file
 
 

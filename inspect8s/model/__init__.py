@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from inspect8s.model.answers import PodTrace, ProcessTrace, RecordedBundle
     from inspect8s.model.chain import ContainerTrace, Link, ProcessOrigin, RuntimeChain
     from inspect8s.model.config import (
         ConfigValue,
@@ -70,6 +71,9 @@ if TYPE_CHECKING:
 # Each name's module: a model module is imported on first use of one of its names (a
 # command reads the models it needs, not all 70 of them: dataclass creation costs).
 _MODULES: dict[str, str] = {
+    "PodTrace": "inspect8s.model.answers",
+    "ProcessTrace": "inspect8s.model.answers",
+    "RecordedBundle": "inspect8s.model.answers",
     "ApiServerInfo": "inspect8s.model.objects",
     "CgroupEntry": "inspect8s.model.host",
     "CgroupLimits": "inspect8s.model.host",
@@ -165,9 +169,12 @@ __all__ = [
     "NodeInfo",
     "NodeReport",
     "Pod",
+    "PodTrace",
     "ProcessInfo",
     "ProcessOrigin",
+    "ProcessTrace",
     "QoS",
+    "RecordedBundle",
     "ResourceList",
     "RuntimeChain",
     "RuntimeClass",

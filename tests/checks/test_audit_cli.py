@@ -1,4 +1,4 @@
-"""`inspect8s audit` and `inspect8s checks` as a user runs them: real subprocesses,
+"""`inspect8s audit` and `inspect8s checks` as a user runs them (the CLI runner, in-process):
 output formats, exit codes 0/1/2/3/4."""
 
 from __future__ import annotations
@@ -9,22 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.clirun import CliResult, cli
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN_INPUT = FIXTURES / "manifests" / "golden"
 CLEAN = FIXTURES / "checks" / "I8S-RES-MEMLIMIT" / "pass-limits.yaml"
 DOCKERSOCK = FIXTURES / "checks" / "I8S-WL-DOCKERSOCK" / "fail-docker-sock.yaml"
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
+def run(*args: str, stdin: str | None = None) -> CliResult:
+    return cli(*args, stdin=stdin)
 
 
 def test_findings_at_or_above_fail_on_exit_1() -> None:

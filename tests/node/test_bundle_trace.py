@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.clirun import CliResult, cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BUNDLE = FIXTURES / "bundles" / "crio-1.29"
@@ -19,14 +19,8 @@ TREE = FIXTURES / "nodes" / "crio"
 EXPECTED = json.loads((TREE / "expected.json").read_text())
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def run(*args: str) -> CliResult:
+    return cli(*args)
 
 
 def trace(pod: str, namespace: str, bundle: Path = BUNDLE) -> dict[str, Any]:
