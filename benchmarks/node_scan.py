@@ -108,11 +108,14 @@ def minimal_loop() -> int:
     return n
 
 
+ROOT = "/"  # --root: every path resolved inside it (docs/security.md)
+
+
 def host_scan() -> int:
     from inspect8s.host.fs import HostFS
     from inspect8s.host.scan import scan_host
 
-    return len(scan_host(HostFS("/")).processes)
+    return len(scan_host(HostFS(ROOT)).processes)
 
 
 def _inspect8s() -> list[str]:
@@ -142,7 +145,7 @@ def median_ms(samples: list[float]) -> float:
 
 def measure(runs: int, with_lsns: bool) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"loop": [], "scan": [], "node": [], "lsns": [], "rss": []}
-    node_cmd = [*_inspect8s(), "node", "-o", "json"]
+    node_cmd = [*_inspect8s(), "node", "-o", "json", "--root", ROOT]
     for _ in range(runs):
         results["loop"].append(timed(minimal_loop))
         results["scan"].append(timed(host_scan))
@@ -184,7 +187,12 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-runtimes", action="store_true")
+    parser.add_argument(
+        "--root", default="/", help="the root to scan; /proc/self/root is / through a root"
+    )
     opts = parser.parse_args()
+    global ROOT
+    ROOT = opts.root
 
     import inspect8s
 
@@ -193,7 +201,10 @@ def main() -> int:
     ok = True
 
     with _runtimes(not opts.no_runtimes):
-        idle = [run_child([*_inspect8s(), "node", "-o", "json"])[0] for _ in range(opts.runs)]
+        idle = [
+            run_child([*_inspect8s(), "node", "-o", "json", "--root", ROOT])[0]
+            for _ in range(opts.runs)
+        ]
         with Load(opts.procs, opts.own_ns):
             base = len([p for p in os.listdir("/proc") if p.isdigit()])
             res = measure(opts.runs, have_lsns)

@@ -461,7 +461,7 @@ def run_node_audits(
     agent pod (kube/agent.py), ``parallel`` nodes at a time; one NodeAudit per node, in the
     order of ``nodes``. A failing node gives a NodeAudit with ``error``; nothing raises
     except KeyboardInterrupt (nodes not started yet are then not started; running agents
-    finish and delete their pods).
+    stop at their next poll and delete their pods, a create in flight included).
     """
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
 
@@ -470,6 +470,7 @@ def run_node_audits(
     total = len(nodes)
     finished = 0
     lock = threading.Lock()
+    cancel = threading.Event()  # Ctrl-C: running agents stop at their next poll
 
     def one(node: str) -> NodeAudit:
         nonlocal finished
@@ -486,6 +487,7 @@ def run_node_audits(
                 namespace=namespace,
                 timeout=timeout,
                 poll_interval=poll_interval,
+                cancel=cancel,
             )
             result: AuditResult | None = result_from_json(run.output)
             error = None
@@ -503,6 +505,7 @@ def run_node_audits(
         futures = [pool.submit(one, node) for node in nodes]
         return [f.result() for f in futures]
     except KeyboardInterrupt:
+        cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -276,7 +277,8 @@ def survey(inventory: Inventory, sockets: Sequence[SocketInfo]) -> Survey:
                 found.versions[s.ident] = (said, "cri:Version")
             sandboxes = (inventory.attempt(cri.list_pod_sandboxes) or {}).get("items", [])
             ctrs = (inventory.attempt(cri.list_containers) or {}).get("containers", [])
-            for cid, meta in cri_index(runtime, sandboxes, ctrs).items():
+            index = inventory.attempt(partial(cri_index, runtime, sandboxes, ctrs)) or {}
+            for cid, meta in index.items():
                 found.metadata.setdefault(cid, replace(meta, endpoint=s.ident))
         elif how == "docker":
             engine = inventory.docker(s)
@@ -285,6 +287,7 @@ def survey(inventory: Inventory, sockets: Sequence[SocketInfo]) -> Survey:
                 continue
             found.answered[s.ident] = "dockerd"
             found.versions[s.ident] = (str(info.get("Version", "")), "docker:/version")
-            for cid, meta in docker_index(inventory.attempt(engine.containers) or []).items():
+            listed = inventory.attempt(engine.containers) or []
+            for cid, meta in (inventory.attempt(partial(docker_index, listed)) or {}).items():
                 found.metadata.setdefault(cid, replace(meta, endpoint=s.ident))
     return found

@@ -87,6 +87,12 @@ def socket_path(endpoint: str) -> str:
     return path
 
 
+def permission_detail(socket: str) -> str:
+    """What to say when connecting to a runtime socket is not permitted (the Docker client
+    says the same)."""
+    return f"permission denied on {socket}: run as root (or in the socket's group)"
+
+
 def parse_info(info: dict[str, str]) -> JSONDict:
     """Parse each value of a verbose ``info`` map as JSON; keep those that are not JSON."""
     parsed: JSONDict = {}
@@ -133,6 +139,12 @@ class CRIClient:
         code = err.code()
         name = code.name if code is not None else "UNKNOWN"
         details = err.details() or name
+        if name == "UNAVAILABLE" and "permission denied" in details.lower():
+            # gRPC reports a socket connect() refused with EACCES as UNAVAILABLE with the
+            # errno text in the details ("... unix:/run/x.sock: Permission denied").
+            return ProbeFailed(
+                ErrorKind.PERMISSION, f"cri:{method}", permission_detail(self.socket_path)
+            )
         if name == "UNIMPLEMENTED":
             detail = f"not implemented by the runtime at {self.socket_path}: {details}"
         elif name == "DEADLINE_EXCEEDED":

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from inspect8s.audit.registry import CheckSettings, load_checks
 from inspect8s.audit.runner import run_checks
 from inspect8s.collect.nodeaudit import collect_for_node, parse_dpkg_version, parse_proc_net_unix
-from inspect8s.collect.record import redact_args, redact_file, redact_json, redact_text
+from inspect8s.collect.redact import redact_args, redact_file, redact_json, redact_text
 from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
