@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspect8s.audit.registry import load_checks
-from inspect8s.audit.runner import collect_for_node, run_checks
+from inspect8s.audit.runner import run_checks
 from inspect8s.collect.bundle import ReplayClients, ReplayHostFS, load_bundle
 from inspect8s.collect.node import RuntimeOptions, gather_node
 from inspect8s.collect.nodeaudit import (
     cgroup_driver_from_runtime_config,
+    collect_for_node,
     parse_dpkg_version,
     parse_proc_net_unix,
     sandbox_image_from_status,
