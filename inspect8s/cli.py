@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import importlib
 import io
 import os
@@ -65,13 +66,23 @@ def _root(
         env_of(ctx).debug = True
 
 
-def _register_commands() -> None:
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command tree of :data:`app`, built once per process.
+
+    Typer builds it anew on every ``app(...)`` call (and sets ``sys.excepthook``); a process
+    that runs the CLI many times (:func:`run` from a library or the tests) reuses this one.
+    """
     # Each command lives in inspect8s/commands/; importing them is cheap (no heavy imports).
     from inspect8s.commands import register
 
     register(app)
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
 
 
+@functools.cache
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
     """(Exit, ClickException, Abort) classes of the click that Typer runs on.
 
@@ -186,9 +197,11 @@ def execute(args: Sequence[str], env: Environment) -> ExitStatus:
     stdout = env.stdout
     env.stdout = _GuardedOutput(stdout)  # type: ignore[assignment]
     try:
-        _register_commands()
+        command = _command()
         with _click_streams(env):
-            rv = app(args=list(args), prog_name=env.prog_name, standalone_mode=False, obj=env)
+            rv = command.main(
+                args=list(args), prog_name=env.prog_name, standalone_mode=False, obj=env
+            )
         code = _status(rv) if isinstance(rv, int) else ExitStatus.OK
         if code is ExitStatus.INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
             env.say("interrupted")

@@ -230,6 +230,15 @@ def test_not_a_bundle_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+@pytest.fixture(scope="module")
+def kubeadm_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the kubeadm-1.23-docker bundle for the malformed-file cases: each case
+    damages one file and puts it back before the next."""
+    copy = tmp_path_factory.mktemp("malformed") / "b"
+    shutil.copytree(AUDIT / "kubeadm-1.23-docker", copy, symlinks=True)
+    return copy
+
+
 @pytest.mark.parametrize(
     ("path", "content"),
     [
@@ -244,13 +253,16 @@ def test_not_a_bundle_is_a_usage_error(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_file_is_a_probe_error_and_the_rest_still_runs(
-    tmp_path: Path, path: str, content: bytes
+    kubeadm_copy: Path, path: str, content: bytes
 ) -> None:
-    copy = tmp_path / "b"
-    shutil.copytree(AUDIT / "kubeadm-1.23-docker", copy, symlinks=True)
-    (copy / "host" / path).write_bytes(content)
-    snapshot = collect_for_node("/", from_dirs=[str(copy)])
-    result = run_checks(snapshot, node_checks(), settings=CheckSettings(target_version="1.24"))
+    target = kubeadm_copy / "host" / path
+    original = target.read_bytes()
+    target.write_bytes(content)
+    try:
+        snapshot = collect_for_node("/", from_dirs=[str(kubeadm_copy)])
+        result = run_checks(snapshot, node_checks(), settings=CheckSettings(target_version="1.24"))
+    finally:
+        target.write_bytes(original)  # the next case starts from the bundle as recorded
     assert not [o for o in result.outcomes if o.status.value == "error"]
     assert result.findings  # other sources still give their findings
     if path.endswith((".toml", ".yaml", ".env", ".json")):

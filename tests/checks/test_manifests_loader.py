@@ -224,10 +224,18 @@ def test_a_directory_given_where_a_file_is_expected_is_read_as_a_directory(
     assert found.errors == ()
 
 
+def _scratch(factory: pytest.TempPathFactory, name: str) -> Path:
+    """One directory for every example of a property test: each example writes the same
+    file names over the last one's, so the directory holds only the current example."""
+    directory = factory.getbasetemp() / name
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    directory = tmp_path_factory.mktemp("random")
+    directory = _scratch(tmp_path_factory, "random")
     (directory / "r.yaml").write_bytes(data)
     (directory / "r.json").write_bytes(data)
     found = load_manifests([str(directory)])
@@ -258,7 +266,7 @@ def test_random_structures_never_raise(
 ) -> None:
     import json
 
-    directory = tmp_path_factory.mktemp("structures")
+    directory = _scratch(tmp_path_factory, "structures")
     for kind in ("Pod", "Deployment", "CronJob", "List"):
         doc = {"kind": kind, "metadata": {"name": "x"}, "spec": data, "items": data}
         (directory / f"{kind}.json").write_text(json.dumps(doc))

@@ -36,19 +36,22 @@ def hanging_socket(tmp_path: Path) -> Iterator[HangingSocket]:
     stop = threading.Event()
 
     def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
+        while True:
             try:
                 conn, _ = server.accept()
             except OSError:
-                continue
+                return
             held.append(conn)
+            if stop.is_set():  # the teardown's own connection
+                return
             hanging.connected.set()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield hanging
     stop.set()
+    with socket.socket(socket.AF_UNIX) as wake:  # ends the blocking accept() at once
+        wake.connect(str(path))
     thread.join()
     for conn in held:
         conn.close()

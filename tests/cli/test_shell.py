@@ -1,7 +1,7 @@
 """The CLI shell: version, help, usage errors, exit codes, no tracebacks, broken pipes.
 
-Start-up, the console scripts and the broken pipe need a real process; the rest runs the
-CLI in-process (tests/clirun.py).
+Start-up (``python -m inspect8s --version``, what ``--help`` imports), the console scripts
+and the broken pipe need a real process; the rest runs the CLI in-process (tests/clirun.py).
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ def test_version() -> None:
 
 
 def test_version_through_typer_with_other_global_option() -> None:
-    proc = run("--debug", "--version")
+    proc = cli("--debug", "--version")
     assert proc.returncode == 0
     assert __version__ in proc.stdout
 
 
 def test_help_lists_commands() -> None:
-    proc = run("--help")
+    proc = cli("--help")
     assert proc.returncode == 0
     assert "node" in proc.stdout
     assert "Usage:" in proc.stdout

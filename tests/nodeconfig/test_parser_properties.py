@@ -3,11 +3,11 @@ ProbeFailed (and the pure merges nothing at all)."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodeconfig_util import FIXTURES
@@ -168,17 +168,23 @@ FILES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def host_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root every example of test_collect_never_raises writes its files into (each
+    example writes all of FILES, over the last example's)."""
+    return tmp_path_factory.mktemp("collect")
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(contents=st.lists(ANY_BYTES, min_size=len(FILES), max_size=len(FILES)))
-def test_collect_never_raises(contents: list[bytes]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        for host_path, data in zip(FILES, contents, strict=True):
-            target = Path(tmp) / host_path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        _, errors = collect_node_config(
-            HostFS(tmp), kubelet_cmdline=["kubelet", "--config=/var/lib/kubelet/config.yaml"]
-        )
-        assert all(isinstance(e, ProbeFailed) for e in errors)
-        # Each names a host file (a unit's EnvironmentFile= may name one not written here).
-        assert all(e.source.startswith("host:/") for e in errors)
+def test_collect_never_raises(host_root: Path, contents: list[bytes]) -> None:
+    for host_path, data in zip(FILES, contents, strict=True):
+        target = host_root / host_path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    _, errors = collect_node_config(
+        HostFS(str(host_root)), kubelet_cmdline=["kubelet", "--config=/var/lib/kubelet/config.yaml"]
+    )
+    assert all(isinstance(e, ProbeFailed) for e in errors)
+    # Each names a host file (a unit's EnvironmentFile= may name one not written here).
+    assert all(e.source.startswith("host:/") for e in errors)

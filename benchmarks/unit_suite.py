@@ -1,0 +1,105 @@
+"""Wall time of the unit suite (everything under tests/ but tests/integration) in two trees.
+
+    python benchmarks/unit_suite.py --old /path/to/old/tree --old-python /old/venv/bin/python
+    python benchmarks/unit_suite.py --old ... --old-python ... --same-files   # (a) below
+    python benchmarks/unit_suite.py --runs 5 ...
+
+Runs the suite of each tree in turn (old, new, old, new, ...), after one warm-up run of
+each that is not counted, and prints every run's wall time with the load average taken just
+before it, then the median of each tree and the ratio new/old.
+
+- Without ``--same-files``: each tree's whole unit suite.
+- With ``--same-files``: in both trees only the old tree's unit test files that still exist
+  in the new one (so the same tests, as they are written in each tree).
+
+Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR`` from the tree's
+root, with the tree's own interpreter (its venv) and this process's environment (so
+PYTHONDONTWRITEBYTECODE, when set, holds for both). ``DIR`` is one directory per tree,
+kept between runs: pytest empties it at the start of each run, so every run pays for
+removing what its own tree's previous run left, and never for another tree's (or another
+user's) directories under /tmp/pytest-of-USER. A run that fails is reported and stops the
+benchmark. Run it on an otherwise idle machine; the load averages say how idle it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def unit_files(tree: Path) -> list[str]:
+    """The unit test files of TREE (relative paths), integration tests left out."""
+    return sorted(
+        str(p.relative_to(tree))
+        for p in (tree / "tests").rglob("test_*.py")
+        if "integration" not in p.relative_to(tree / "tests").parts
+    )
+
+
+def run_suite(python: str, tree: Path, basetemp: Path, files: list[str] | None) -> float:
+    targets = files if files is not None else ["tests", "--ignore=tests/integration"]
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    started = time.monotonic()
+    proc = subprocess.run([*cmd, *targets], cwd=tree, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-2000:])
+        raise SystemExit(f"the unit suite of {tree} failed (exit {proc.returncode})")
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    print(f"    {summary}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True, help="the old tree's root")
+    parser.add_argument("--old-python", required=True, help="the old tree's interpreter")
+    parser.add_argument("--new", type=Path, default=REPO, help="the new tree (default: here)")
+    parser.add_argument("--new-python", default=sys.executable)
+    parser.add_argument("--runs", type=int, default=3, help="counted runs per tree")
+    parser.add_argument("--same-files", action="store_true", help="only the shared test files")
+    args = parser.parse_args(argv)
+
+    old_tree, new_tree = args.old.resolve(), args.new.resolve()
+    old_files = new_files = None
+    if args.same_files:
+        shared = [f for f in unit_files(old_tree) if (new_tree / f).is_file()]
+        gone = sorted(set(unit_files(old_tree)) - set(shared))
+        print(f"{len(shared)} test files in both trees; only in the old one: {gone or 'none'}")
+        old_files = new_files = shared
+    trees = {
+        "old": (args.old_python, old_tree, old_files),
+        "new": (args.new_python, new_tree, new_files),
+    }
+    print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-") as scratch:
+        basetemps = {name: Path(scratch) / name for name in trees}
+        for name, (python, tree, files) in trees.items():
+            print(f"warm-up {name}")
+            run_suite(python, tree, basetemps[name], files)
+        for i in range(args.runs):
+            for name, (python, tree, files) in trees.items():
+                load = os.getloadavg()
+                elapsed = run_suite(python, tree, basetemps[name], files)
+                times[name].append(elapsed)
+                loads = ", ".join(f"{x:.2f}" for x in load)
+                print(f"run {i + 1} {name}: {elapsed:6.2f} s  (load average before: {loads})")
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, values in times.items():
+        runs = " / ".join(f"{v:.2f}" for v in values)
+        print(f"{name}: {runs} s, median {medians[name]:.2f} s")
+    print(f"ratio new/old (medians): {medians['new'] / medians['old']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
