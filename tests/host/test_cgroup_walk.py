@@ -5,7 +5,6 @@ per-process file whenever the walk cannot be trusted for a process or a hierarch
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -48,10 +47,9 @@ def test_v2_tree_is_walked_by_default() -> None:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "node"
-    shutil.copytree(NODES / V2, root, symlinks=True)
-    return root
+def tree(v2_tree: Path) -> Path:
+    assert v2_tree.name == V2
+    return v2_tree
 
 
 def _path(root: Path, pid: int) -> str:

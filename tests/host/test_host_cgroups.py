@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -313,9 +312,8 @@ def test_read_limits_v1_guaranteed_cpu_limit() -> None:
     assert limits.cpu_shares == 307
 
 
-def test_read_limits_missing_and_malformed_files(tmp_path: Path) -> None:
-    root = tmp_path / "node"
-    shutil.copytree(NODES / "cgroupv2-systemd-containerd", root, symlinks=True)
+def test_read_limits_missing_and_malformed_files(v2_tree: Path) -> None:
+    root = v2_tree
     fs = HostFS(str(root))
     scope = _scope(str(root), 1022)
     d = root / ("sys/fs/cgroup" + scope.lstrip())

@@ -163,10 +163,8 @@ def test_scan_real_recording() -> None:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "node"
-    shutil.copytree(NODES / "cgroupv2-systemd-containerd", root, symlinks=True)
-    return root
+def tree(v2_tree: Path) -> Path:
+    return v2_tree
 
 
 def _replace_link_with_file(root: Path, pid: int, kind: str) -> None:
