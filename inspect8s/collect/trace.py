@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from inspect8s.collect.errors import Errors
 from inspect8s.collect.inventory import CRIRuntime, Inventory
@@ -23,16 +24,31 @@ from inspect8s.errors import NotFoundError, ProbeFailed, UsageError
 from inspect8s.host.fs import HostFS
 from inspect8s.model import (
     Container,
-    ContainerTrace,
     KubeletProcess,
-    Link,
     NodeReport,
     ProcessInfo,
     ProcessOrigin,
-    RuntimeChain,
     RuntimeDaemon,
 )
-from inspect8s.model.serialize import to_data
+from inspect8s.model.chain import (
+    CgroupLink,
+    ContainerdLink,
+    ContainerTrace,
+    CriEndpointLink,
+    DaemonLink,
+    DockerdLink,
+    HandlerLink,
+    KubeletLink,
+    LimitsLink,
+    Link,
+    NamespacesLink,
+    OciRuntimeLink,
+    ProcessesLink,
+    RequestedLink,
+    RuntimeChain,
+    RuntimeLink,
+    ShimLink,
+)
 from inspect8s.nodeconfig import flags as daemon_flags
 from inspect8s.runtime import ocistate
 from inspect8s.runtime.convert import ContainerMeta, VerboseInfo, verbose_info
@@ -256,44 +272,44 @@ def kubelet_links(report: NodeReport, c: Container | None) -> list[Link]:
     version = report.kubelet_version
     if kubelet is None:
         links.append(
-            Link(
-                "kubelet",
-                {"version": version.version if version else None},
-                version.source if version else None,
+            KubeletLink(
+                version=version.version if version else None,
+                version_source=version.source if version else None,
+                source=version.source if version else None,
                 missing="no kubelet process on this node (or not visible)"
                 + ("; its unit and configuration files were read" if runtime else ""),
             )
         )
     else:
         links.append(
-            Link(
-                "kubelet",
-                {
-                    "pid": kubelet.pid,
-                    "version": version.version if version else kubelet.version,
-                    "version_source": version.source if version else None,
-                    "cmdline": list(kubelet.cmdline),
-                },
-                f"host:/proc/{kubelet.pid}/cmdline",
+            KubeletLink(
+                pid=kubelet.pid,
+                version=version.version if version else kubelet.version,
+                version_source=version.source if version else None,
+                cmdline=kubelet.cmdline,
+                source=f"host:/proc/{kubelet.pid}/cmdline",
             )
         )
     if runtime is None:
-        links.append(
-            Link("cri-endpoint", {}, None, missing="no kubelet configuration names an endpoint")
-        )
+        links.append(CriEndpointLink(missing="no kubelet configuration names an endpoint"))
         return links
-    values: dict[str, Any] = {
-        "endpoint": runtime.endpoint,
-        "set_by": runtime.set_by,
-        "socket": runtime.socket,
-        "daemon_pid": runtime.daemon_pid,
-        "runtime": runtime.runtime,
-    }
+    runs_here = None
     if c is not None:
-        values["container_runs_here"] = (
-            c.runtime_pid is not None and c.runtime_pid == runtime.daemon_pid
-        ) or (c.endpoint is not None and c.endpoint == runtime.socket)
-    links.append(Link("cri-endpoint", values, runtime.source, missing=runtime.problem))
+        runs_here = (c.runtime_pid is not None and c.runtime_pid == runtime.daemon_pid) or (
+            c.endpoint is not None and c.endpoint == runtime.socket
+        )
+    links.append(
+        CriEndpointLink(
+            endpoint=runtime.endpoint,
+            set_by=runtime.set_by,
+            socket=runtime.socket,
+            daemon_pid=runtime.daemon_pid,
+            runtime=runtime.runtime,
+            container_runs_here=runs_here,
+            source=runtime.source,
+            missing=runtime.problem,
+        )
+    )
     return links
 
 
@@ -315,7 +331,7 @@ def runtime_link(
         why = f"no {name} daemon process found serving this container"
         if c is not None and c.endpoint:
             why = f"no daemon process found listening on {c.endpoint}"
-        return Link("runtime", {"name": name}, None, missing=why)
+        return RuntimeLink(daemon=name, missing=why)
     socket = collection.socket(c.endpoint) if c is not None else None
     if found_by:
         pass
@@ -323,65 +339,51 @@ def runtime_link(
         found_by = f"listens on {socket.path}, which listed the container"
     else:
         found_by = "its shim's -address names its socket"
-    return Link(
-        "runtime",
-        {
-            "name": daemon.name,
-            "pid": daemon.pid,
-            "version": daemon.version,
-            "config_file": daemon.config_file,
-            "config_source": daemon.config_source,
-            "cri_api_version": api_version,
-            "sockets": list(daemon.sockets),
-            "found_by": found_by,
-            "kubelet_runtime": bool(kubelet and kubelet.daemon_pid == daemon.pid),
-        },
-        daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
+    return RuntimeLink(
+        daemon=daemon.name,
+        pid=daemon.pid,
+        version=daemon.version,
+        version_source=daemon.version_source,
+        config_file=daemon.config_file,
+        config_source=daemon.config_source,
+        cri_api_version=api_version,
+        sockets=daemon.sockets,
+        found_by=found_by,
+        kubelet_runtime=bool(kubelet and kubelet.daemon_pid == daemon.pid),
+        source=daemon.version_source
+        or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
     )
 
 
 # --------------------------------------------------------------------------- container links
 
 
-def _ns_links(c: Container, report: NodeReport, sandbox: Container | None) -> Link:
+def _ns_links(c: Container, report: NodeReport, sandbox: Container | None) -> NamespacesLink:
     if not c.namespaces:
-        return Link("namespaces", {}, None, missing="namespace links unreadable or no process")
+        return NamespacesLink(missing="namespace links unreadable or no process")
     shared_sandbox = []
     if sandbox is not None and sandbox is not c:
         shared_sandbox = [
             t for t in FLAGGED_NAMESPACES if sandbox.namespaces.get(t) == c.namespaces.get(t)
         ]
-    return Link(
-        "namespaces",
-        {
-            "inodes": dict(sorted(c.namespaces.items())),
-            "shared_with_host": list(c.host_namespaces),
-            "shared_with_sandbox": shared_sandbox,
-            "host_reference": report.host_reference.reason,
-        },
-        f"host:/proc/{c.init_pid}/ns",
+    return NamespacesLink(
+        inodes=dict(sorted(c.namespaces.items())),
+        shared_with_host=c.host_namespaces,
+        shared_with_sandbox=tuple(shared_sandbox),
+        host_reference=report.host_reference.reason,
+        source=f"host:/proc/{c.init_pid}/ns",
     )
 
 
 def _cgroup_links(c: Container) -> list[Link]:
     return [
-        Link(
-            "cgroup",
-            {
-                "path": c.cgroup_path,
-                "driver": c.cgroup_driver,
-                "qos": c.qos.value if c.qos else None,
-            },
-            f"host:/proc/{c.init_pid}/cgroup",
+        CgroupLink(
+            path=c.cgroup_path,
+            driver=c.cgroup_driver,
+            qos=c.qos.value if c.qos else None,
+            source=f"host:/proc/{c.init_pid}/cgroup",
         ),
-        Link(
-            "limits",
-            {
-                **to_data(c.limits),
-                "cpu_limit_millicores": c.limits.cpu_limit_millicores,
-            },
-            "host:cgroup files of the container's cgroup",
-        ),
+        LimitsLink(limits=c.limits, source="host:cgroup files of the container's cgroup"),
     ]
 
 
@@ -393,47 +395,49 @@ def _oci_link(
     roots: Sequence[str],
     errors: Errors,
     timeout: float,
-) -> Link:
+) -> OciRuntimeLink:
     path = ocistate.find_binary(fs, binary_name)
-    values: dict[str, Any] = {"binary": path or binary_name}
+    version: str | None = None
     sources: list[str] = []
     if path:
         version, vsource = ocistate.binary_version(fs, path, timeout)
-        values["version"] = version
         sources.append(vsource)
+    binary = path or binary_name
     try:
         state = ocistate.find_state(fs, c.id, namespace, roots)
     except ProbeFailed as exc:
         errors.add(exc)
-        values["state"] = None
-        return Link("oci-runtime", values, "; ".join(sources) or None)
-    values.update(
-        {
-            "state_file": state.state_path,
-            "state_init_pid": state.init_pid,
-            "bundle": state.bundle,
-            "state_cgroup_path": state.cgroup_path,
-            "state_namespaces": state.namespaces,
-        }
-    )
+        return OciRuntimeLink(binary=binary, version=version, source="; ".join(sources) or None)
     sources.insert(0, f"{state.runtime} state:{state.state_path}")
-    return Link("oci-runtime", values, "; ".join(sources))
+    return OciRuntimeLink(
+        binary=binary,
+        version=version,
+        state_file=state.state_path,
+        state_init_pid=state.init_pid,
+        bundle=state.bundle,
+        state_cgroup_path=state.cgroup_path,
+        state_namespaces=dict(state.namespaces),
+        source="; ".join(sources),
+    )
 
 
-def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> Link:
+def _shim_link(report: NodeReport, c: Container, sandbox: Container | None) -> ShimLink:
     if c.shim_pid is None:
-        return Link("shim", {}, None, missing="the container's parent process is not a shim")
+        return ShimLink(missing="the container's parent process is not a shim")
     shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
-    values: dict[str, Any] = {
-        "pid": c.shim_pid,
-        "binary": shim.kind if shim else None,
-        "namespace": shim.namespace if shim else None,
-        "started_for": shim.id if shim else None,
-        "parent_of_container": True,
-    }
-    if sandbox is not None and sandbox is not c:
-        values["parent_of_sandbox"] = sandbox.shim_pid == c.shim_pid
-    return Link("shim", values, f"host:/proc/{c.init_pid}/stat (ppid)")
+    return ShimLink(
+        pid=c.shim_pid,
+        binary=shim.kind if shim else None,
+        namespace=shim.namespace if shim else None,
+        started_for=shim.id if shim else None,
+        parent_of_container=True,
+        parent_of_sandbox=(
+            sandbox.shim_pid == c.shim_pid if sandbox is not None and sandbox is not c else None
+        ),
+        daemon_pid=shim.daemon_pid if shim else None,
+        address=shim.address if shim else None,
+        source=f"host:/proc/{c.init_pid}/stat (ppid)",
+    )
 
 
 def _status_call(c: Container) -> str:
@@ -496,7 +500,7 @@ def _handler_link(
     meta: ContainerMeta | None,
     info: VerboseInfo | None,
     sandbox_info: VerboseInfo | None,
-) -> tuple[Link, dict[str, Any]]:
+) -> tuple[HandlerLink, dict[str, Any]]:
     said = [v for v in (info, sandbox_info) if v is not None and v.shape != "none"]
     runtime_options = next((v.runtime_options for v in said if v.runtime_options), {})
     runtime_type = next((v.runtime_type for v in said if v.runtime_type), None)
@@ -506,21 +510,18 @@ def _handler_link(
             if meta is None or not meta.endpoint
             else "the runtime gave no verbose status (see errors)"
         )
-        return Link("handler", {}, None, missing=missing), {}
+        return HandlerLink(missing=missing), {}
     handler_from = sandbox_info if sandbox_info is not None else info
     sources = [_status_call(c)]
     if handler_from is not None and handler_from.handler_source:
         sources.append(handler_from.handler_source)
-    link = Link(
-        "handler",
-        {
-            "runtime_handler": (handler_from.runtime_handler if handler_from else None) or "",
-            "runtime_type": runtime_type,
-            "runtime_options": runtime_options,
-            "snapshotter": info.snapshotter if info else None,
-            "status_shape": said[0].shape,
-        },
-        "; ".join(sources),
+    link = HandlerLink(
+        runtime_handler=(handler_from.runtime_handler if handler_from else None) or "",
+        runtime_type=runtime_type,
+        runtime_options=runtime_options,
+        snapshotter=info.snapshotter if info else None,
+        status_shape=said[0].shape,
+        source="; ".join(sources),
     )
     return link, runtime_options
 
@@ -577,15 +578,12 @@ def trace_cri_container(
     links.append(_oci_link(fs, c, ns, binary or "runc", roots, errors, timeout))
     pid_from_runtime = info.pid if info else None
     links.append(
-        Link(
-            "processes",
-            {
-                "sandbox_pid": sandbox.init_pid if sandbox else None,
-                "init_pid": c.init_pid,
-                "runtime_reported_pid": pid_from_runtime,
-                "pids": list(c.pids),
-            },
-            f"{_status_call(c)}.info.pid; host:/proc"
+        ProcessesLink(
+            sandbox_pid=sandbox.init_pid if sandbox else None,
+            init_pid=c.init_pid,
+            runtime_reported_pid=pid_from_runtime,
+            pids=c.pids,
+            source=f"{_status_call(c)}.info.pid; host:/proc"
             if pid_from_runtime is not None
             else "host:/proc",
         )
@@ -594,21 +592,28 @@ def trace_cri_container(
     links.extend(_cgroup_links(c))
     resources = info.resources if info else {}
     if resources:
-        links.append(
-            Link(
-                "requested",
-                {
-                    "memory_limit_bytes": (resources.get("memory") or {}).get("limit"),
-                    "cpu_quota": (resources.get("cpu") or {}).get("quota"),
-                    "cpu_period": (resources.get("cpu") or {}).get("period"),
-                    "cpu_shares": (resources.get("cpu") or {}).get("shares"),
-                    "pids_limit": (resources.get("pids") or {}).get("limit"),
-                    "privileged": info.privileged if info else None,
-                },
-                f"{_status_call(c)}.info.runtimeSpec.linux.resources",
-            )
-        )
+        links.append(_requested_link(c, resources, info.privileged if info else None))
     return _container_trace(c, links)
+
+
+def _requested_link(
+    c: Container, resources: dict[str, Any], privileged: bool | None
+) -> RequestedLink:
+    """What the runtime's OCI spec asks of the kernel (``linux.resources``)."""
+
+    def number(section: str, key: str) -> int | None:
+        value = (resources.get(section) or {}).get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return RequestedLink(
+        memory_limit_bytes=number("memory", "limit"),
+        cpu_quota=number("cpu", "quota"),
+        cpu_period=number("cpu", "period"),
+        cpu_shares=number("cpu", "shares"),
+        pids_limit=number("pids", "limit"),
+        privileged=privileged,
+        source=f"{_status_call(c)}.info.runtimeSpec.linux.resources",
+    )
 
 
 def _container_trace(c: Container, links: Sequence[Link]) -> ContainerTrace:
@@ -646,13 +651,15 @@ def _dockerd_of(collection: NodeCollection, c: Container) -> RuntimeDaemon | Non
     return dockerds[0] if len(dockerds) == 1 else None
 
 
-def moby_links(collection: NodeCollection, c: Container) -> list[Link]:
+def moby_links(
+    collection: NodeCollection, c: Container, engine: type[DaemonLink] = RuntimeLink
+) -> list[Link]:
     """dockerd and the containerd it drives (namespace ``moby``): the containerd the
     container's shim belongs to (its ``-address``), else the one behind the socket
     dockerd's ``--containerd`` names."""
     report = collection.report
     dockerd = _dockerd_of(collection, c)
-    links = [_daemon_link("runtime", dockerd, "dockerd", "the Docker Engine that runs it")]
+    links: list[Link] = [_daemon_link(engine, dockerd, "dockerd", "the Docker Engine that runs it")]
     shim = next((s for s in report.shims if s.pid == c.shim_pid), None)
     containerd = collection.daemon(shim.daemon_pid) if shim is not None else None
     how = "the container's shim -address names its socket"
@@ -663,28 +670,28 @@ def moby_links(collection: NodeCollection, c: Container) -> list[Link]:
             if named in s.named_by and s.daemon_pid is not None:
                 containerd = collection.daemon(s.daemon_pid)
                 how = "dockerd's --containerd names its socket"
-    link = _daemon_link("containerd", containerd, "containerd", how)
-    values = {**link.values, "namespace": "moby"}
-    if wanted:
-        values["socket_from_dockerd"] = wanted[-1]
-    links.append(Link("containerd", values, link.source, link.missing))
+    link = _daemon_link(ContainerdLink, containerd, "containerd", how)
+    links.append(replace(link, socket_from_dockerd=wanted[-1] if wanted else None))
     return links
 
 
-def _daemon_link(name: str, daemon: RuntimeDaemon | None, what: str, found_by: str) -> Link:
+D = TypeVar("D", bound=DaemonLink)
+
+
+def _daemon_link(kind: type[D], daemon: RuntimeDaemon | None, what: str, found_by: str) -> D:
     if daemon is None:
-        return Link(name, {"name": what}, None, missing=f"no {what} daemon process found")
-    return Link(
-        name,
-        {
-            "name": daemon.name,
-            "pid": daemon.pid,
-            "version": daemon.version,
-            "config_file": daemon.config_file,
-            "sockets": list(daemon.sockets),
-            "found_by": found_by,
-        },
-        daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
+        return kind(daemon=what, missing=f"no {what} daemon process found")
+    return kind(
+        daemon=daemon.name,
+        pid=daemon.pid,
+        version=daemon.version,
+        version_source=daemon.version_source,
+        config_file=daemon.config_file,
+        config_source=daemon.config_source,
+        sockets=daemon.sockets,
+        found_by=found_by,
+        source=daemon.version_source
+        or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None),
     )
 
 
@@ -715,15 +722,18 @@ def trace_docker_container(
         else _runtime_fs(collection, c)
     )
     links.append(_oci_link(fs, c, "moby", "runc", roots, errors, timeout))
-    values: dict[str, Any] = {"init_pid": c.init_pid, "pids": list(c.pids)}
-    source = "host:/proc"
-    if sandbox is not None:
-        values["sandbox_pid"] = sandbox.init_pid
-    if info is not None:
-        values["runtime_reported_pid"] = info.pid
-        if info.pid is not None:
-            source = f"{_status_call(c)}.info.pid; host:/proc"
-    links.append(Link("processes", values, source))
+    reported = info.pid if info is not None else None
+    links.append(
+        ProcessesLink(
+            init_pid=c.init_pid,
+            sandbox_pid=sandbox.init_pid if sandbox is not None else None,
+            runtime_reported_pid=reported,
+            pids=c.pids,
+            source=f"{_status_call(c)}.info.pid; host:/proc"
+            if reported is not None
+            else "host:/proc",
+        )
+    )
     links.append(_ns_links(c, report, sandbox))
     links.extend(_cgroup_links(c))
     return _container_trace(c, links)
@@ -782,11 +792,7 @@ def trace_pod(
     if first.runtime in ("docker", "cri-dockerd") and _uses_cri_dockerd(report, meta):
         # kubelet -> cri-dockerd -> dockerd -> containerd (moby) -> shim -> runc
         node_links = _cri_node_links(collection, first, meta, "cri-dockerd", cri)
-        engine, containerd = moby_links(collection, first)
-        node_links += [
-            Link("dockerd", engine.values, engine.source, engine.missing),
-            containerd,
-        ]
+        node_links += moby_links(collection, first, DockerdLink)
 
         def one(c: Container) -> ContainerTrace:
             info = cri.info_for(c, collection.metadata.get(c.id))

@@ -38,7 +38,7 @@ from inspect8s.render.escape import escape
 if TYPE_CHECKING:
     from inspect8s.collect.node import NodeCollection
     from inspect8s.host.fs import HostFS
-    from inspect8s.model import KubeletVersion
+    from inspect8s.model import KubeletVersion, Pod, RuntimeChain
     from inspect8s.runtime.clients import RuntimeClients
 
 TraceOpt = Annotated[
@@ -89,25 +89,27 @@ UidOpt = Annotated[
 
 
 def _emit(
-    env: Environment, docs: list[dict[str, Any]], out: Output, lead: str | None = None
+    env: Environment, chains: list[RuntimeChain], out: Output, lead: str | None = None
 ) -> None:
-    """Write chain documents (one per pod); ``lead`` is the sentence before them (``pid``)."""
+    """Write chains (one per pod); ``lead`` is the sentence before them (``pid``)."""
     if out.is_table:
         from inspect8s.render.views import write_trace_table
 
         screen = out.screen(env)
         if lead:
             env.stdout.write(escape(lead) + "\n\n")
-        for i, doc in enumerate(docs):
+        for i, chain in enumerate(chains):
             if i:
                 env.stdout.write("\n")
-            write_trace_table(doc, env.stdout, screen)
+            write_trace_table(chain, env.stdout, screen)
     elif out.format == "html":
         from inspect8s.render.html import write_trace_html
 
-        write_trace_html(docs, env.stdout, lead=lead)
+        write_trace_html(chains, env.stdout, lead=lead)
     else:
-        out.write_document(_one_or_list(docs), env)
+        from inspect8s.render.views import document
+
+        out.write_document(_one_or_list([document("RuntimeChain", c) for c in chains]), env)
 
 
 def _one_or_list(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -186,9 +188,12 @@ def pod(
             "-l/--selector looks pods up in the Kubernetes API: give --kubeconfig "
             "(without --local or --from)"
         )
+    from dataclasses import replace
+
     # (namespace, name, uid, API view) of each pod to show; views None without the API
-    wanted: list[tuple[str | None, str, str | None, dict[str, Any] | None]] = []
+    wanted: list[tuple[str | None, str, str | None, Pod | None]] = []
     docs: list[dict[str, Any]] = []
+    chains: list[RuntimeChain] = []
     kubelet_version: KubeletVersion | None = None
     if use_api:
         found, kubelet_version = _api_lookup(
@@ -209,13 +214,11 @@ def pod(
         )
         for api_pod, remote in found:
             if remote is not None:
-                run, node = remote
-                doc = dict(run)
-                doc["api"] = api_pod
-                doc["traced_on"] = f"agent pod on node {node}"
-                docs.append(doc)
+                chains.append(
+                    replace(remote, api=api_pod, traced_on=f"agent pod on node {api_pod.node_name}")
+                )
             else:
-                wanted.append((api_pod["namespace"], api_pod["name"], api_pod.get("uid"), api_pod))
+                wanted.append((api_pod.namespace, api_pod.name, api_pod.uid, api_pod))
     else:
         assert name is not None
         wanted.append((namespace, name, uid, None))
@@ -247,16 +250,13 @@ def pod(
             pod_namespace=ns,
             clients=clients,
         )
-        doc = document("RuntimeChain", chain)
-        doc["api"] = view
-        doc["traced_on"] = _traced_on(from_dir)
-        docs.append(doc)
+        chains.append(replace(chain, api=view, traced_on=_traced_on(from_dir)))
     if not trace_runtime and out.is_table:
         return 0
     if not trace_runtime:
         out.write_document(_one_or_list(docs), env)
         return 0
-    _emit(env, docs, out)
+    _emit(env, chains, out)
     return 0
 
 
@@ -276,21 +276,21 @@ def _api_lookup(
     agent_image: str | None = None,
     agent_namespace: str = "default",
     agent_timeout: float = 120.0,
-) -> tuple[list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]], KubeletVersion | None]:
+) -> tuple[list[tuple[Pod, RuntimeChain | None]], KubeletVersion | None]:
     """Look the pods up in the API: by name (in ``namespace``, or in every namespace with
-    ``-A``) or by label selector. For each, its view as data and, when it runs on another
-    node and a trace was asked for, the agent's chain document and that node's name; and
+    ``-A``) or by label selector. For each, its view and, when it runs on another node and
+    a trace was asked for, the chain an agent pod there traced (read back from its JSON);
+    and
     the kubelet's version as this node's Node object reports it (None: no pod here, or not
     readable)."""
     from inspect8s.errors import NotFoundError, UsageError
     from inspect8s.host.fs import HostFS
-    from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
+    from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, agent_chain, run_agent
     from inspect8s.kube.convert import pod_from_json
     from inspect8s.kube.live import KubeAPI
     from inspect8s.model import KubeletVersion
-    from inspect8s.model.serialize import to_data
 
-    found: list[tuple[dict[str, Any], tuple[dict[str, Any], str] | None]] = []
+    found: list[tuple[Pod, RuntimeChain | None]] = []
     with (
         out.progress(env) as progress,
         KubeAPI.from_config(
@@ -315,10 +315,9 @@ def _api_lookup(
         version: KubeletVersion | None = None
         for raw in raws:
             pod = pod_from_json(raw, default_namespace=where or api.namespace)
-            view: dict[str, Any] = to_data(pod)
             node = pod.node_name
             if node is None:
-                found.append((view, None))
+                found.append((pod, None))
                 continue
             if node not in this_node:
                 here, node_obj = _is_this_node(api, node, HostFS(root))
@@ -329,7 +328,7 @@ def _api_lookup(
                     if isinstance(said, str) and said:
                         version = KubeletVersion(said, f"api:node/{node}")
             if not trace_runtime or this_node[node]:
-                found.append((view, None))
+                found.append((pod, None))
                 continue
             args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
             if pod.uid:
@@ -349,7 +348,7 @@ def _api_lookup(
                 timeout=agent_timeout,
                 on_poll=polled,
             )
-            found.append((view, (run.output, node)))
+            found.append((pod, agent_chain(run)))
     return found, version
 
 
@@ -423,19 +422,20 @@ def pid(
             }
             out.write_document(document("ProcessOrigin", body), env)
         return 0
+    from dataclasses import replace
+
     members = trace.pod_containers(collection, container)
     chain = trace.trace_pod(fs, collection, members, timeout=timeout, clients=clients)
-    doc = document("RuntimeChain", chain)
-    doc["traced_on"] = _traced_on(from_dir)
+    chain = replace(chain, traced_on=_traced_on(from_dir))
     if out.is_table or out.format == "html":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        _emit(env, [doc], out, lead=f"{what} is {origin.description}")
+        _emit(env, [chain], out, lead=f"{what} is {origin.description}")
     else:
         body = {
             "pid": tgid,
             "thread": pid,
             "container": container.id,
-            "chain": doc,
+            "chain": document("RuntimeChain", chain),
             "role": origin.role,
             "description": origin.description,
         }
