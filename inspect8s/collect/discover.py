@@ -109,8 +109,19 @@ def _shim_kind(proc: ProcessInfo) -> str | None:
     return None
 
 
+# The short-lived invocations of a shim v2 binary: containerd runs ``<shim> ... start``,
+# which starts the long-lived shim and exits, and ``<shim> ... delete`` to clean up after a
+# task (containerd runtime/v2 README, "Commands"). Neither monitors anything.
+_SHIM_ACTIONS = frozenset({"start", "delete"})
+
+
 def find_shims(processes: Mapping[int, ProcessInfo]) -> list[Shim]:
-    """containerd shims and conmon monitors, with their direct children."""
+    """containerd shims and conmon monitors, with their direct children.
+
+    A shim process run for ``start`` or ``delete``, and one with no command line (exiting,
+    a zombie: its name then comes from the 15-character ``comm``, ``containerd-shim``) and
+    no child, is caught between two moments of a container's life and is left out: it would
+    be a monitor of nothing."""
     children: dict[int, list[int]] = {}
     for proc in processes.values():
         children.setdefault(proc.ppid, []).append(proc.pid)
@@ -119,6 +130,10 @@ def find_shims(processes: Mapping[int, ProcessInfo]) -> list[Shim]:
         proc = processes[pid]
         kind = _shim_kind(proc)
         if kind is None:
+            continue
+        if proc.cmdline and proc.cmdline[-1] in _SHIM_ACTIONS:
+            continue
+        if (not proc.cmdline or proc.state == "Z") and not children.get(pid):
             continue
         argv = proc.cmdline[1:]
         address = None

@@ -45,13 +45,14 @@ def parse_dpkg_version(text: str, package: str = "kubelet") -> str | None:
     return None
 
 
-def version_stamp(data: bytes) -> str | None:
-    """The ``gitVersion`` stamped into a kubelet binary's build information; None: absent."""
-    found = _STAMP.search(data)
+def version_stamp(data: bytes, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
+    """The ``gitVersion`` stamped into a kubelet binary's build information (or what
+    ``stamp``'s first group matches); None: absent."""
+    found = stamp.search(data)
     return found.group(1).decode("ascii") if found else None
 
 
-def binary_version(fs: HostFS, path: str) -> str | None:
+def binary_version(fs: HostFS, path: str, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
     """:func:`version_stamp` of the file at ``path``, read in chunks (never executed)."""
     try:
         real = fs.real(path)
@@ -63,7 +64,7 @@ def binary_version(fs: HostFS, path: str) -> str | None:
                 if not chunk:
                     return None
                 read += len(chunk)
-                found = version_stamp(tail + chunk)
+                found = version_stamp(tail + chunk, stamp)
                 if found:
                     return found
                 tail = chunk[-128:]

@@ -417,6 +417,7 @@ def pid(
                 "comm": origin.comm,
                 "container": None,
                 "cgroup": origin.cgroup,
+                "cgroup_line": origin.cgroup_line,
                 "role": origin.role,
                 "description": origin.description,
             }
@@ -436,6 +437,8 @@ def pid(
             "thread": pid,
             "container": container.id,
             "chain": document("RuntimeChain", chain),
+            "cgroup": origin.cgroup,
+            "cgroup_line": origin.cgroup_line,
             "role": origin.role,
             "description": origin.description,
         }

@@ -192,7 +192,8 @@ class ShimLink(Link):
     address: str | None = None  # containerd shims: the daemon socket (-address)
     runtime: str | None = None  # conmon -r: the OCI runtime binary it runs
     runtime_args: tuple[str, ...] = ()  # conmon --runtime-arg
-    bundle: str | None = None  # conmon -b: the OCI bundle
+    bundle: str | None = None  # conmon -b, a containerd shim's -bundle: the OCI bundle
+    cgroup: str | None = None  # the monitor's own cgroup (conmon: <pod>/crio-conmon-<id>)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -445,3 +446,4 @@ class ProcessOrigin:
     pod_namespace: str | None = None
     pod_name: str | None = None
     pod_uid: str | None = None
+    cgroup_line: str = ""  # which /proc/<pid>/cgroup line ``cgroup`` is: a v1 controller, "unified"

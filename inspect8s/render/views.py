@@ -274,6 +274,8 @@ def link_summary(link: Link) -> str:
             parts.append(f"PID {link.pid}")
         if isinstance(link, RuntimeLink) and link.cri_api_version:
             parts.append(f"CRI {link.cri_api_version}")
+        if isinstance(link, RuntimeLink) and link.relays:
+            parts.append(f"relays Docker {link.relays}")
         if isinstance(link, ContainerdLink) and link.namespace:
             parts.append(f"namespace {link.namespace}")
         if link.config_file:
@@ -291,7 +293,11 @@ def link_summary(link: Link) -> str:
         return text
     if isinstance(link, ShimLink):
         text = f"{link.binary} PID {link.pid}"
-        return text + (f" (namespace {link.namespace})" if link.namespace else "")
+        if link.namespace:
+            text += f" (namespace {link.namespace})"
+        if link.runtime:
+            text += f", runs {link.runtime}"
+        return text
     if isinstance(link, OciRuntimeLink):
         state = link.state_file or "no state file found"
         version = f" {link.version}" if link.version else ""
@@ -306,7 +312,10 @@ def link_summary(link: Link) -> str:
     if isinstance(link, NamespacesLink):
         host = ",".join(link.shared_with_host) or "none"
         sandbox = ",".join(link.shared_with_sandbox) or "none"
-        return f"shared with host: {host}; with sandbox: {sandbox}"
+        text = f"shared with host: {host}; with sandbox: {sandbox}"
+        if link.pinned:
+            text += f"; pinned: {','.join(sorted(link.pinned))}"
+        return text
     if isinstance(link, CgroupLink):
         return f"{link.path} ({link.driver}, {link.qos or 'no QoS'})"
     if isinstance(link, LimitsLink):
