@@ -109,6 +109,26 @@ def _shim_kind(proc: ProcessInfo) -> str | None:
     return None
 
 
+# conmon's options that take a value (conmon src/cli.c, GLib option entries): their values
+# are never options, however they look (podman passes ``--exit-command-arg --runtime``).
+CONMON_VALUED: frozenset[str] = frozenset(
+    {
+        "--api-version", "-b", "--bundle", "-c", "--cid", "-P", "--conmon-pidfile",
+        "-p", "--container-pidfile", "-u", "--cuuid", "--exit-command", "--exit-command-arg",
+        "--exit-delay", "--exit-dir", "--exec-process-spec", "--log-level", "-l",
+        "--log-path", "--log-size-max", "--log-global-size-max", "--log-tag", "-n", "--name",
+        "--persist-dir", "--restore", "--restore-arg", "-r", "--runtime", "--runtime-arg",
+        "--runtime-opt", "--sdnotify-socket", "--seccomp-notify-plugins",
+        "--seccomp-notify-socket", "--socket-dir-path", "-T", "--timeout",
+    }
+)  # fmt: skip
+
+
+def conmon_option(argv: Sequence[str], names: tuple[str, ...]) -> list[str]:
+    """The values of conmon option ``names`` in its ``argv`` (without argv[0])."""
+    return daemon_flags.option_values(argv, names, CONMON_VALUED)
+
+
 # The short-lived invocations of a shim v2 binary: containerd runs ``<shim> ... start``,
 # which starts the long-lived shim and exits, and ``<shim> ... delete`` to clean up after a
 # task (containerd runtime/v2 README, "Commands"). Neither monitors anything.
@@ -138,7 +158,8 @@ def find_shims(processes: Mapping[int, ProcessInfo]) -> list[Shim]:
         argv = proc.cmdline[1:]
         address = None
         if kind == "conmon":
-            ident = daemon_flags.last_flag(argv, ("-c", "--cid"))
+            cids = conmon_option(argv, ("-c", "--cid"))
+            ident = cids[-1] if cids else None
             namespace = None
         else:
             ident = daemon_flags.last_flag(argv, ("-id", "--id"))

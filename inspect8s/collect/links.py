@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from inspect8s.collect.discover import conmon_option
 from inspect8s.collect.errors import Errors
 from inspect8s.collect.inventory import CRIRuntime, Inventory
 from inspect8s.collect.join import FLAGGED_NAMESPACES
@@ -237,9 +238,9 @@ def shim_link(collection: NodeCollection, c: Container, sandbox: Container | Non
     runtime = bundle = None
     runtime_args: tuple[str, ...] = ()
     if shim is not None and shim.kind == "conmon":
-        runtime = daemon_flags.last_flag(argv, ("-r", "--runtime"))
-        runtime_args = tuple(daemon_flags.flag_values(argv, ("--runtime-arg",)))
-        bundle = daemon_flags.last_flag(argv, ("-b", "--bundle"))
+        runtime = next(reversed(conmon_option(argv, ("-r", "--runtime"))), None)
+        runtime_args = tuple(conmon_option(argv, ("--runtime-arg",)))
+        bundle = next(reversed(conmon_option(argv, ("-b", "--bundle"))), None)
     elif shim is not None:
         bundle = daemon_flags.last_flag(argv, ("-bundle", "--bundle"))
     sources = [f"host:/proc/{c.init_pid}/stat (ppid)"]

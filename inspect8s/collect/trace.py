@@ -146,6 +146,9 @@ def runtime_link(
         why = f"no {name} daemon process found serving this container"
         if c is not None and c.endpoint:
             why = f"no daemon process found listening on {c.endpoint}"
+        elif name == "podman" and c is not None and c.shim_pid is not None:
+            # podman(1) starts a container and exits; conmon stays as its monitor.
+            why = f"podman runs no daemon: conmon (PID {c.shim_pid}) monitors the container"
         return RuntimeLink(daemon=name, missing=why)
     if found_by:
         pass
