@@ -73,6 +73,7 @@ CRI_RUNTIMES = ("containerd", "crio", "cri-dockerd", "dockershim")
 ASKED_RUNTIMES = ("containerd", "crio", "cri-dockerd", "dockerd")
 
 _SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
+_SLASHES = re.compile(r"/{2,}")
 _ACCEPTCON = 0x10000  # __SO_ACCEPTCON in /proc/net/unix "Flags": a listening socket
 
 
@@ -313,7 +314,8 @@ def parse_proc_net_unix(text: str) -> list[tuple[int, int, int, str]]:
             continue
         path = parts[7].strip()
         if path.startswith("/"):
-            out.append((inode, flags, state, path))
+            # The path as given to bind(2): "///run/x.sock" is /run/x.sock (path_resolution(7)).
+            out.append((inode, flags, state, _SLASHES.sub("/", path)))
     return out
 
 

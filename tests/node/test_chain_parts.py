@@ -185,3 +185,13 @@ def test_a_podman_container_under_its_own_cgroup_parent() -> None:
     cid = "f" * 64
     found = identify(f"/i8s-podman-1a2b/libpod-{cid}")
     assert found is not None and (found.runtime, found.container_id) == ("podman", cid)
+
+
+def test_a_listener_bound_with_extra_slashes_is_its_path() -> None:
+    from inspect8s.collect.discover import parse_proc_net_unix
+
+    text = (
+        "Num       RefCount Protocol Flags    Type St Inode Path\n"
+        "0000000000000000: 00000002 00000000 00010000 0001 01 91234 ///run/cri-dockerd.sock\n"
+    )
+    assert parse_proc_net_unix(text) == [(91234, 0x10000, 1, "/run/cri-dockerd.sock")]
