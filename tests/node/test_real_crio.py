@@ -253,3 +253,17 @@ def test_no_host_namespace_finding_for_the_pods_own_uts_and_ipc() -> None:
         f for f in doc["findings"] if "HOSTNS" in f["checkId"] and "hostns" not in f["subject"]
     ]
     assert others == []
+
+
+def test_no_host_namespace_finding_on_containerds_host_network_pod() -> None:
+    """The other rule, on the real containerd node: a hostNetwork pod shares the host's UTS
+    namespace there, which is what the spec asks of containerd, not a difference."""
+    bundle = Path("tests/fixtures/bundles/real-node-1.28")
+    result = cli("audit", "--from", str(bundle), "--pods", str(bundle / "api/pods-on-node.json"),
+                 "-o", "json", "--fail-on", "none")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    findings = [f for f in result.json()["findings"] if f["subject"].startswith("Pod/shop/hostns")]
+    assert not [f for f in findings if f["checkId"] == "I8S-ISO-HOSTNS"]
+    kernel = sorted(f["message"] for f in findings if f["checkId"] == "I8S-HOST-HOSTNS")
+    assert [m.split("'s ")[1].split()[0] for m in kernel] == ["net", "pid", "uts"]
+    assert all("(the spec sets host" in m for m in kernel)
