@@ -182,12 +182,13 @@ def main() -> int:
                 truth.add(unit)
         a = score(mine[category], truth)
         b = score(theirs[category], truth) if ids else None
-        totals[:3] = [x + y for x, y in zip(totals[:3], a, strict=True)]
-        if b is not None:
+        if b is not None:  # totals over the categories both tools cover
+            totals[:3] = [x + y for x, y in zip(totals[:3], a, strict=True)]
             totals[3:] = [x + y for x, y in zip(totals[3:], b, strict=True)]
         shown_b = "/".join(map(str, b)) if b is not None else "no check"
         print(f"| {category} | {'/'.join(map(str, a))} | {shown_b} |")
-    print(f"| **all** | {'/'.join(map(str, totals[:3]))} | {'/'.join(map(str, totals[3:]))} |")
+    mine_all, theirs_all = "/".join(map(str, totals[:3])), "/".join(map(str, totals[3:]))
+    print(f"| **categories both cover** | {mine_all} | {theirs_all} |")
     print()
     print(
         f"inspect8s: median {i8s_wall:.2f} s, peak RSS {i8s_rss} MiB; "

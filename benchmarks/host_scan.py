@@ -12,7 +12,12 @@ times each, over every process in /proc:
   (``cgroups="proc"``), taking membership from every hierarchy's ``cgroup.procs``
   (``cgroups="walk"``), and the walk of the cgroup2 hierarchy alone (what a cgroup v2 host
   pays instead of the per-process reads; this machine's cgroup2 mount is timed whatever
-  its layout).
+  its layout);
+* with ``--root DIR``: ``scan_host`` on ``HostFS(DIR)`` as well, where every path is resolved
+  inside the root (``--root /proc/self/root`` names this machine's ``/`` through a root
+  that is not ``/``, so the same processes are read the way ``inspect8s --root /host``
+  reads a DaemonSet's host); ``--walk`` adds the same with the component-by-component
+  resolver that replaces ``openat2`` where the kernel lacks it.
 
 Prints the median of each and the ratio scan/loop (goal: at most 2.0). Kills exactly the
 processes it started, also on Ctrl-C.
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=7, help="runs of each, alternating")
     ap.add_argument("--status-all", action="store_true", help="also time status='all'")
     ap.add_argument("--cgroups", action="store_true", help="also time the cgroup sources")
+    ap.add_argument("--root", help="also time scan_host on HostFS(ROOT), e.g. /proc/self/root")
+    ap.add_argument("--walk", action="store_true", help="with --root: also time the component walk")
     args = ap.parse_args(argv)
 
     fs = HostFS("/")
@@ -107,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(("scan_host cgroups=walk", lambda: scan_host(fs, cgroups="walk")))
         if layout.v2 is not None:
             cases.append(("cgroup2 walk alone", lambda: cgroup_membership(fs, layout, "0::/\n")))
+
+    if args.root:
+        rooted = HostFS(args.root)
+        cases.append((f"scan_host --root ({rooted.confinement})", lambda: scan_host(rooted)))
+        if args.walk:
+            walked = HostFS(args.root, use_openat2=False)
+            cases.append(("scan_host --root (walk)", lambda: scan_host(walked)))
 
     procs = start_idle(args.procs)
     try:
@@ -125,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in times.items():
         med = statistics.median(values)
         print(
-            f"{name:24s} median {med:8.1f} ms  min {min(values):8.1f}  max {max(values):8.1f}"
+            f"{name:34s} median {med:8.1f} ms  min {min(values):8.1f}  max {max(values):8.1f}"
             f"  ratio {med / base:5.2f}"
         )
     return 0

@@ -13,6 +13,7 @@ never at module level: `inspect8s --help` must stay fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import io
 import os
@@ -108,6 +109,47 @@ def _click_streams(env: Environment) -> Iterator[None]:
         yield
 
 
+class OutputClosed(Exception):
+    """Standard output's reader went away (EPIPE): exit 141, quietly."""
+
+
+class OutputFailed(Exception):
+    """Standard output cannot be written (ENOSPC on a full disk, EIO, ...): exit 4."""
+
+
+class _GuardedOutput:
+    """Standard output while a command runs: a failed write raises OutputClosed or
+    OutputFailed instead of OSError, which the CLI framework would turn into exit 1 (EPIPE)
+    or let through as an internal error (ENOSPC)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def _guard(self, exc: OSError) -> Exception:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return OutputClosed()
+        return OutputFailed(exc.strerror or str(exc))
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def writelines(self, lines: Sequence[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except OSError as exc:
+            raise self._guard(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
 def _fail(env: Environment, exc: BaseException) -> ExitStatus:
     """Report an exception that ended the command; the exit status it deserves."""
     from inspect8s.commands._options import flag_hint
@@ -141,6 +183,8 @@ def execute(args: Sequence[str], env: Environment) -> ExitStatus:
     interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *click_abort)
     if "--debug" in args:  # before parsing: a usage error shows its traceback too
         env.debug = True
+    stdout = env.stdout
+    env.stdout = _GuardedOutput(stdout)  # type: ignore[assignment]
     try:
         _register_commands()
         with _click_streams(env):
@@ -162,10 +206,15 @@ def execute(args: Sequence[str], env: Environment) -> ExitStatus:
     except interrupts:
         env.say("interrupted")
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         return ExitStatus.BROKEN_PIPE
+    except OutputFailed as exc:
+        env.say(f"error: cannot write the output: {exc}")
+        return ExitStatus.TOOL_ERROR
     except Exception as exc:  # every other failure is one line (the last line of defence)
         return _fail(env, exc)
+    finally:
+        env.stdout = stdout
 
 
 def run(
@@ -236,4 +285,20 @@ def main() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         code = _quiet_broken_pipe()
+    except OSError as exc:  # ENOSPC of the last buffered bytes
+        _drop_pending_output()
+        if code is not ExitStatus.TOOL_ERROR:  # else execute() has said it already
+            env.say(f"error: cannot write the output: {exc.strerror or exc}")
+            code = ExitStatus.TOOL_ERROR
     sys.exit(int(code))
+
+
+def _drop_pending_output() -> None:
+    """Standard output failed: send what is still buffered nowhere, so the interpreter's
+    last flush does not fail again (and print a second message)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

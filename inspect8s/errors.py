@@ -48,6 +48,9 @@ _ERRNO_KINDS: dict[int, ErrorKind] = {
     errno.ENOTSOCK: ErrorKind.UNAVAILABLE,
     errno.EISDIR: ErrorKind.MALFORMED,
     errno.EINVAL: ErrorKind.MALFORMED,
+    # A link loop, or (inside a --root) a link that leads back to itself once kept inside
+    # the root: /etc/os-release -> /etc/os-release of another machine.
+    errno.ELOOP: ErrorKind.MALFORMED,
 }
 
 

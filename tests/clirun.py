@@ -3,7 +3,8 @@
 ``cli("node", "--root", str(root), "-o", "json")`` goes through the same runner as the
 console script (``inspect8s.cli.run``), with its own streams and environment variables,
 so the result carries what a user would see: the exit code, stdout and stderr. Only the
-tests of start-up, signals and broken pipes spawn ``python -m inspect8s``.
+tests of start-up, signals, broken pipes and real terminals (tests/ptyrun.py) spawn
+``python -m inspect8s``, and the kubectl plugin's tests spawn kubectl.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ client is exercised end to end:
 - ``GET /api/v1/nodes/<node>/proxy/configz`` answers ``configz[node]`` (status, body) as
   the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
   cannot be reached.
-- Every request is recorded in ``requests`` (method, path, query, body) for assertions.
+- Every request is recorded in ``requests`` (method, path, query, body) for assertions;
+  ``on_request`` is called with each one before it is answered.
 - Discovery (``/api``, ``/apis``, ``/apis/<group>/<version>``) and lists of any kind come
   from ``apis`` (tests/kubeapis.py: a 1.26 server's kinds; objects and Helm release secrets
   a test adds). Without RuntimeClasses, node.k8s.io is not served.
@@ -218,6 +219,9 @@ class KubeServer:
         self._created_count = 0
         self.deleted: list[tuple[str, str]] = []
         self.forbid_create_in: set[str] = set()
+        # Called with each request as it arrives, before it is answered (tests use it to
+        # hold an answer back or to interrupt the client at a chosen moment).
+        self.on_request: Callable[[Request], None] | None = None
         self._failures: list[_Failure] = []
         self._hangs: list[str] = []
         self._agent_gets: dict[tuple[str, str], int] = {}
@@ -479,17 +483,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
+        request = Request(
+            method,
+            path,
+            query,
+            body,
+            {k.lower(): v for k, v in self.headers.items()},
+            time.monotonic(),
+        )
         with kube._lock:
-            kube.requests.append(
-                Request(
-                    method,
-                    path,
-                    query,
-                    body,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    time.monotonic(),
-                )
-            )
+            kube.requests.append(request)
+        if kube.on_request is not None:
+            kube.on_request(request)
         for prefix in kube._hangs:
             if path.startswith(prefix):
                 kube._stop.wait(60)

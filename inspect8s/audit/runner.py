@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import gc
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,11 @@ from inspect8s.audit.results import (
     LeftOut,
     Location,
     Outcome,
+    OutcomeTable,
     Scope,
     Severity,
     Status,
+    outcome_key,
 )
 from inspect8s.errors import ExitStatus, ProbeError, ProbeFailed, UsageError
 from inspect8s.model import OWN_POD_LABEL, KubeObject, Pod, Snapshot
@@ -210,38 +213,6 @@ def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
     return (uid is not None and uid in own.uids) or own.covers(subject)
 
 
-# --------------------------------------------------------------------------- node hook
-
-
-def collect_for_node(
-    root: str,
-    *,
-    from_dirs: Sequence[str] = (),
-    timeout: float = 5.0,
-    cri_endpoints: Sequence[str] = (),
-    docker_hosts: Sequence[str] = (),
-    kubelet_version: str | None = None,
-) -> Snapshot:
-    """HOOK (node audit): collect the Snapshot that ``inspect8s audit`` checks on a node.
-
-    ``root`` is ``--root`` (host files under it), ``from_dirs`` the ``--from`` bundles
-    written by ``inspect8s record``, ``timeout`` the per-call deadline; ``cri_endpoints``
-    and ``docker_hosts`` are extra runtime sockets, ``kubelet_version`` overrides the
-    detected kubelet version. Probe failures are in ``errors`` (never raised for one
-    source). Implemented in :mod:`inspect8s.collect.nodeaudit`.
-    """
-    from inspect8s.collect.nodeaudit import collect_for_node as collect
-
-    return collect(
-        root,
-        from_dirs=from_dirs,
-        timeout=timeout,
-        cri_endpoints=cri_endpoints,
-        docker_hosts=docker_hosts,
-        kubelet_version=kubelet_version,
-    )
-
-
 # --------------------------------------------------------------------------- ignore file
 
 
@@ -360,26 +331,37 @@ def _evaluate(
     settings: CheckSettings,
     ignore: Sequence[IgnoreRule],
     fields: FieldLocator | None,
-) -> tuple[Outcome, list[Finding]]:
-    """One check on one item: its outcome and findings (suppressed ones marked)."""
+    strings: dict[str, str] | None = None,
+) -> tuple[Status, str | None, list[Finding]]:
+    """One check on one item: (status, Skip or error reason, findings sorted).
+
+    ``strings`` interns subjects and messages: a stream of many workloads repeats the same
+    ones ("container 'app' sets no resources.limits.cpu") and keeps one copy of each.
+    """
     try:
         violations: list[Violation] = chk.run(item, settings)
     except Skip as skip:
-        return Outcome(chk.id, subject, Status.SKIPPED, skip.reason, location), []
+        return Status.SKIPPED, skip.reason, []
     except Exception as exc:  # a broken check is an error outcome, never a crash
-        reason = f"{type(exc).__name__}: {exc}"
-        return Outcome(chk.id, subject, Status.ERROR, reason, location), []
+        return Status.ERROR, f"{type(exc).__name__}: {exc}", []
+    if not violations:
+        return Status.PASSED, None, []
     found: list[Finding] = []
     for v in violations:
         where = v.location
         if where is None and v.field is not None and fields is not None:
             where = fields.location(v.field)
+        named = _resolve_subject(subject, v.subject)
+        message = v.message
+        if strings is not None:
+            named = strings.setdefault(named, named)
+            message = strings.setdefault(message, message)
         finding = Finding(
             check_id=chk.id,
             title=chk.info.title,
             severity=chk.severity,
-            subject=_resolve_subject(subject, v.subject),
-            message=v.message,
+            subject=named,
+            message=message,
             location=where or location,
         )
         if ignore:
@@ -387,15 +369,14 @@ def _evaluate(
             if accepted is not None:
                 finding = dataclasses.replace(finding, suppressed=accepted)
         found.append(finding)
-    if not found:
-        return Outcome(chk.id, subject, Status.PASSED, None, location), found
-    found.sort(key=Finding.sort_key)
-    return Outcome(chk.id, subject, Status.FAILED, None, location, tuple(found)), found
+    if len(found) > 1:
+        found.sort(key=Finding.sort_key)
+    return Status.FAILED, None, found
 
 
 def _result(
     checks: Sequence[Check],
-    outcomes: list[Outcome],
+    outcomes: list[Outcome] | OutcomeTable,
     findings: list[Finding],
     errors: Iterable[ProbeError],
     subjects: int,
@@ -404,14 +385,17 @@ def _result(
     inputs: Sequence[str],
     documents: int | None,
     left_out: tuple[LeftOut, ...] = (),
+    presorted: bool = False,
 ) -> AuditResult:
-    outcomes.sort(key=lambda o: (o.check_id, o.subject, o.location.text() if o.location else ""))
-    findings.sort(key=Finding.sort_key)
+    if isinstance(outcomes, list):
+        outcomes.sort(key=outcome_key)
+    if not presorted:
+        findings.sort(key=Finding.sort_key)
     return AuditResult(
         target=target,
         inputs=tuple(inputs),
         checks=tuple(sorted((c.info for c in checks), key=lambda i: i.id)),
-        outcomes=tuple(outcomes),
+        outcomes=tuple(outcomes) if isinstance(outcomes, list) else outcomes,
         findings=tuple(findings),
         errors=tuple(sorted(errors, key=lambda e: (e.source, e.detail))),
         subjects=subjects,
@@ -472,13 +456,14 @@ def run_checks(
                 continue
             subjects.add(subject)
             locator = fields.get(index) if index is not None else None
-            outcome, found = _evaluate(chk, item, subject, location, settings, ignore, locator)
+            status, reason, found = _evaluate(
+                chk, item, subject, location, settings, ignore, locator
+            )
             if own.left_out and any(own.covers(f.subject) for f in found):
                 # a node check's finding about an own pod's container or process
                 found = [f for f in found if not own.covers(f.subject)]
                 status = Status.FAILED if found else Status.PASSED
-                outcome = dataclasses.replace(outcome, status=status, findings=tuple(found))
-            outcomes.append(outcome)
+            outcomes.append(Outcome(chk.id, subject, status, reason, location, tuple(found)))
             findings.extend(found)
     return _result(
         checks,
@@ -530,43 +515,68 @@ def audit_manifests(
         progress=progress,
     )
     findings: list[Finding] = []
-    outcomes: list[Outcome] = []
+    outcomes = OutcomeTable([c.id for c in (*pod_checks, *object_checks)])
     errors: list[ProbeError] = []
     subjects: set[str] = set()
-    # Millions of small, acyclic objects: full collections would rescan them all again and
-    # again (quadratic time); young-generation collections still run.
+    strings: dict[str, str] = {}
+    repeated = False  # a subject seen in two documents (the same object given twice)
     thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], 50, 1_000_000)
+    # Millions of small objects that live to the end: collect the young ones less often.
+    gc.set_threshold(max(thresholds[0], 20_000), thresholds[1], thresholds[2])
+
+    def check_all(
+        checked: Sequence[Check],
+        item: Any,
+        subject: str,
+        location: Location | None,
+        fields: FieldLocator | None,
+        mine: list[Finding],
+    ) -> None:
+        row = outcomes.add_row(subject, location)
+        for chk in checked:
+            status, reason, found = _evaluate(
+                chk, item, subject, location, settings, ignore, fields, strings
+            )
+            if status is Status.PASSED:
+                outcomes.passed(row, chk.id)
+            elif status is Status.FAILED:
+                outcomes.failed(row, chk.id, found)
+                mine.extend(found)
+            else:
+                outcomes.add(Outcome(chk.id, subject, status, reason, location))
+
     try:
         for obj in reader:
+            mine: list[Finding] = []
+            named: set[str] = set()
             kube_object = as_object(obj) if object_checks else None
             if kube_object is not None:
                 subject = object_subject(kube_object)
-                subjects.add(subject)
-                where = object_location(kube_object)
-                for chk in object_checks:
-                    outcome, found = _evaluate(
-                        chk, kube_object, subject, where, settings, ignore, None
-                    )
-                    outcomes.append(outcome)
-                    findings.extend(found)
+                named.add(subject)
+                check_all(
+                    object_checks, kube_object, subject, object_location(kube_object), None, mine
+                )
             try:
                 made = workload_pod(obj)
             except ProbeFailed as exc:
                 errors.append(exc.record())
-                continue
-            if made is None:
-                continue
-            pod, fields = made
-            subject = pod_subject(pod)
-            subjects.add(subject)
-            location = obj.location()
-            for chk in pod_checks:
-                outcome, found = _evaluate(chk, pod, subject, location, settings, ignore, fields)
-                outcomes.append(outcome)
-                findings.extend(found)
+                made = None
+            if made is not None:
+                pod, fields = made
+                subject = pod_subject(pod)
+                named.add(subject)
+                check_all(pod_checks, pod, subject, fields.start(), fields, mine)
+            repeated = repeated or not named.isdisjoint(subjects)
+            subjects.update(named)
+            mine.sort(key=Finding.sort_key)
+            findings.extend(mine)
     finally:
         gc.set_threshold(*thresholds)
+    # Each object's findings are sorted already and their subjects start with its own
+    # "<Kind>/<ns>/<name>": a stable sort by subject alone gives the full order, without a
+    # key tuple per finding. The same object given twice interleaves: sort fully then.
+    if not repeated:
+        findings.sort(key=operator.attrgetter("subject"))
     return _result(
         [*pod_checks, *object_checks],
         outcomes,
@@ -577,6 +587,7 @@ def audit_manifests(
         "manifests",
         paths,
         reader.documents,
+        presorted=not repeated,
     )
 
 

@@ -20,6 +20,8 @@ unavailable, never as a crash.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,11 @@ JSONDict = dict[str, Any]
 Answers = dict[str, dict[str, JSONDict]]  # socket path -> call -> {"answer"} | {"error"}
 
 
+# The largest bundle file read back (bundle.json, runtime/*.json): a node with a thousand
+# containers records a few tens of MB; anything far larger is not a bundle.
+MAX_BUNDLE_FILE_BYTES = 512 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A bundle read from disk (answers are raw JSON; nothing is parsed into models here)."""
@@ -63,7 +70,7 @@ class Bundle:
 
     @property
     def sockets(self) -> tuple[str, ...]:
-        return tuple(str(s) for s in self.manifest.get("sockets") or ())
+        return _strings(self.manifest.get("sockets"))
 
     @property
     def host_root(self) -> str:
@@ -72,33 +79,112 @@ class Bundle:
     @property
     def cri_endpoints(self) -> tuple[str, ...]:
         """The ``--cri-endpoint`` values given to ``record``; replay asks them again."""
-        return tuple(str(e) for e in (self.manifest.get("options") or {}).get("criEndpoints") or ())
+        return _strings(_options(self.manifest).get("criEndpoints"))
 
     @property
     def docker_hosts(self) -> tuple[str, ...]:
         """The ``--docker-host`` values given to ``record``."""
-        return tuple(str(e) for e in (self.manifest.get("options") or {}).get("dockerHosts") or ())
+        return _strings(_options(self.manifest).get("dockerHosts"))
 
 
-def _read_json(path: Path, what: str, default: Any) -> Any:
-    if not path.exists():
-        return default
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _options(manifest: JSONDict) -> JSONDict:
+    options = manifest.get("options")
+    return options if isinstance(options, dict) else {}
+
+
+def _read_json(files: HostFS, name: str, what: str, default: Any) -> Any:
+    """A bundle file, read inside the bundle directory (a link in a bundle never leads
+    out of it) and at most MAX_BUNDLE_FILE_BYTES."""
+    where = f"bundle {files.root}"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = files.read_bytes(f"/{name}", limit=MAX_BUNDLE_FILE_BYTES + 1)
+    except ProbeFailed as exc:
+        if exc.kind is ErrorKind.MISSING:
+            return default
         raise UsageError(
-            f"bundle {path.parent}: {what} {path.name} is unreadable: {exc}", param="bundle"
-        ) from exc
+            f"{where}: {what} {name} is unreadable: {exc.detail}", param="bundle"
+        ) from None
+    if len(data) > MAX_BUNDLE_FILE_BYTES:
+        raise UsageError(
+            f"{where}: {what} {name} is larger than {MAX_BUNDLE_FILE_BYTES >> 20} MiB; "
+            "not a bundle written by `inspect8s record`",
+            param="bundle",
+        )
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise UsageError(f"{where}: {what} {name} is nested too deeply", param="bundle") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{where}: {what} {name} is unreadable: {exc}", param="bundle") from None
+
+
+# Manifest fields and the JSON types a bundle may give them (None: absent or null).
+_MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "sockets": (list,),
+    "options": (dict,),
+    "kubeletVersion": (dict,),
+    "hostname": (str,),
+    "root": (str,),
+    "notes": (list,),
+    "redactions": (dict,),
+}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type ("object", "array", "number", ...)."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+             float: "number", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_manifest(path: str, manifest: JSONDict) -> None:
+    for key, types in _MANIFEST_TYPES.items():
+        value = manifest.get(key)
+        if value is not None and not isinstance(value, types):
+            raise UsageError(
+                f"bundle {path}: {MANIFEST} field {key!r} is a JSON {json_type(value)}, "
+                f"not {'an ' if types[0] in (dict, list) else 'a '}{json_type(types[0]())}; "
+                "the bundle is damaged",
+                param="bundle",
+            )
+    for key in ("criEndpoints", "dockerHosts"):
+        value = _options(manifest).get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise UsageError(
+                f"bundle {path}: {MANIFEST} options.{key} is not a list of strings; "
+                "the bundle is damaged",
+                param="bundle",
+            )
+
+
+def _peers(value: Any) -> dict[int, int]:
+    peers: dict[int, int] = {}
+    if isinstance(value, dict):
+        for key, peer in value.items():
+            try:
+                peers[int(key)] = int(peer)
+            except (TypeError, ValueError):
+                continue  # a damaged entry is a peer not known
+    return peers
 
 
 def load_bundle(path: str) -> Bundle:
-    """Open a bundle directory; a missing, foreign or newer bundle is a usage error (exit 2)."""
+    """Open a bundle directory; a missing, foreign, damaged or newer bundle is a usage
+    error (exit 2). Every file is read inside the directory: links in a bundle are data
+    from another machine and never lead out of it."""
     base = Path(path)
-    if not (base / MANIFEST).is_file():
+    files = HostFS(path)
+    if not files.is_dir("/") or not files.is_file(f"/{MANIFEST}"):
         raise UsageError(
             f"{path}: not a bundle written by `inspect8s record` (no {MANIFEST})", param="bundle"
         )
-    manifest = _read_json(base / MANIFEST, "manifest", {})
+    manifest = _read_json(files, MANIFEST, "manifest", {})
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise UsageError(
             f"bundle {path}: {MANIFEST} is not an {BUNDLE_FORMAT} manifest", param="bundle"
@@ -110,11 +196,20 @@ def load_bundle(path: str) -> Bundle:
             f"(this inspect8s reads versions 1 to {BUNDLE_VERSION})",
             param="bundle",
         )
-    cri = _read_json(base / CRI_ANSWERS, "runtime answers", {})
-    docker = _read_json(base / DOCKER_ANSWERS, "runtime answers", {})
-    errors = _read_json(base / HOST_ERRORS, "host errors", {})
-    peers = _read_json(base / UNIX_PEERS, "unix peers", {})
-    stats = _read_json(base / HOST_STAT, "host file modes", {})
+    _check_manifest(path, manifest)
+    try:
+        host_mode = os.lstat(base / HOST_DIR).st_mode
+    except OSError:
+        host_mode = None
+    if host_mode is not None and not stat.S_ISDIR(host_mode):
+        raise UsageError(
+            f"bundle {path}: {HOST_DIR} is not a directory of the bundle", param="bundle"
+        )
+    cri = _read_json(files, CRI_ANSWERS, "runtime answers", {})
+    docker = _read_json(files, DOCKER_ANSWERS, "runtime answers", {})
+    errors = _read_json(files, HOST_ERRORS, "host errors", {})
+    peers = _read_json(files, UNIX_PEERS, "unix peers", {})
+    stats = _read_json(files, HOST_STAT, "host file modes", {})
     for name, value in (
         ("cri", cri),
         ("docker", docker),
@@ -129,7 +224,7 @@ def load_bundle(path: str) -> Bundle:
         cri=cri,
         docker=docker,
         host_errors=errors,
-        unix_peers={int(k): int(v) for k, v in peers.items()} if isinstance(peers, dict) else {},
+        unix_peers=_peers(peers),
         host_stat={str(k): v for k, v in stats.items() if isinstance(v, dict)},
     )
 
@@ -146,12 +241,10 @@ class ReplayHostFS(HostFS):
         self._stats = bundle.host_stat
         self._errors: dict[str, ProbeFailed] = {}
         for host_path, err in bundle.host_errors.items():
-            try:
-                kind = ErrorKind(str(err.get("kind")))
-            except ValueError:
-                kind = ErrorKind.UNAVAILABLE
-            self._errors[host_path] = ProbeFailed(
-                kind, f"host:{host_path}", str(err.get("detail", ""))
+            if not isinstance(err, dict):
+                err = {"kind": "malformed", "detail": "a damaged entry of host-errors.json"}
+            self._errors[str(host_path)] = ProbeFailed(
+                _kind(err.get("kind")), f"host:{host_path}", str(err.get("detail", ""))
             )
 
     def _recorded_failure(self, path: str) -> None:
@@ -265,18 +358,39 @@ class ReplayHostFS(HostFS):
         return found
 
 
-def _replayed(calls: Mapping[str, JSONDict] | None, source: str, call: str) -> Any:
+def _kind(value: Any) -> ErrorKind:
+    try:
+        return ErrorKind(str(value))
+    except ValueError:
+        return ErrorKind.UNAVAILABLE
+
+
+def _replayed(calls: Any, source: str, call: str) -> Any:
+    if calls is not None and not isinstance(calls, Mapping):
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "damaged in the bundle (not an object)")
     entry = (calls or {}).get(call)
     if entry is None:
         raise ProbeFailed(ErrorKind.UNAVAILABLE, source, "not recorded in the bundle")
+    if not isinstance(entry, Mapping):
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "damaged in the bundle (not an object)")
     if "error" in entry:
-        err = entry["error"] or {}
-        try:
-            kind = ErrorKind(str(err.get("kind")))
-        except ValueError:
-            kind = ErrorKind.UNAVAILABLE
+        err = entry["error"]
+        if not isinstance(err, Mapping):
+            err = {"kind": "malformed", "detail": "a damaged error entry in the bundle"}
+        kind = _kind(err.get("kind"))
         raise ProbeFailed(kind, str(err.get("source") or source), str(err.get("detail", "")))
     return entry.get("answer")
+
+
+def _object(answer: Any, source: str) -> JSONDict:
+    """A recorded answer that must be a JSON object (null: an empty answer)."""
+    if answer is None:
+        return {}
+    if not isinstance(answer, dict):
+        raise ProbeFailed(
+            ErrorKind.MALFORMED, source, f"the recorded answer is a JSON {json_type(answer)}"
+        )
+    return dict(answer)
 
 
 class _ReplayBase:
@@ -302,33 +416,41 @@ class ReplayCRI(_ReplayBase):
     def __enter__(self) -> ReplayCRI:
         return self
 
-    def _get(self, call: str) -> Any:
-        return _replayed(self._calls, f"cri:{call}", call)
+    def _get(self, call: str) -> JSONDict:
+        source = f"cri:{call}"
+        return _object(_replayed(self._calls, source, call), source)
 
     def version(self) -> JSONDict:
-        return dict(self._get("Version") or {})
+        return self._get("Version")
 
     def api_version(self) -> str:
-        return str(self._get("ApiVersion"))
+        source = "cri:ApiVersion"
+        answer = _replayed(self._calls, source, "ApiVersion")
+        if not isinstance(answer, str):
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "the recorded answer is not a string")
+        return answer
 
     def version_v1alpha2(self) -> JSONDict:
-        return dict(self._get("VersionV1alpha2") or {})
+        return self._get("VersionV1alpha2")
 
     def status(self, verbose: bool = True) -> JSONDict:
-        return dict(self._get("Status") or {})
+        return self._get("Status")
 
     def runtime_config(self) -> JSONDict:
-        return dict(self._get("RuntimeConfig") or {})
+        return self._get("RuntimeConfig")
 
     def list_pod_sandboxes(self) -> JSONDict:
-        return dict(self._get("ListPodSandbox") or {})
+        return self._get("ListPodSandbox")
 
     def list_containers(self) -> JSONDict:
-        return dict(self._get("ListContainers") or {})
+        return self._get("ListContainers")
 
     def _item(self, call: str, key: str) -> JSONDict:
+        source = f"cri:{call}"
+        if self._calls is not None and not isinstance(self._calls, Mapping):
+            raise ProbeFailed(ErrorKind.MALFORMED, source, "damaged in the bundle (not an object)")
         per_key = (self._calls or {}).get(call)
-        return dict(_replayed(per_key, f"cri:{call}", key) or {})
+        return _object(_replayed(per_key, source, key), source)
 
     def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> JSONDict:
         return self._item("PodSandboxStatus", sandbox_id)
@@ -347,11 +469,19 @@ class ReplayDocker(_ReplayBase):
         return self
 
     def version(self) -> JSONDict:
-        return dict(_replayed(self._calls, "docker:/version", "/version") or {})
+        source = "docker:/version"
+        return _object(_replayed(self._calls, source, "/version"), source)
 
     def containers(self) -> list[JSONDict]:
-        found = _replayed(self._calls, "docker:/containers/json", "/containers/json")
-        return list(found or [])
+        source = "docker:/containers/json"
+        found = _replayed(self._calls, source, "/containers/json")
+        if found is None:
+            return []
+        if not isinstance(found, list):
+            raise ProbeFailed(
+                ErrorKind.MALFORMED, source, f"the recorded answer is a JSON {json_type(found)}"
+            )
+        return list(found)
 
 
 class ReplayClients:

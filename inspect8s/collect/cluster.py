@@ -1,6 +1,7 @@
 """Audits that use the Kubernetes API: a node joined with its pods' specs, and the cluster.
 
-    node audit + API      pods_of_node(api, node) / load_pod_list(file) -> Snapshot.pods
+    node audit + API      join_node(snapshot, api, machine) / load_pod_list(file) -> Snapshot.pods
+    this machine's Node   read_machine(fs), node_is_machine(node, machine): boot ID, else name
     --cluster             collect_cluster(api) -> Snapshot(pods, kube_nodes, runtime_classes)
     --cluster --agents    run_node_audits(api, nodes, parallel=N) -> NodeAudit per node
                           merge_node_audits(result, audits) -> one AuditResult
@@ -34,9 +35,10 @@ from inspect8s.audit.results import (
     Status,
 )
 from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed, UsageError
-from inspect8s.model import KubeNode, Pod, RuntimeClass, Snapshot
+from inspect8s.model import KubeletVersion, KubeNode, Pod, RuntimeClass, Snapshot
 
 if TYPE_CHECKING:
+    from inspect8s.host.fs import HostFS
     from inspect8s.kube.live import KubeAPI
 
 DEFAULT_PARALLEL = 4
@@ -106,23 +108,138 @@ def pods_of_node(
     return pods_from_items(items, "api")
 
 
-def this_node_name(api: KubeAPI, boot_id: str | None, hostname: str | None) -> str | None:
-    """The Node object that is this machine: same ``bootID``, else same name as the host.
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """What tells this machine apart from every other Node: its boot ID and host name."""
 
-    None when no Node matches (or Nodes cannot be listed: then the hostname is returned).
+    boot_id: str | None  # /proc/sys/kernel/random/boot_id; None: unreadable (a bundle, a tree)
+    hostname: str | None  # /proc/sys/kernel/hostname, else /etc/hostname; None: unreadable
+
+
+def read_machine(fs: HostFS) -> Machine:
+    """The boot ID and host name of the machine under ``fs`` (None for each unreadable)."""
+
+    def first(*paths: str) -> str | None:
+        for path in paths:
+            try:
+                text = (fs.read_text_or_none(path) or "").strip()
+            except ProbeFailed:
+                continue
+            if text:
+                return text
+        return None
+
+    return Machine(
+        boot_id=first("/proc/sys/kernel/random/boot_id"),
+        hostname=first("/proc/sys/kernel/hostname", "/etc/hostname"),
+    )
+
+
+def node_is_machine(node: Mapping[str, Any], machine: Machine) -> bool:
+    """Whether the Node object ``node`` (raw JSON) is ``machine``.
+
+    The kubelet reports ``status.nodeInfo.bootID`` from /proc/sys/kernel/random/boot_id,
+    unique per boot: when both boot IDs are known they decide, whatever the Node is called
+    (``--hostname-override``). Otherwise the Node's name is compared with the host name.
+    """
+    boot_id = ((node.get("status") or {}).get("nodeInfo") or {}).get("bootID")
+    if boot_id and machine.boot_id:
+        return bool(boot_id == machine.boot_id)
+    return (node.get("metadata") or {}).get("name") == machine.hostname
+
+
+def this_node_name(api: KubeAPI, machine: Machine) -> str | None:
+    """The name of the Node that is ``machine`` (a boot ID match first, then a name match).
+
+    None when no Node matches; the host name when Nodes cannot be listed (no RBAC).
     """
     from inspect8s.kube.live import KubeAPIError
 
     try:
         nodes = list(api.list_nodes())
     except KubeAPIError:
-        return hostname
-    for node in nodes:
-        info = (node.get("status") or {}).get("nodeInfo") or {}
-        if boot_id and info.get("bootID") == boot_id:
-            return str(node["metadata"]["name"])
-    names = {str((n.get("metadata") or {}).get("name")) for n in nodes}
-    return hostname if hostname in names else None
+        return machine.hostname
+    matches = [n for n in nodes if node_is_machine(n, machine)]
+    by_boot = [n for n in matches if ((n.get("status") or {}).get("nodeInfo") or {}).get("bootID")]
+    for node in by_boot or matches:
+        return str(node["metadata"]["name"])
+    return None
+
+
+def node_here(
+    api: KubeAPI, node_name: str, machine: Machine
+) -> tuple[bool, Mapping[str, Any] | None]:
+    """Whether the Node ``node_name`` is ``machine``, and the Node object (None: it could
+    not be read; then the name alone decides)."""
+    from inspect8s.kube.live import KubeAPIError
+
+    try:
+        node = api.get_node(node_name)
+    except KubeAPIError:
+        return node_name == machine.hostname, None
+    return node_is_machine(node, machine), node
+
+
+def kubelet_version_of(node: Mapping[str, Any]) -> KubeletVersion | None:
+    """The kubelet's version as its Node object reports it (None: not reported)."""
+    said = ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion")
+    name = (node.get("metadata") or {}).get("name")
+    if isinstance(said, str) and said:
+        return KubeletVersion(said, f"api:node/{name}")
+    return None
+
+
+def join_node(
+    snapshot: Snapshot,
+    api: KubeAPI,
+    *,
+    machine: Machine,
+    node_name: str | None = None,
+    namespace: str | None = None,
+    selector: str | None = None,
+) -> Snapshot:
+    """The node snapshot with its pods, its Node object, the RuntimeClasses and the
+    kubelet's /configz from the API.
+
+    ``node_name`` is the Node's name (None: the Node that is ``machine``); its pods are those
+    in ``namespace`` (None: all) whose labels match ``selector`` (None: all). API failures
+    are ProbeErrors in the snapshot, so the host checks still run; raises UsageError when
+    no Node is this machine.
+    """
+    from inspect8s.kube.configz import read_kubelet_configz
+    from inspect8s.kube.convert import node_from_json
+    from inspect8s.kube.live import KubeAPIError
+
+    errors: list[ProbeError] = list(snapshot.errors)
+    try:
+        name = node_name or this_node_name(api, machine)
+        if name is None:
+            raise UsageError(
+                "no Node in the API has this machine's bootID or host name; name the Node",
+                param="node_name",
+            )
+        pods, pod_errors = pods_of_node(api, name, namespace=namespace, label_selector=selector)
+        errors += pod_errors
+        kube_nodes = snapshot.kube_nodes
+        try:
+            kube_nodes = (node_from_json(api.get_node(name)),)
+        except KubeAPIError as exc:
+            errors.append(exc.probe_failed().record())
+        classes = snapshot.runtime_classes
+        if classes is None:
+            classes = list_runtime_classes(api, errors)
+        configz = read_kubelet_configz(api, name, errors)
+    except KubeAPIError as exc:
+        errors.append(exc.probe_failed().record())
+        return dataclasses.replace(snapshot, errors=tuple(errors))
+    return dataclasses.replace(
+        snapshot,
+        pods=pods,
+        kube_nodes=kube_nodes,
+        runtime_classes=classes,
+        kubelet_configz=configz,
+        errors=tuple(errors),
+    )
 
 
 # --------------------------------------------------------------------------- cluster
@@ -344,7 +461,7 @@ def run_node_audits(
     agent pod (kube/agent.py), ``parallel`` nodes at a time; one NodeAudit per node, in the
     order of ``nodes``. A failing node gives a NodeAudit with ``error``; nothing raises
     except KeyboardInterrupt (nodes not started yet are then not started; running agents
-    finish and delete their pods).
+    stop at their next poll and delete their pods, a create in flight included).
     """
     from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
 
@@ -353,6 +470,7 @@ def run_node_audits(
     total = len(nodes)
     finished = 0
     lock = threading.Lock()
+    cancel = threading.Event()  # Ctrl-C: running agents stop at their next poll
 
     def one(node: str) -> NodeAudit:
         nonlocal finished
@@ -369,6 +487,7 @@ def run_node_audits(
                 namespace=namespace,
                 timeout=timeout,
                 poll_interval=poll_interval,
+                cancel=cancel,
             )
             result: AuditResult | None = result_from_json(run.output)
             error = None
@@ -386,6 +505,7 @@ def run_node_audits(
         futures = [pool.submit(one, node) for node in nodes]
         return [f.result() for f in futures]
     except KeyboardInterrupt:
+        cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

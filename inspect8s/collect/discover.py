@@ -27,7 +27,7 @@ socket path; nothing per container or per other process.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from inspect8s.collect.errors import Errors
@@ -265,6 +265,9 @@ class ViewFS(HostFS):
 
     def read_text_or_none(self, path: str) -> str | None:
         return self._parent.read_text_or_none(self._map(path))
+
+    def iter_chunks(self, path: str, *, chunk: int = 1 << 16) -> Iterator[bytes]:
+        return self._parent.iter_chunks(self._map(path), chunk=chunk)
 
     def listdir(self, path: str) -> list[str]:
         return self._parent.listdir(self._map(path))

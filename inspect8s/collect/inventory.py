@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from inspect8s.runtime.convert import (
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
+K = TypeVar("K", bound="_Kept")
 
 
 class _Memo:
@@ -53,7 +55,24 @@ class _Memo:
         return list(self._done)
 
 
-class CRIRuntime:
+class _Kept:
+    """A runtime's answers used as a client (``with``): leaving the block closes nothing;
+    closing is the inventory's job (:meth:`Inventory.close`)."""
+
+    def __enter__(self: K) -> K:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None:
+        return None
+
+
+class CRIRuntime(_Kept):
     """One CRI endpoint's answers, each asked once (see the module docstring)."""
 
     def __init__(self, socket: SocketInfo, client: CRIAnswers) -> None:
@@ -120,20 +139,8 @@ class CRIRuntime:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> CRIRuntime:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None:
-        """Closing is the inventory's job (:meth:`Inventory.close`)."""
-
-
-class DockerRuntime:
+class DockerRuntime(_Kept):
     """One Docker Engine socket's answers, each asked once."""
 
     def __init__(self, socket: SocketInfo, client: DockerAnswers) -> None:
@@ -149,18 +156,6 @@ class DockerRuntime:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> DockerRuntime:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None:
-        """Closing is the inventory's job (:meth:`Inventory.close`)."""
 
 
 class Inventory:
@@ -282,7 +277,8 @@ def survey(inventory: Inventory, sockets: Sequence[SocketInfo]) -> Survey:
                 found.versions[s.ident] = (said, "cri:Version")
             sandboxes = (inventory.attempt(cri.list_pod_sandboxes) or {}).get("items", [])
             ctrs = (inventory.attempt(cri.list_containers) or {}).get("containers", [])
-            for cid, meta in cri_index(runtime, sandboxes, ctrs).items():
+            index = inventory.attempt(partial(cri_index, runtime, sandboxes, ctrs)) or {}
+            for cid, meta in index.items():
                 found.metadata.setdefault(cid, replace(meta, endpoint=s.ident))
         elif how == "docker":
             engine = inventory.docker(s)
@@ -291,6 +287,7 @@ def survey(inventory: Inventory, sockets: Sequence[SocketInfo]) -> Survey:
                 continue
             found.answered[s.ident] = "dockerd"
             found.versions[s.ident] = (str(info.get("Version", "")), "docker:/version")
-            for cid, meta in docker_index(inventory.attempt(engine.containers) or []).items():
+            listed = inventory.attempt(engine.containers) or []
+            for cid, meta in (inventory.attempt(partial(docker_index, listed)) or {}).items():
                 found.metadata.setdefault(cid, replace(meta, endpoint=s.ident))
     return found

@@ -54,21 +54,16 @@ def version_stamp(data: bytes, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
 
 def binary_version(fs: HostFS, path: str, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
     """:func:`version_stamp` of the file at ``path``, read in chunks (never executed)."""
+    tail = b""
+    read = 0
     try:
-        real = fs.real(path)
-        with open(real, "rb") as handle:
-            tail = b""
-            read = 0
-            while read < _MAX_BINARY:
-                chunk = handle.read(_CHUNK)
-                if not chunk:
-                    return None
-                read += len(chunk)
-                found = version_stamp(tail + chunk, stamp)
-                if found:
-                    return found
-                tail = chunk[-128:]
-    except (OSError, ValueError):
+        for chunk in fs.iter_chunks(path, chunk=_CHUNK):  # inside the root, as every read
+            read += len(chunk)
+            found = version_stamp(tail + chunk, stamp)
+            if found or read >= _MAX_BINARY:
+                return found
+            tail = chunk[-128:]
+    except ProbeFailed:
         return None
     return None
 

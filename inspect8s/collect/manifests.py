@@ -359,7 +359,45 @@ class _Malformed(Exception):
         self.problem = problem
 
 
+class _Aliased(Exception):
+    """The document uses an alias: build it again with the careful constructor."""
+
+
+def _fast(node: yaml.Node, seen: set[int]) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR else _scalar(node)
+    ident = id(node)
+    if ident in seen:
+        raise _Aliased
+    seen.add(ident)
+    if isinstance(node, yaml.SequenceNode):
+        return [_fast(child, seen) for child in node.value]
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            raise _Aliased  # merges usually come with anchors: the careful path handles both
+        key = _fast(key_node, seen)
+        out[key if isinstance(key, str) else _key_text(key)] = _fast(value_node, seen)
+    return out
+
+
 def construct(root: yaml.Node) -> Any:
+    """Plain data (dicts, lists, scalars) from a composed YAML node.
+
+    Documents without aliases and merge keys (nearly all manifests) are built by a direct
+    recursive walk; the others by :func:`construct_careful`. Raises _Malformed.
+    """
+    try:
+        return _fast(root, set())
+    except _Aliased:
+        return construct_careful(root)
+    except RecursionError:
+        raise _Malformed(root, f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise _Malformed(root, str(exc)) from None
+
+
+def construct_careful(root: yaml.Node) -> Any:
     """Plain data (dicts, lists, scalars) from a composed YAML node, without recursion.
 
     Aliases share the value built for their anchor; a node that contains itself, an
@@ -432,7 +470,46 @@ def construct(root: yaml.Node) -> Any:
 
 
 def _loader_class() -> type[yaml.SafeLoader]:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return _loaders.setdefault(base, _fast_resolving(base))
+
+
+_loaders: dict[type[yaml.SafeLoader], type[yaml.SafeLoader]] = {}
+
+
+def _fast_resolving(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """``base`` with the same implicit tags resolved faster: the safe loader has no path
+    resolvers, so descending and ascending are no-ops, and the tag of a plain scalar
+    depends only on its text, so it is remembered (manifests repeat the same keys)."""
+    resolvers = base.yaml_implicit_resolvers
+    cache: dict[str, str] = {}
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode:
+                if not implicit[0]:
+                    return _STR
+                tag = cache.get(value)
+                if tag is not None:
+                    return tag
+                tag = _STR
+                for candidate, regexp in resolvers.get(value[:1] if value else "", ()):
+                    if regexp.match(value):
+                        tag = candidate
+                        break
+                if len(cache) > 200_000:
+                    cache.clear()
+                cache[value] = tag
+                return tag
+            return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+
+    return Loader
 
 
 def _yaml_error_text(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -688,13 +765,22 @@ class PodFields:
 
     obj: ManifestObject
     prefix: Path  # where the pod-shaped part sits in the object: () for a Pod
+    # one Location per line: a report of a million findings shares them
+    _by_line: dict[int | None, Location] = field(default_factory=dict, repr=False, compare=False)
+
+    def start(self) -> Location:
+        """Where the workload object starts (its first line)."""
+        found = self.obj.location()
+        return self._by_line.setdefault(found.line, found)
 
     def location(self, path: Sequence[str | int]) -> Location:
         """The Location of the pod field ``path`` (its deepest existing part)."""
         # the pod's name and namespace are the workload's; its labels are the template's
         if self.prefix and len(path) > 1 and path[0] == "metadata" and path[1] in _OWN_META:
-            return self.obj.location(*path)
-        return self.obj.location(*self.prefix, *path)
+            found = self.obj.location(*path)
+        else:
+            found = self.obj.location(*self.prefix, *path)
+        return self._by_line.setdefault(found.line, found)
 
 
 def _pod_object(obj: ManifestObject) -> dict[str, Any] | None:

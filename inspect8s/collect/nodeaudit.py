@@ -42,6 +42,7 @@ from inspect8s.model import (
     SocketInfo,
 )
 from inspect8s.runtime.clients import RuntimeClients
+from inspect8s.shape import items, obj, text
 
 __all__ = ["collect_for_node", "collect_node_audit", "parse_dpkg_version", "parse_proc_net_unix"]
 
@@ -52,7 +53,7 @@ JSONDict = dict[str, Any]
 
 
 def _conditions(status: JSONDict) -> tuple[RuntimeCondition, ...]:
-    found = (status.get("status") or {}).get("conditions") or []
+    found = items(obj(obj(status).get("status")).get("conditions"))
     return tuple(
         RuntimeCondition(
             type=str(c.get("type", "")),
@@ -72,15 +73,15 @@ def sandbox_image_from_status(status: JSONDict) -> str | None:
     2.x moved it to the images plugin's ``pinnedImages.sandbox`` (config version 3); both
     ``info.config.pinnedImages`` and ``info.imageConfig.pinnedImages`` are read for it.
     """
-    info = status.get("info") or {}
-    config = info.get("config") if isinstance(info, dict) else None
+    info = obj(obj(status).get("info"))
+    config = info.get("config")
     if isinstance(config, dict):
         if isinstance(config.get("sandboxImage"), str) and config["sandboxImage"]:
             return str(config["sandboxImage"])
         pinned = config.get("pinnedImages")
         if isinstance(pinned, dict) and pinned.get("sandbox"):
             return str(pinned["sandbox"])
-    images = info.get("imageConfig") if isinstance(info, dict) else None
+    images = info.get("imageConfig")
     if isinstance(images, dict):
         pinned = images.get("pinnedImages")
         if isinstance(pinned, dict) and pinned.get("sandbox"):
@@ -91,7 +92,7 @@ def sandbox_image_from_status(status: JSONDict) -> str | None:
 def cgroup_driver_from_runtime_config(answer: JSONDict) -> str:
     """``RuntimeConfig`` -> "systemd" | "cgroupfs". The CRI enum's SYSTEMD is 0, so the
     JSON form of a systemd answer leaves the field out."""
-    linux = answer.get("linux") or {}
+    linux = obj(obj(answer).get("linux"))
     value = str(linux.get("cgroupDriver", "SYSTEMD")) if isinstance(linux, dict) else "SYSTEMD"
     return value.lower()
 
@@ -132,8 +133,8 @@ def runtime_status(
                 problems.append(f"RuntimeConfig: {exc.kind.value}: {exc.detail}")
     return RuntimeStatus(
         endpoint=socket.path,
-        runtime_name=str(version.get("runtimeName")) if version else None,
-        runtime_version=str(version.get("runtimeVersion")) if version else None,
+        runtime_name=text(obj(version).get("runtimeName")),
+        runtime_version=text(obj(version).get("runtimeVersion")),
         api_version=api,
         conditions=_conditions(status) if status is not None else None,
         cgroup_driver=driver,
@@ -148,8 +149,8 @@ def runtime_status(
 def docker_engine(
     socket: SocketInfo, engine: DockerRuntime, source: str, errors: Errors
 ) -> DockerEngineStatus:
-    info = errors.attempt(engine.version) or {}
-    listed = errors.attempt(engine.containers) if info else None
+    info = obj(errors.attempt(engine.version))
+    listed = items(errors.attempt(engine.containers)) if info else None
     return DockerEngineStatus(
         endpoint=socket.path,
         version=str(info["Version"]) if info.get("Version") else None,

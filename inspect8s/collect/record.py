@@ -3,18 +3,20 @@
 Host files and links go to ``DIR/host/<host path>`` as the collectors read them (through
 :class:`RecordingHostFS`); runtime answers to ``DIR/runtime/*.json`` (through
 :class:`RecordingClients`); the layout is in :mod:`inspect8s.collect.bundle` and
-docs/output-formats.md. Credentials are redacted on the way in: values of secret-looking
-flags and ``KEY=value`` words in command lines and unit/env files (``--token``,
-``--password``, ``*_TOKEN=``), the user:password part of URLs, and ``password``, ``auth``,
-``identitytoken``, ``token`` keys in config files and runtime answers. Redaction keeps
-every line where it was, so findings still point at the right line.
+docs/output-formats.md. Credentials are redacted on the way in
+(:mod:`inspect8s.collect.redact`: every environment value, every value of a secret-looking
+key, flag or variable, URL passwords), keeping every line where it was so findings still
+point at the right line. The bundle is private: directories 0700, files 0600, whatever the
+umask. Host paths are read inside ``--root`` (:class:`HostFS`), so a link in the tree
+never copies this machine's files into the bundle.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import re
+import posixpath
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,148 +34,60 @@ from inspect8s.collect.bundle import (
     MANIFEST,
     UNIX_PEERS,
 )
-from inspect8s.errors import ErrorKind, ProbeFailed, UsageError
+from inspect8s.collect.redact import redact_file, redact_json, redact_line
+from inspect8s.errors import ErrorKind, ExitStatus, Inspect8sError, ProbeFailed, UsageError
 from inspect8s.host.fs import FileStat, HostFS
 from inspect8s.model import SocketInfo
 from inspect8s.runtime.clients import LIVE, CRIAnswers, DockerAnswers, RuntimeClients
 
-REDACTED = "***"
-
-# A flag or variable name that holds a secret; names ending in -file/-path/-dir/... only
-# name where a secret is.
-_SECRET_NAME = re.compile(r"(?i)(token|passw(or)?d|secret|api[-_]?key|credential|bearer)")
-_NOT_SECRET = re.compile(r"(?i)[-_](file|path|dir|webhook|ttl|mode|duration|ca)$")
-_SECRET_KEYS = frozenset(
-    {
-        "password", "passwd", "auth", "token", "identitytoken", "identity_token",
-        "registrytoken", "secret", "client_secret", "bearer_token", "bearertoken", "apikey",
-        "api_key",
-    }
-)  # fmt: skip
-_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@")
-_FLAG_IN_TEXT = re.compile(r"(--?[A-Za-z0-9_-]+)(=|[ \t]+)(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
-_ASSIGN_IN_TEXT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
-_KEY_VALUE = re.compile(
-    r"^(\s*[\"']?)([A-Za-z0-9_.-]+)([\"']?\s*[:=]\s*)(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,#]+)"
-)
-
-
-def _secret_name(name: str) -> bool:
-    bare = name.lstrip("-")
-    return bool(_SECRET_NAME.search(bare)) and not _NOT_SECRET.search(bare)
-
-
-def redact_args(args: Sequence[str]) -> tuple[list[str], int]:
-    """Redact a command line: ``--token=x``, ``--password x``, ``X_TOKEN=x`` and URL
-    passwords. Returns (args, number of values replaced). Pure."""
-    out: list[str] = []
-    count = 0
-    skip_next = False
-    for i, arg in enumerate(args):
-        if skip_next:
-            out.append(REDACTED)
-            count += 1
-            skip_next = False
-            continue
-        new = arg
-        if arg.startswith("-"):
-            name, sep, _value = arg.partition("=")
-            if _secret_name(name):
-                if sep:
-                    new = f"{name}={REDACTED}"
-                elif i + 1 < len(args) and not args[i + 1].startswith("-"):
-                    skip_next = True
-        elif "=" in arg:
-            name, _, _value = arg.partition("=")
-            if name.isidentifier() and _secret_name(name):
-                new = f"{name}={REDACTED}"
-        new, n = _URL_USERINFO.subn(rf"\1{REDACTED}@", new)
-        count += n + (new != arg and n == 0)
-        out.append(new)
-    return out, count
-
-
-def _redact_line(line: str) -> tuple[str, int]:
-    count = 0
-
-    def flag(match: re.Match[str]) -> str:
-        nonlocal count
-        if not _secret_name(match.group(1)):
-            return match.group(0)
-        count += 1
-        return f"{match.group(1)}{match.group(2)}{REDACTED}"
-
-    def assign(match: re.Match[str]) -> str:
-        nonlocal count
-        if not _secret_name(match.group(1)):
-            return match.group(0)
-        count += 1
-        return f"{match.group(1)}={REDACTED}"
-
-    line = _FLAG_IN_TEXT.sub(flag, line)
-    line = _ASSIGN_IN_TEXT.sub(assign, line)
-    match = _KEY_VALUE.match(line)
-    if match and match.group(2).strip("\"'").lower() in _SECRET_KEYS:
-        value = match.group(4)
-        replacement = f'"{REDACTED}"' if value.startswith(('"', "'")) else REDACTED
-        if value not in (f'"{REDACTED}"', REDACTED):
-            line = line[: match.start(4)] + replacement + line[match.end(4) :]
-            count += 1
-    line, n = _URL_USERINFO.subn(rf"\1{REDACTED}@", line)
-    return line, count + n
-
-
-def redact_text(text: str) -> tuple[str, int]:
-    """Redact secrets in a config, unit or env file, line by line (lines stay). Pure."""
-    lines = text.split("\n")
-    total = 0
-    for i, line in enumerate(lines):
-        lines[i], n = _redact_line(line)
-        total += n
-    return "\n".join(lines), total
-
-
-_CMDLINE = re.compile(r"^/proc/\d+/(cmdline|environ)$")
-_TEXT_PREFIXES = ("/etc/", "/var/lib/kubelet/", "/usr/lib/systemd/", "/lib/systemd/",
-                  "/run/systemd/", "/usr/local/lib/systemd/", "/root/", "/home/")  # fmt: skip
-
-
-def redact_file(path: str, data: bytes) -> tuple[bytes, int]:
-    """Redact one host file as it goes into a bundle. Pure."""
-    if _CMDLINE.match(path):
-        args = data.decode("utf-8", errors="surrogateescape").split("\0")
-        trailing = args[-1] == ""
-        redacted, n = redact_args(args[:-1] if trailing else args)
-        joined = "\0".join(redacted) + ("\0" if trailing else "")
-        return joined.encode("utf-8", errors="surrogateescape"), n
-    if path.startswith(_TEXT_PREFIXES) and b"\0" not in data[:4096]:
-        text, n = redact_text(data.decode("utf-8", errors="surrogateescape"))
-        return text.encode("utf-8", errors="surrogateescape"), n
-    return data, 0
-
-
-def redact_json(value: Any, *, everything: bool = False) -> tuple[Any, int]:
-    """A copy of a runtime answer with secret keys' values and URL passwords replaced."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        total = 0
-        for key, item in value.items():
-            secret = everything or str(key).lower() in _SECRET_KEYS
-            out[key], n = redact_json(item, everything=secret)
-            total += n
-        return out, total
-    if isinstance(value, list):
-        items = [redact_json(v, everything=everything) for v in value]
-        return [v for v, _ in items], sum(n for _, n in items)
-    if everything and value not in (None, "", REDACTED):
-        return REDACTED, 1
-    if isinstance(value, str):
-        redacted, n = _redact_line(value)
-        return redacted, n
-    return value, 0
-
-
 # --------------------------------------------------------------------------- recording sources
+
+
+# Errors that make every later write fail too: the bundle cannot be completed.
+_FATAL_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+class BundleWriteError(Inspect8sError):
+    """The bundle could not be written to the end (a full disk, a read-only filesystem)."""
+
+    exit_code = ExitStatus.TOOL_ERROR
+
+
+def bundle_path(path: str) -> str:
+    """A host path as it is kept in a bundle: ``.`` and ``..`` taken out lexically (``..``
+    stops at the root, as when it was read), so that no kept file lands outside ``host/``."""
+    return posixpath.normpath("/" + path.lstrip("/")).lstrip("/")
+
+
+def make_private_dirs(directory: Path, below: Path | None = None) -> None:
+    """Create ``directory`` and its missing parents with mode 0700 (never looser, whatever
+    the umask); stop at ``below``, which exists."""
+    missing: list[Path] = []
+    current = directory
+    while current != below and not os.path.lexists(current):
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        os.mkdir(path, DIR_MODE)
+        os.chmod(path, DIR_MODE)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a new bundle file with mode 0600, never through a link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
 
 
 class RecordingHostFS(HostFS):
@@ -186,7 +100,7 @@ class RecordingHostFS(HostFS):
     def __init__(self, root: str, dest: str) -> None:
         super().__init__(root)
         self._dest = Path(dest) / HOST_DIR
-        self._dest.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self._dest, Path(dest))
         self.sockets: set[str] = set()
         self.errors: dict[str, dict[str, str]] = {}
         self.redactions: dict[str, int] = {}
@@ -198,14 +112,24 @@ class RecordingHostFS(HostFS):
     def _target(self, path: str) -> Path | None:
         """Where a host path goes; None when a parent in the bundle is a symlink or a
         file (a path read through a link that was also recorded as a link)."""
-        dest = self._dest / path.lstrip("/")
+        rel = bundle_path(path)
+        if not rel:
+            return None  # the root itself
         current = self._dest
-        for part in Path(path.lstrip("/")).parts[:-1]:
+        for part in rel.split("/")[:-1]:
             current = current / part
             if current.is_symlink() or (current.exists() and not current.is_dir()):
                 self.notes.append(f"{path}: not kept (a parent was recorded as a link)")
                 return None
-        return dest
+        return self._dest / rel
+
+    def _not_kept(self, path: str, exc: OSError, what: str = "not kept") -> None:
+        if exc.errno in _FATAL_WRITE:
+            raise BundleWriteError(
+                f"record: writing the bundle failed at {path}: {exc.strerror or exc}; "
+                f"the bundle under {self._dest.parent} is incomplete"
+            ) from None
+        self.notes.append(f"{path}: {what} ({exc.strerror or exc})")
 
     def _save(self, path: str, data: bytes) -> None:
         dest = self._target(path)
@@ -213,31 +137,32 @@ class RecordingHostFS(HostFS):
             return
         data, count = redact_file(path, data)
         if count:
-            self.redactions[path] = self.redactions.get(path, 0) + count
+            key = "/" + bundle_path(path)
+            self.redactions[key] = self.redactions.get(key, 0) + count
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            make_private_dirs(dest.parent, self._dest)
+            write_private(dest, data)
         except OSError as exc:
-            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+            self._not_kept(path, exc)
 
     def _save_link(self, path: str, target: str) -> None:
         dest = self._target(path)
         if dest is None or os.path.lexists(dest):
             return
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(dest.parent, self._dest)
             os.symlink(target, dest)
         except OSError as exc:
-            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+            self._not_kept(path, exc)
 
     def _save_dir(self, path: str) -> None:
         dest = self._target(path)
         if dest is None or os.path.lexists(dest):
             return
         try:
-            dest.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(dest, self._dest)
         except OSError as exc:
-            self.notes.append(f"{path}: not kept ({exc.strerror or exc})")
+            self._not_kept(path, exc)
 
     def _failed(self, failure: ProbeFailed) -> None:
         if failure.kind is ErrorKind.MISSING:
@@ -353,10 +278,10 @@ class RecordingHostFS(HostFS):
             dest = self._target(path)
             if dest is not None and not os.path.lexists(dest):
                 try:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(b"")
+                    make_private_dirs(dest.parent, self._dest)
+                    write_private(dest, b"")
                 except OSError as exc:
-                    self.notes.append(f"{path}: marker not kept ({exc.strerror or exc})")
+                    self._not_kept(path, exc, "marker not kept")
         elif kind == "dir":
             self._save_dir(path)
         return kind
@@ -399,9 +324,9 @@ class _Recorder:
         try:
             answer = fn()
         except ProbeFailed as exc:
-            into[slot] = {
-                "error": {"kind": exc.kind.value, "source": exc.source, "detail": exc.detail}
-            }
+            detail, count = redact_line(exc.detail)
+            self._store.redacted_answers += count
+            into[slot] = {"error": {"kind": exc.kind.value, "source": exc.source, "detail": detail}}
             raise
         redacted, count = redact_json(answer)
         self._store.redacted_answers += count
@@ -490,8 +415,34 @@ class RecordingClients:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    try:
+        make_private_dirs(path.parent)
+        write_private(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+    except OSError as exc:
+        raise BundleWriteError(
+            f"record: writing {path} failed: {exc.strerror or exc}; the bundle is incomplete"
+        ) from None
+
+
+def _prepare(directory: str) -> Path:
+    """The bundle directory, new or empty, created private (0700); a directory that cannot
+    be used is a usage error naming why."""
+    out = Path(directory)
+    try:
+        if os.path.lexists(out):
+            if not out.is_dir() or any(out.iterdir()):
+                raise UsageError(f"record: {directory} exists and is not an empty directory")
+            os.chmod(out, DIR_MODE)
+        else:
+            make_private_dirs(out)
+        probe = out / ".inspect8s-write-test"
+        write_private(probe, b"")
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"record: cannot write a bundle to {directory}: {exc.strerror or exc}"
+        ) from None
+    return out
 
 
 def record_node(
@@ -509,11 +460,13 @@ def record_node(
     from inspect8s.collect.nodeaudit import collect_node_audit, unix_socket_peers
     from inspect8s.model import KubeletVersion
 
-    out = Path(directory)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"record: {directory} exists and is not an empty directory")
-    out.mkdir(parents=True, exist_ok=True)
-    fs = RecordingHostFS(root, directory)
+    out = _prepare(directory)
+    try:
+        fs = RecordingHostFS(root, directory)
+    except OSError as exc:
+        raise UsageError(
+            f"record: cannot write a bundle to {directory}: {exc.strerror or exc}"
+        ) from None
     clients = RecordingClients()
     peers: dict[int, int] = {}
     peer_error: str | None = None

@@ -68,8 +68,10 @@ class Environment:
 
     def say(self, message: str) -> None:
         """One line for the person running the command, on standard error."""
+        from inspect8s.render.escape import escape
+
         try:
-            self.stderr.write(f"inspect8s: {message}\n")
+            self.stderr.write(f"inspect8s: {escape(message)}\n")
             self.stderr.flush()
         except (BrokenPipeError, ValueError):
             pass

@@ -103,6 +103,8 @@ PARAM_FLAGS: dict[str, str] = {
     "output": "--output",
     "manifests": "--manifests",
     "checks_path": "--checks-path",
+    "select": "--select",
+    "benchmark": "--benchmark",
     "ignore_file": "--ignore-file",
     "pods_file": "--pods",
     "parallel": "--parallel",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Annotated, TextIO
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, TextIO, TypedDict
 
 import typer
 
@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 
     from inspect8s.audit.results import AuditResult
     from inspect8s.commands._env import Environment
-    from inspect8s.model import Snapshot
     from inspect8s.render import Renderer
 
 from inspect8s.commands._cluster import (
@@ -163,6 +162,43 @@ KubeletVersionOpt = Annotated[
 ]
 
 
+class _CheckArgs(TypedDict):
+    """The arguments every audit call takes about its checks."""
+
+    select: Sequence[str]
+    benchmark: str | None
+    ignore: Sequence[str]
+    checks_path: Sequence[str]
+    ignore_file: str | None
+    target_version: str | None
+    versions_files: Sequence[str]
+    check_options: Mapping[str, str]
+
+
+class _KubeArgs(TypedDict):
+    """How the API audits reach the API, which pods they take, how long each call may take."""
+
+    kubeconfig: str | None
+    context: str | None
+    environ: Mapping[str, str]
+    timeout: float
+    namespace: str | None
+    selector: str | None
+
+
+def _manifest_cap(text: str | None) -> int | None:
+    """``--max-manifest-size`` in bytes (None: the reader's default)."""
+    from inspect8s.collect.manifests import parse_size
+    from inspect8s.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-manifest-size: {exc}") from None
+
+
 def parse_fail_on(text: str) -> object:
     from inspect8s.audit.results import Severity
     from inspect8s.errors import UsageError
@@ -224,20 +260,16 @@ def audit(
     Exit codes: 0 no finding at or above --fail-on (default high); 1 such findings;
     2 usage error; 3 incomplete (with --require-complete); 4 tool error.
     """
-    from inspect8s.audit import runner as engine
-    from inspect8s.audit.apitable import load_table
+    from inspect8s import api
     from inspect8s.audit.checks.versions import parse_target_version
-    from inspect8s.audit.registry import CheckSettings, filter_checks, load_checks
-    from inspect8s.audit.results import Scope, Severity
+    from inspect8s.audit.results import Severity
+    from inspect8s.commands import _cluster
     from inspect8s.errors import UsageError
     from inspect8s.render import get_renderer
 
     env = env_of(ctx)
     if target_version is not None:
         target_version = parse_target_version(target_version)
-    versions_files = tuple(env.paths(versions_file))
-    if versions_files:
-        load_table(versions_files)  # a bad --versions-file is a usage error before any probe
     threshold = parse_fail_on(fail_on)
     assert threshold is None or isinstance(threshold, Severity)
     out_format = _audit_output(output, no_headers)
@@ -262,126 +294,59 @@ def audit(
         raise UsageError("--cluster cannot be combined with --manifests, --from or --pods")
     if pods_file and (kubeconfig or context):
         raise UsageError("--pods and --kubeconfig/--context are two sources of pod specs: pick one")
-    bundle = one_bundle(env, from_dirs)
-    root = root_of(env, root)
-    kubeconfig = env.path(kubeconfig) if kubeconfig else None
-    all_checks = load_checks(env.paths(checks_path))
-    scopes = [Scope.POD, Scope.OBJECT] if manifest_paths else None
-    checks = filter_checks(
-        all_checks, select=select or (), ignore=ignore or (), scopes=scopes, benchmark=benchmark
-    )
-    if benchmark and not checks:
-        raise UsageError(f"--benchmark {benchmark}: no check belongs to it (known: cis)")
-    if select and not checks:
-        raise UsageError(f"--select {','.join(select)} matches no check")
-    rules = engine.load_ignore_file(env.path(ignore_file)) if ignore_file else ()
-    from inspect8s.commands import _cluster
-
-    check_options = _cluster.parse_pairs(check_option, "--check-option")
-    settings = CheckSettings(
-        target_version=target_version,
-        options=check_options,
-        target_source="--target-version" if target_version else None,
-        versions_files=versions_files,
-    )
-
     if max_manifest_size is not None and not manifest_paths:
         raise UsageError("--max-manifest-size needs --manifests")
-    if manifest_paths:
-        from inspect8s.collect.manifests import parse_size
-
-        try:
-            cap = parse_size(max_manifest_size) if max_manifest_size is not None else None
-        except ValueError as exc:
-            raise UsageError(f"--max-manifest-size: {exc}") from None
-
-        from inspect8s.collect.manifests import manifest_files
-
-        total = len(manifest_files(manifest_paths)) if progress.enabled else 0
-        started: list[str] = []
-
-        def read_progress(file: str, done: int, size: int | None, documents: int) -> None:
-            if not started or started[-1] != file:
-                started.append(file)
-            finished = len(started) - (0 if size is not None and done >= size else 1)
-            progress.step(f"manifests ({documents:,} documents): files", finished, total)
-
-        with progress:
-            result = engine.audit_manifests(
+    checks: _CheckArgs = {
+        "select": select or (),
+        "benchmark": benchmark,
+        "ignore": ignore or (),
+        "checks_path": env.paths(checks_path),
+        "ignore_file": env.path(ignore_file) if ignore_file else None,
+        "target_version": target_version,
+        "versions_files": env.paths(versions_file),
+        "check_options": _cluster.parse_pairs(check_option, "--check-option"),
+    }
+    kube: _KubeArgs = {
+        "kubeconfig": env.path(kubeconfig) if kubeconfig else None,
+        "context": context,
+        "environ": env.environ,
+        "timeout": timeout,
+        "namespace": namespace,
+        "selector": selector,
+    }
+    with progress:
+        if manifest_paths:
+            result = api.audit_manifests(
                 manifest_paths,
-                checks,
-                settings=settings,
-                ignore=rules,
                 stdin=env.stdin,
-                max_file_bytes=cap,
-                progress=read_progress,
+                max_file_bytes=_manifest_cap(max_manifest_size),
+                progress=progress if progress.enabled else None,
+                **checks,
             )
-    elif cluster:
-        agent_args = ["--fail-on", "none", "--timeout", f"{timeout:g}"]
-        agent_args += [f"--select={v}" for v in select or ()]
-        agent_args += [f"--benchmark={benchmark}"] if benchmark else []
-        agent_args += [f"--ignore={v}" for v in ignore or ()]
-        agent_args += [f"--check-option={k}={v}" for k, v in check_options.items()]
-        if target_version:
-            agent_args += ["--target-version", target_version]
-        with progress:
-            result = _cluster.audit_cluster(
-                env,
-                checks,
-                settings=settings,
-                ignore=rules,
-                kubeconfig=kubeconfig,
-                context=context,
-                timeout=timeout,
+        elif cluster:
+            result = api.audit_cluster(
                 agents=agents,
                 parallel=parallel,
-                agent_args=agent_args,
                 agent_image=agent_image,
                 agent_namespace=agent_namespace,
                 agent_timeout=agent_timeout,
                 progress=progress,
-                namespace=namespace,
-                selector=selector,
+                **kube,
+                **checks,
             )
-    else:
-        snapshot = engine.collect_for_node(
-            root,
-            from_dirs=(bundle,) if bundle else (),
-            timeout=timeout,
-            cri_endpoints=tuple(cri_endpoint or ()),
-            docker_hosts=tuple(docker_host or ()),
-            kubelet_version=kubelet_version,
-        )
-        snapshot = _join_specs(
-            env,
-            snapshot,
-            root,
-            env.path(pods_file) if pods_file else None,
-            kubeconfig,
-            context,
-            timeout,
-            node_name,
-            runtime_class,
-            namespace=namespace,
-            selector=selector,
-        )
-        if settings.target_version is None and snapshot.kubelet_version is not None:
-            minor = snapshot.kubelet_version.minor
-            if minor is not None:  # default: the kubelet's own minor
-                settings = dataclasses.replace(
-                    settings,
-                    target_version=f"1.{minor}",
-                    target_source=f"the kubelet ({snapshot.kubelet_version.version})",
-                )
-        result = engine.run_checks(
-            snapshot,
-            checks,
-            settings=settings,
-            ignore=rules,
-            target="node",
-            inputs=(bundle or root,),
-            leave_out_own=True,
-        )
+        else:
+            result = api.audit_node(
+                root=root_of(env, root),
+                bundle=one_bundle(env, from_dirs),
+                cri_endpoints=cri_endpoint or (),
+                docker_hosts=docker_host or (),
+                kubelet_version=kubelet_version,
+                pods_file=env.path(pods_file) if pods_file else None,
+                node_name=node_name,
+                runtime_classes=_cluster.runtime_classes_option(runtime_class),
+                **kube,
+                **checks,
+            )
 
     if output_file:
         try:
@@ -398,7 +363,9 @@ def audit(
         )
     else:
         _render(result, env.stdout, out_format, renderer, env, to_file=False)
-    return engine.exit_code(result, threshold, require_complete)
+    from inspect8s.audit.runner import exit_code
+
+    return exit_code(result, threshold, require_complete)
 
 
 def _audit_output(value: str, no_headers: bool) -> Output:
@@ -437,45 +404,3 @@ def _render(
     else:
         assert renderer is not None
         renderer(result, out)
-
-
-def _join_specs(
-    env: Environment,
-    snapshot: Snapshot,
-    root: str,
-    pods_file: str | None,
-    kubeconfig: str | None,
-    context: str | None,
-    timeout: float,
-    node_name: str | None,
-    runtime_class: list[str] | None,
-    *,
-    namespace: str | None = None,
-    selector: str | None = None,
-) -> Snapshot:
-    """The node snapshot with pod specs from --pods or the API, and --runtime-class."""
-    import dataclasses
-
-    from inspect8s.commands import _cluster
-
-    classes = _cluster.runtime_classes_option(runtime_class)
-    if classes is not None:
-        snapshot = dataclasses.replace(snapshot, runtime_classes=classes)
-    if pods_file:
-        from inspect8s.collect.cluster import load_pod_list
-
-        pods, errors = load_pod_list(pods_file)
-        return dataclasses.replace(snapshot, pods=pods, errors=(*snapshot.errors, *errors))
-    if kubeconfig or context:
-        return _cluster.join_api(
-            env,
-            snapshot,
-            root=root,
-            kubeconfig=kubeconfig,
-            context=context,
-            timeout=timeout,
-            node_name=node_name,
-            namespace=namespace,
-            selector=selector,
-        )
-    return snapshot

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -18,6 +19,18 @@ from inspect8s.commands._options import (
     root_of,
 )
 from inspect8s.commands._output import NoHeadersOpt, ViewOutputOpt, parse_output
+
+
+class _NodeArgs(TypedDict):
+    """Where `node` looks, with or without the configuration."""
+
+    root: str
+    bundle: str | None
+    cri_endpoints: Sequence[str]
+    docker_hosts: Sequence[str]
+    timeout: float
+    runtime_calls: bool
+
 
 NoRuntimeOpt = Annotated[
     bool,
@@ -58,32 +71,26 @@ def node(
     """Show what runs on this node and how it is isolated: runtimes, sockets, shims, the
     kubelet, and every container with its pod, PIDs, QoS, the limits the kernel enforces and
     the namespaces it shares with the host."""
-    from inspect8s.collect.node import gather_node
-    from inspect8s.collect.nodeaudit import node_config_of
-    from inspect8s.collect.sources import open_sources
+    from inspect8s import api
     from inspect8s.errors import ExitStatus
     from inspect8s.model.serialize import to_data
     from inspect8s.render.views import document, write_node_config_table, write_node_table
 
     env = env_of(ctx)
     out = parse_output(output, "node", no_headers=no_headers)
-    sources = open_sources(root_of(env, root), one_bundle(env, from_dirs))
-    options = sources.options(
-        cri_endpoints=cri_endpoint or (),
-        docker_hosts=docker_host or (),
-        timeout=timeout,
-        query_runtimes=not no_runtime_calls,
-    )
-    collection = gather_node(sources.fs, options)
-    try:
-        node_config = None
-        if config:
-            node_config = node_config_of(sources.fs, collection, collection.errors)
-        import dataclasses
-
-        report = dataclasses.replace(collection.report, errors=tuple(collection.errors.items))
-    finally:
-        collection.close()
+    node_config = None
+    where: _NodeArgs = {
+        "root": root_of(env, root),
+        "bundle": one_bundle(env, from_dirs),
+        "cri_endpoints": cri_endpoint or (),
+        "docker_hosts": docker_host or (),
+        "timeout": timeout,
+        "runtime_calls": not no_runtime_calls,
+    }
+    if config:
+        report, node_config = api.node_config(**where)
+    else:
+        report = api.node_report(**where)
     if out.is_table:
         screen = out.screen(env)
         write_node_table(report, env.stdout, screen)

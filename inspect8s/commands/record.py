@@ -34,24 +34,20 @@ def record(
 ) -> int:
     """Record what `inspect8s audit` reads on this node (host files, runtime answers),
     with credentials redacted, so the node can be audited later with --from DIR."""
-    from inspect8s._version import __version__
-    from inspect8s.collect.record import record_node
+    from inspect8s import api
 
     env = env_of(ctx)
-    manifest = record_node(
+    bundle = api.record(
         env.path(directory),
         root=root_of(env, root),
-        cri_endpoints=tuple(cri_endpoint or ()),
-        docker_hosts=tuple(docker_host or ()),
+        cri_endpoints=cri_endpoint or (),
+        docker_hosts=docker_host or (),
         timeout=timeout,
         kubelet_version=kubelet_version,
-        tool_version=__version__,
     )
-    redacted = manifest["redactions"]
-    files = sum(redacted["files"].values())
     env.say(
-        f"bundle written to {directory} (format version {manifest['version']}; "
-        f"{len(manifest['sockets'])} sockets; {files} values redacted in "
-        f"{len(redacted['files'])} files, {redacted['runtimeAnswers']} in runtime answers)"
+        f"bundle written to {directory} (format version {bundle.version}; "
+        f"{len(bundle.sockets)} sockets; {bundle.redacted_values} values redacted in "
+        f"{bundle.redacted_files} files, {bundle.redacted_runtime_answers} in runtime answers)"
     )
     return 0

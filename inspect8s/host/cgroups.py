@@ -194,22 +194,6 @@ def entry_for(entries: Sequence[CgroupEntry], layout: CgroupLayout, controller: 
     return None
 
 
-def cgroup_dirs(
-    layout: CgroupLayout, entries: Sequence[CgroupEntry], controllers: Sequence[str]
-) -> dict[str, str]:
-    """Host directories of a process's cgroup for each controller that resolves."""
-    dirs: dict[str, str] = {}
-    for c in controllers:
-        mount = layout.mount_for(c)
-        path = entry_for(entries, layout, c)
-        if mount is None or path is None:
-            continue
-        d = resolve_dir(mount, path)
-        if d is not None:
-            dirs[c] = d
-    return dirs
-
-
 def parent_entries(entries: Sequence[CgroupEntry]) -> tuple[CgroupEntry, ...]:
     """The same entries one level up (container cgroup -> pod cgroup)."""
     out = []

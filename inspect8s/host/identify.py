@@ -111,16 +111,6 @@ def identify(path: str) -> ContainerIdentity | None:
     return None
 
 
-def monitor_container_id(path: str) -> str | None:
-    """The container id of a conmon monitor cgroup (``crio-conmon-<id>.scope``,
-    ``libpod-conmon-<id>.scope``, cgroupfs ``crio-conmon-<id>``); None otherwise."""
-    for comp in reversed(_parts(path)):
-        m = _MONITOR_SCOPE.match(comp)
-        if m:
-            return m.group("id")
-    return None
-
-
 # v1 hierarchies worth asking first: they are always set by the runtime.
 _V1_ORDER = ("pids", "memory", "cpu", "name=systemd")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.host.cgroups import parse_proc_cgroup
 from inspect8s.host.fs import HostFS
 from inspect8s.model import NAMESPACE_TYPES, CgroupEntry, ProcessInfo
 
@@ -173,23 +172,6 @@ def read_namespaces(fs: HostFS, pid: int | str) -> tuple[dict[str, int], dict[st
         except ProbeFailed as exc:
             failures[kind] = exc
     return inodes, failures
-
-
-def read_process(fs: HostFS, pid: int, *, with_status: bool = True) -> ProcessInfo:
-    """Read one process fully (stat, cmdline, cgroup, ns links, optionally status).
-
-    For a single PID (``inspect8s pid N``). Raises ProbeFailed when the process cannot be
-    read at all; unreadable namespace links are simply absent from ``namespaces`` (call
-    :func:`read_namespaces` to learn why). The whole-host scan is
-    :func:`inspect8s.host.scan.scan_host`.
-    """
-    base = f"/proc/{pid}"
-    stat = parse_stat(fs.read_text(f"{base}/stat"), f"host:{base}/stat")
-    cmdline = parse_cmdline(fs.read_bytes(f"{base}/cmdline"))
-    cgroups = parse_proc_cgroup(fs.read_text(f"{base}/cgroup"), f"host:{base}/cgroup")
-    namespaces, _ = read_namespaces(fs, pid)
-    status = read_status(fs, pid) if with_status else None
-    return process_info(stat, cmdline, namespaces, cgroups, status)
 
 
 def process_info(

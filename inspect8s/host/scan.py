@@ -113,13 +113,6 @@ class HostScan:
     mountinfo_by_mnt_ns: dict[int, tuple[Mount, ...]]  # mnt ns inode -> its mount table
     failures: list[ProbeFailed] = field(default_factory=list)
 
-    def container_pids(self) -> dict[str, tuple[int, ...]]:
-        """container id -> PIDs of its processes (ascending)."""
-        out: dict[str, list[int]] = {}
-        for pid, ident in self.identities.items():
-            out.setdefault(ident.container_id, []).append(pid)
-        return {cid: tuple(sorted(pids)) for cid, pids in out.items()}
-
     def mounts_of(self, pid: int) -> tuple[Mount, ...] | None:
         """The mount table of ``pid``'s mount namespace, if it was read."""
         proc = self.processes.get(pid)
@@ -156,12 +149,18 @@ def _walk_hierarchy(fs: HostFS, mount_point: str, mount_root: str) -> dict[int, 
     be read for another reason than the cgroup going away (a threaded v2 subtree): the
     hierarchy then cannot be trusted.
     """
-    top = fs.real(mount_point).rstrip("/") or "/"
+    # The mount point with its links resolved inside the root; below it, directories are
+    # entered only when they are not links and cgroup.procs is opened without following
+    # one, so the walk stays inside the root too.
+    try:
+        top = fs.resolve(mount_point).rstrip("/") or "/"
+    except ProbeFailed:
+        return None
     prefix = mount_root.rstrip("/")
     found: dict[int, str] = {}
     twice: set[int] = set()
     stack = [(top, "")]
-    flags = os.O_RDONLY | os.O_CLOEXEC
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
     while stack:
         directory, rel = stack.pop()
         try:

@@ -5,8 +5,15 @@ node (``spec.nodeName``: no scheduler, so it also lands on cordoned or NotReady 
 with the host's PID namespace, privileged, the host's ``/`` mounted read-only at ``/host``
 and a toleration for every taint, runs ``inspect8s <args> --root /host -o json`` in it,
 reads the JSON from its log, and deletes it: after success, after failure, after the
-deadline and on Ctrl-C (``try/finally``). ``activeDeadlineSeconds`` makes the kubelet
-stop it too, should this process die before the DELETE.
+deadline and on Ctrl-C. ``activeDeadlineSeconds`` makes the kubelet stop it too, should
+this process die before the DELETE.
+
+Deletion is certain, whenever Ctrl-C comes: the pod's name is chosen here before the
+create is sent (not by the server's ``generateName``), so a pod whose create was in flight
+is known by name; in the main thread the create and the delete run to their end while
+SIGINT only takes note (each call is bounded by the API deadline), then the pod is
+deleted and the interrupt goes on. Agents run on other threads stop at their next
+poll when ``cancel`` is set.
 
 RBAC the caller needs in the agent namespace: create, get, delete pods and get pods/log
 (``plugins/kubectl/rbac.yaml``).
@@ -16,10 +23,13 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
@@ -52,6 +62,41 @@ _FATAL_WAITING = frozenset(
 
 class AgentError(KubeAPIError):
     """The agent pod could not be run or gave no usable answer (exit 4)."""
+
+
+class AgentCancelled(AgentError):
+    """The run was stopped from outside (``cancel`` set: Ctrl-C in the main thread)."""
+
+
+T = TypeVar("T")
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # what generateName suffixes are made of
+_CREATE_ATTEMPTS = 3
+
+
+def agent_pod_name() -> str:
+    """A fresh agent pod name, chosen by the client so that it is known before the create."""
+    return AGENT_NAME_PREFIX + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
+
+
+def _to_the_end(fn: Callable[[], T]) -> tuple[T | None, Exception | None, bool]:
+    """Run ``fn`` to its end even if Ctrl-C comes meanwhile: ``(result, error, interrupted)``.
+
+    In the main thread, SIGINT only takes note while ``fn`` runs (the previous handler is
+    put back afterwards); other threads never get KeyboardInterrupt. ``fn`` must be
+    bounded: every API call has a deadline."""
+    pending = threading.Event()
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not None:
+            signal.signal(signal.SIGINT, lambda _signum, _frame: pending.set())
+    try:
+        return fn(), None, pending.is_set()
+    except Exception as exc:
+        return None, exc, pending.is_set()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,62 +224,106 @@ def run_agent(
     timeout: float = DEFAULT_AGENT_TIMEOUT_S,
     poll_interval: float = 0.5,
     on_poll: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> AgentRun:
     """Run ``inspect8s <inspect8s_args> --root /host -o json`` on ``node_name``; return its JSON.
 
     ``timeout`` bounds the whole run (scheduling, image pull, the probe). ``on_poll`` is
     called with the pod's phase after every poll (progress display; tests raise
-    KeyboardInterrupt from it). The pod is deleted whatever happens; KeyboardInterrupt
-    propagates after the delete.
+    KeyboardInterrupt from it). ``cancel`` set stops the run at the next poll
+    (AgentCancelled). The pod is deleted whatever happens, a create in flight included;
+    KeyboardInterrupt propagates after the delete.
 
     Raises AgentError (exit 4): RBAC refused (names the missing permission), the image
     could not be pulled, the agent failed without JSON, or the deadline passed.
     """
     body = _strip_nones(agent_pod_spec(node_name, inspect8s_args, image=image, timeout=timeout))
     create_path = f"/api/v1/namespaces/{namespace}/pods"
+    metadata = body["metadata"]
+    metadata.pop("generateName", None)
+    pod_name = ""  # the pod this run created, or may have created: deleted at the end
+    unsure = False  # a create failed without an answer: the pod may exist all the same
     try:
-        created = api.create_pod(namespace, body)
-    except KubeAPIError as exc:
-        if exc.status == 403:
-            hint = forbidden_hint(exc.api_message or "") or "forbidden"
+        for _attempt in range(_CREATE_ATTEMPTS):
+            if cancel is not None and cancel.is_set():
+                raise AgentCancelled(
+                    "stopped before the agent pod was created",
+                    status=None,
+                    kind=ErrorKind.UNAVAILABLE,
+                    method="POST",
+                    path=create_path,
+                )
+            # Named before the create is sent: a Ctrl-C from here on deletes this name.
+            pod_name = metadata["name"] = agent_pod_name()
+            _created, error, interrupted = _to_the_end(lambda: api.create_pod(namespace, body))
+            status = error.status if isinstance(error, KubeAPIError) else None
+            taken = status == 409
+            if taken or status == 403:
+                pod_name = ""  # not created: the name is someone else's, or nothing exists
+            unsure = error is not None and status is None
+            if interrupted:
+                raise KeyboardInterrupt
+            if taken:
+                continue  # the name exists already: another name
+            if error is not None:
+                raise _create_error(error, node_name, namespace, create_path)
+            break
+        else:
             raise AgentError(
-                f"cannot start the agent pod on node {node_name}: not allowed to create pods "
-                f"in namespace {namespace} ({hint}); grant "
-                f"create/get/delete on pods and get on pods/log in {namespace} "
-                "(plugins/kubectl/rbac.yaml), pick another namespace for the agent, or run "
-                "inspect8s on the node itself without the API",
-                param="agent_namespace",
-                status=403,
-                kind=ErrorKind.PERMISSION,
+                f"cannot start the agent pod on node {node_name}: {_CREATE_ATTEMPTS} fresh "
+                f"names were all taken in namespace {namespace}",
+                status=409,
+                kind=ErrorKind.UNAVAILABLE,
                 method="POST",
                 path=create_path,
-                reason=exc.reason,
-                api_message=exc.api_message,
-            ) from exc
-        raise
-    pod_name = str((created.get("metadata") or {}).get("name") or "")
-    if not pod_name:
-        raise AgentError(
-            "the API server created the agent pod but returned no name",
-            status=None,
-            kind=ErrorKind.MALFORMED,
-            method="POST",
-            path=create_path,
-        )
-    pod_path = f"{create_path}/{pod_name}"
-    try:
+            )
+        pod_path = f"{create_path}/{pod_name}"
         result = _wait_and_read(
-            api, namespace, pod_name, node_name, pod_path, image, timeout, poll_interval, on_poll
+            api,
+            namespace,
+            pod_name,
+            node_name,
+            pod_path,
+            image,
+            timeout,
+            poll_interval,
+            on_poll,
+            cancel,
         )
-    except BaseException as exc:  # success, failure, timeout and Ctrl-C all delete the pod
-        leftover = _delete(api, namespace, pod_name, pod_path)
-        if leftover is not None:
-            exc.add_note(str(leftover))  # the first failure stays the one reported
+    except BaseException as exc:  # failure, timeout and Ctrl-C all delete the pod
+        if pod_name:
+            leftover, _ = _delete(api, namespace, pod_name, f"{create_path}/{pod_name}", unsure)
+            if leftover is not None:
+                exc.add_note(str(leftover))  # the first failure stays the one reported
         raise
-    leftover = _delete(api, namespace, pod_name, pod_path)
+    leftover, interrupted = _delete(api, namespace, pod_name, pod_path, False)
+    if interrupted:  # Ctrl-C while the pod was being deleted: deleted, then stop
+        raise KeyboardInterrupt
     if leftover is not None:
         raise leftover
     return result
+
+
+def _create_error(
+    error: BaseException, node_name: str, namespace: str, create_path: str
+) -> BaseException:
+    if isinstance(error, KubeAPIError) and error.status == 403:
+        hint = forbidden_hint(error.api_message or "") or "forbidden"
+        return AgentError(
+            f"cannot start the agent pod on node {node_name}: not allowed to create pods "
+            f"in namespace {namespace} ({hint}); grant "
+            f"create/get/delete on pods and get on pods/log in {namespace} "
+            "(plugins/kubectl/rbac.yaml), pick another namespace for the agent, or run "
+            "inspect8s on the node itself without the API",
+            param="agent_namespace",
+            status=403,
+            kind=ErrorKind.PERMISSION,
+            method="POST",
+            path=create_path,
+            reason=error.reason,
+            api_message=error.api_message,
+        )
+    return error
 
 
 def _wait_and_read(
@@ -247,10 +336,19 @@ def _wait_and_read(
     timeout: float,
     poll_interval: float,
     on_poll: Callable[[str], None] | None,
+    cancel: threading.Event | None = None,
 ) -> AgentRun:
     deadline = time.monotonic() + timeout
     phase = "Pending"
     while True:
+        if cancel is not None and cancel.is_set():
+            raise AgentCancelled(
+                f"the agent pod {namespace}/{pod_name} on node {node_name} was stopped",
+                status=None,
+                kind=ErrorKind.UNAVAILABLE,
+                method="GET",
+                path=pod_path,
+            )
         pod = api.get_pod(namespace, pod_name)
         phase = str((pod.get("status") or {}).get("phase") or "Pending")
         if on_poll is not None:
@@ -280,7 +378,11 @@ def _wait_and_read(
                 method="GET",
                 path=pod_path,
             )
-        time.sleep(max(0.0, min(poll_interval, deadline - time.monotonic())))
+        pause = max(0.0, min(poll_interval, deadline - time.monotonic()))
+        if cancel is not None:
+            cancel.wait(pause)
+        else:
+            time.sleep(pause)
     state_name, state = _container_state(pod)
     exit_code = state.get("exitCode") if state_name == "terminated" else None
     log = api.pod_log(namespace, pod_name, container=AGENT_CONTAINER)
@@ -314,18 +416,32 @@ def agent_chain(run: AgentRun) -> RuntimeChain:
     return chain_from_document(run.output, where)
 
 
-def _delete(api: KubeAPI, namespace: str, pod_name: str, pod_path: str) -> AgentError | None:
-    """Delete the agent pod; the error to report if that failed (the pod is left behind)."""
-    try:
-        api.delete_pod(namespace, pod_name, grace_period_seconds=0)
-    except KubeAPIError as exc:
-        return AgentError(
-            f"could not delete the agent pod {namespace}/{pod_name}: {exc}; delete it with "
-            f"`kubectl delete pod -n {namespace} {pod_name}`",
-            status=exc.status,
-            kind=exc.kind,
-            method="DELETE",
-            path=pod_path,
-            reason=exc.reason,
+def _delete(
+    api: KubeAPI, namespace: str, pod_name: str, pod_path: str, unsure: bool
+) -> tuple[AgentError | None, bool]:
+    """Delete the agent pod, to the end even if Ctrl-C comes meanwhile: (the error to
+    report if that failed and the pod is left behind, whether Ctrl-C came). ``unsure``: the
+    create got no answer, so the API server may still be storing the pod; a DELETE that
+    finds nothing is then tried again."""
+    attempts = 3 if unsure else 1
+    interrupted = False
+    for attempt in range(attempts):
+        gone, error, stopped = _to_the_end(
+            lambda: api.delete_pod(namespace, pod_name, grace_period_seconds=0)
         )
-    return None
+        interrupted = interrupted or stopped
+        if error is not None:
+            api_error = error if isinstance(error, KubeAPIError) else None
+            return AgentError(
+                f"could not delete the agent pod {namespace}/{pod_name}: {error}; delete it "
+                f"with `kubectl delete pod -n {namespace} {pod_name}`",
+                status=api_error.status if api_error else None,
+                kind=api_error.kind if api_error else ErrorKind.UNAVAILABLE,
+                method="DELETE",
+                path=pod_path,
+                reason=api_error.reason if api_error else None,
+            ), interrupted
+        if gone is not None or attempt == attempts - 1:
+            break
+        time.sleep(0.5)  # 404: maybe not stored yet
+    return None, interrupted

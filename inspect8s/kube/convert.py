@@ -3,8 +3,10 @@
 Nothing here does I/O. ``pod_from_json`` also accepts a manifest's pod (no ``status``): its
 QoS class is then computed from the spec the way Kubernetes computes it.
 
-Malformed input (a quantity Kubernetes would reject, a container without a name) raises
-``ProbeFailed(ErrorKind.MALFORMED, source, detail)`` so the caller can record it.
+Malformed input (a quantity Kubernetes would reject, a container without a name, a
+``hostPort`` that is not a number, a field of the wrong JSON type) raises
+``ProbeFailed(ErrorKind.MALFORMED, source, detail)`` so the caller can record it; no other
+exception leaves these functions (``shape.total``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from inspect8s.model import (
     ResourceList,
     Volume,
     VolumeMount,
+)
+from inspect8s.shape import (
+    integer,
+    items,
+    obj,
+    objects,
+    required_items,
+    required_obj,
+    string_map,
+    total,
 )
 
 # --------------------------------------------------------------------------- quantities
@@ -99,6 +111,8 @@ def resource_list_from_json(data: Mapping[str, Any] | None, *, source: str = "ap
     """``resources.requests`` or ``resources.limits`` -> ResourceList (unset keys stay None)."""
     if not data:
         return ResourceList()
+    if not isinstance(data, Mapping):
+        raise ProbeFailed(ErrorKind.MALFORMED, source, "resources are not an object")
     try:
         cpu = data.get("cpu")
         memory = data.get("memory")
@@ -126,16 +140,18 @@ def compute_qos(spec: Mapping[str, Any]) -> QoS:
     memory with summed requests equal to summed limits -> Guaranteed; else Burstable.
     A manifest has not been through API defaulting, so a missing request defaults to the
     limit first (SetDefaults_Container in pkg/apis/core/v1/defaults.go), as the API server
-    would do before computing ``status.qosClass``.
+    would do before computing ``status.qosClass``. Raises ValueError for a quantity that
+    is not one (``pod_from_json`` reports it as malformed).
     """
+    spec = obj(spec)
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True
-    containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+    containers = [*objects(spec.get("initContainers")), *objects(spec.get("containers"))]
     for container in containers:
-        resources = container.get("resources") or {}
-        raw_limits = dict(resources.get("limits") or {})
-        raw_requests = dict(resources.get("requests") or {})
+        resources = obj(container.get("resources"))
+        raw_limits = dict(obj(resources.get("limits")))
+        raw_requests = dict(obj(resources.get("requests")))
         for name, value in raw_limits.items():
             raw_requests.setdefault(name, value)
         for name in _QOS_RESOURCES:
@@ -178,7 +194,7 @@ def _effective(container_sc: Mapping[str, Any], pod_sc: Mapping[str, Any], key: 
 def _seccomp_type(sc: Mapping[str, Any] | None) -> str | None:
     if not sc:
         return None
-    profile = sc.get("seccompProfile")
+    profile = obj(sc.get("seccompProfile"))
     if not profile:
         return None
     value = profile.get("type")
@@ -186,20 +202,21 @@ def _seccomp_type(sc: Mapping[str, Any] | None) -> str | None:
 
 
 def _status_by_name(statuses: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
-    return {str(s.get("name")): s for s in statuses or () if s.get("name") is not None}
+    return {str(s.get("name")): s for s in objects(statuses) if s.get("name") is not None}
 
 
 def _state_of(status: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
     if not status:
         return None, None
-    state = status.get("state") or {}
+    state = obj(status.get("state"))
     for name in ("running", "waiting", "terminated"):
         if name in state and state[name] is not None:
-            reason = state[name].get("reason")
+            reason = obj(state[name]).get("reason")
             return name, str(reason) if reason is not None else None
     return None, None
 
 
+@total("api")
 def container_from_json(
     data: Mapping[str, Any],
     status: Mapping[str, Any] | None = None,
@@ -213,14 +230,16 @@ def container_from_json(
     Security fields are the effective ones: the container's securityContext, else the pod's
     (privileged and capabilities exist only per container).
     """
+    data = obj(data)
     name = data.get("name")
-    if not name:
+    if not name or not isinstance(name, str):
         raise ProbeFailed(ErrorKind.MALFORMED, source, "a container has no name")
-    sc: Mapping[str, Any] = data.get("securityContext") or {}
-    pod_sc: Mapping[str, Any] = pod_security_context or {}
-    capabilities = sc.get("capabilities") or {}
-    resources = data.get("resources") or {}
     container_source = f"{source} container {name!r}"
+    sc = required_obj(data.get("securityContext"), "securityContext", container_source)
+    pod_sc: Mapping[str, Any] = obj(pod_security_context)
+    capabilities = required_obj(sc.get("capabilities"), "capabilities", container_source)
+    resources = required_obj(data.get("resources"), "resources", container_source)
+    status = obj(status)
     seccomp = _seccomp_type(sc) or _seccomp_type(pod_sc)
     run_as_non_root = _effective(sc, pod_sc, "runAsNonRoot")
     allow_escalation = sc.get("allowPrivilegeEscalation")
@@ -230,10 +249,10 @@ def container_from_json(
     pull_policy = data.get("imagePullPolicy")
     proc_mount = sc.get("procMount")
     state, state_reason = _state_of(status)
-    last_terminated = ((status or {}).get("lastState") or {}).get("terminated") or {}
+    last_terminated = obj(obj(status.get("lastState")).get("terminated"))
     last_reason = last_terminated.get("reason")
-    container_id = (status or {}).get("containerID") or None
-    ready = (status or {}).get("ready")
+    container_id = status.get("containerID") or None
+    ready = status.get("ready")
     return ContainerSpec(
         name=str(name),
         image=str(data.get("image") or ""),
@@ -241,21 +260,19 @@ def container_from_json(
         limits=resource_list_from_json(resources.get("limits"), source=container_source),
         privileged=bool(sc.get("privileged") or False),
         allow_privilege_escalation=None if allow_escalation is None else bool(allow_escalation),
-        capabilities_add=tuple(str(c) for c in capabilities.get("add") or ()),
-        capabilities_drop=tuple(str(c) for c in capabilities.get("drop") or ()),
+        capabilities_add=tuple(str(c) for c in items(capabilities.get("add"))),
+        capabilities_drop=tuple(str(c) for c in items(capabilities.get("drop"))),
         run_as_non_root=None if run_as_non_root is None else bool(run_as_non_root),
         read_only_root_filesystem=None if read_only_root is None else bool(read_only_root),
         seccomp_profile=seccomp,
-        host_ports=tuple(
-            int(p["hostPort"]) for p in data.get("ports") or () if p.get("hostPort") is not None
-        ),
+        host_ports=_host_ports(data.get("ports"), container_source),
         volume_mounts=tuple(
             VolumeMount(
                 name=str(m.get("name") or ""),
                 mount_path=str(m.get("mountPath") or ""),
                 read_only=bool(m.get("readOnly") or False),
             )
-            for m in data.get("volumeMounts") or ()
+            for m in required_items(data.get("volumeMounts"), "volumeMounts", container_source)
         ),
         init=init,
         run_as_user=None if run_as_user is None else int(run_as_user),
@@ -263,7 +280,7 @@ def container_from_json(
         proc_mount=str(proc_mount) if proc_mount else None,
         host_process=bool(windows.get("hostProcess") or False),
         container_id=str(container_id) if container_id else None,
-        restart_count=int((status or {}).get("restartCount") or 0),
+        restart_count=integer(status.get("restartCount")) or 0,
         last_termination_reason=str(last_reason) if last_reason is not None else None,
         ready=None if ready is None else bool(ready),
         state=state,
@@ -271,10 +288,26 @@ def container_from_json(
     )
 
 
+def _host_ports(ports: Any, source: str) -> tuple[int, ...]:
+    """The ``hostPort`` of each entry of ``ports``; one that is not a port number is
+    malformed (the API server rejects it: core/v1 ContainerPort.hostPort is an int32)."""
+    found: list[int] = []
+    for port in required_items(ports, "ports", source):
+        value = port.get("hostPort")
+        if value is None:
+            continue
+        number = integer(value)
+        if number is None or not 0 <= number <= 65535:
+            raise ProbeFailed(ErrorKind.MALFORMED, source, f"hostPort {value!r} is not a port")
+        found.append(number)
+    return tuple(found)
+
+
 def volume_from_json(data: Mapping[str, Any]) -> Volume:
     """One entry of ``spec.volumes``; ``kind`` is its source key (hostPath, emptyDir, ...)."""
-    kind = next((k for k in data if k != "name"), "other")
-    host_path = data.get("hostPath") or None
+    data = obj(data)
+    kind = next((str(k) for k in data if k != "name"), "other")
+    host_path = obj(data.get("hostPath")) or None
     return Volume(
         name=str(data.get("name") or ""),
         host_path=str(host_path.get("path")) if host_path else None,
@@ -284,13 +317,14 @@ def volume_from_json(data: Mapping[str, Any]) -> Volume:
 
 
 def _owner(metadata: Mapping[str, Any]) -> str | None:
-    refs = metadata.get("ownerReferences") or ()
+    refs = objects(metadata.get("ownerReferences"))
     if not refs:
         return None
     controller = next((r for r in refs if r.get("controller")), refs[0])
     return f"{controller.get('kind')}/{controller.get('name')}"
 
 
+@total("api")
 def pod_from_json(
     data: Mapping[str, Any], *, source: str = "api", default_namespace: str = "default"
 ) -> Pod:
@@ -300,15 +334,16 @@ def pod_from_json(
     (:func:`compute_qos`). Container statuses are joined to containers by name, so
     ``container_id`` keeps its runtime scheme ("containerd://", "cri-o://", "docker://").
     """
-    metadata: Mapping[str, Any] = data.get("metadata") or {}
-    spec: Mapping[str, Any] = data.get("spec") or {}
-    status: Mapping[str, Any] = data.get("status") or {}
+    data = obj(data)
+    metadata: Mapping[str, Any] = obj(data.get("metadata"))
+    spec: Mapping[str, Any] = obj(data.get("spec"))
+    status: Mapping[str, Any] = obj(data.get("status"))
     name = metadata.get("name") or metadata.get("generateName")
-    if not name:
+    if not name or not isinstance(name, str):
         raise ProbeFailed(ErrorKind.MALFORMED, source, "a pod has no metadata.name")
     namespace = str(metadata.get("namespace") or default_namespace)
     pod_source = f"{source} pod {namespace}/{name}"
-    pod_sc: Mapping[str, Any] = spec.get("securityContext") or {}
+    pod_sc = required_obj(spec.get("securityContext"), "spec.securityContext", pod_source)
     statuses = _status_by_name(status.get("containerStatuses"))
     init_statuses = _status_by_name(status.get("initContainerStatuses"))
     containers = [
@@ -319,13 +354,13 @@ def pod_from_json(
             init=True,
             source=pod_source,
         )
-        for c in spec.get("initContainers") or ()
+        for c in required_items(spec.get("initContainers"), "spec.initContainers", pod_source)
     ]
     containers += [
         container_from_json(
             c, statuses.get(str(c.get("name"))), pod_security_context=pod_sc, source=pod_source
         )
-        for c in spec.get("containers") or ()
+        for c in required_items(spec.get("containers"), "spec.containers", pod_source)
     ]
     qos_class = status.get("qosClass")
     try:
@@ -351,9 +386,12 @@ def pod_from_json(
         host_ipc=bool(spec.get("hostIPC") or False),
         share_process_namespace=bool(spec.get("shareProcessNamespace") or False),
         seccomp_profile=_seccomp_type(pod_sc),
-        volumes=tuple(volume_from_json(v) for v in spec.get("volumes") or ()),
-        annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},
-        labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
+        volumes=tuple(
+            volume_from_json(v)
+            for v in required_items(spec.get("volumes"), "spec.volumes", pod_source)
+        ),
+        annotations=string_map(metadata.get("annotations")),
+        labels=string_map(metadata.get("labels")),
         runtime_class=str(runtime_class) if runtime_class else None,
         owner=_owner(metadata),
         source=source,
@@ -362,11 +400,12 @@ def pod_from_json(
     )
 
 
+@total("api")
 def pods_from_list(data: Mapping[str, Any], *, source: str = "api") -> list[Pod]:
     """A PodList / List answer -> its pods (items of other kinds are skipped)."""
     return [
         pod_from_json(item, source=source)
-        for item in data.get("items") or ()
+        for item in objects(obj(data).get("items"))
         if item.get("kind", "Pod") == "Pod"
     ]
 
@@ -374,14 +413,16 @@ def pods_from_list(data: Mapping[str, Any], *, source: str = "api") -> list[Pod]
 # --------------------------------------------------------------------------- nodes
 
 
+@total("api node")
 def node_from_json(data: Mapping[str, Any]) -> KubeNode:
     """A Node object -> KubeNode (versions from ``status.nodeInfo``, taints, addresses)."""
-    metadata: Mapping[str, Any] = data.get("metadata") or {}
-    spec: Mapping[str, Any] = data.get("spec") or {}
-    status: Mapping[str, Any] = data.get("status") or {}
-    info: Mapping[str, Any] = status.get("nodeInfo") or {}
+    data = obj(data)
+    metadata: Mapping[str, Any] = obj(data.get("metadata"))
+    spec: Mapping[str, Any] = obj(data.get("spec"))
+    status: Mapping[str, Any] = obj(data.get("status"))
+    info: Mapping[str, Any] = obj(status.get("nodeInfo"))
     name = metadata.get("name")
-    if not name:
+    if not name or not isinstance(name, str):
         raise ProbeFailed(ErrorKind.MALFORMED, "api node", "a node has no metadata.name")
 
     def text(key: str) -> str | None:
@@ -394,15 +435,15 @@ def node_from_json(data: Mapping[str, Any]) -> KubeNode:
         container_runtime_version=text("containerRuntimeVersion"),
         os_image=text("osImage"),
         kernel_version=text("kernelVersion"),
-        annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},
-        labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
+        annotations=string_map(metadata.get("annotations")),
+        labels=string_map(metadata.get("labels")),
         taints=tuple(
             {str(k): str(v) for k, v in taint.items() if v is not None}
-            for taint in spec.get("taints") or ()
+            for taint in objects(spec.get("taints"))
         ),
         addresses=tuple(
             (str(a.get("type") or ""), str(a.get("address") or ""))
-            for a in status.get("addresses") or ()
+            for a in objects(status.get("addresses"))
         ),
     )
 

@@ -6,8 +6,11 @@ refresh, TLS) and its REST client are used; answers are read as bytes and parsed
 per 1,000 pods against 0.07 s for ``json.loads`` (issue 5), and the converters in
 ``kube/convert.py`` want the kubectl-shaped dicts anyway.
 
-Every request carries a timeout. Failures raise one :class:`KubeAPIError` with a one-line
-message that says what to do:
+Every request has a deadline for the whole call (``timeout``: connecting, the headers and
+the whole body): a watchdog shuts the connection's socket when it passes, so a server that
+sends a byte a second cannot hold a call open. Answers are read in chunks and may not be
+larger than ``max_response_bytes`` (default 128 MiB; a page of 500 pods is a few MB).
+Failures raise one :class:`KubeAPIError` with a one-line message that says what to do:
 
     401            KubeAPIError  kind=permission   exit 4
     403            KubeAPIError  kind=permission   exit 4  (names verb, resource, namespace)
@@ -16,12 +19,16 @@ message that says what to do:
     other 4xx      KubeAPIError  kind=malformed    exit 4
     unreachable    KubeAPIError  kind=unavailable  exit 4  (status None)
     no answer      KubeAPIError  kind=timeout      exit 4  (status None)
+    too large      KubeAPIError  kind=malformed    exit 4  (status of the answer)
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -38,6 +45,101 @@ from inspect8s.kube.config import ClusterConfig, load_cluster_config
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PAGE_SIZE = 500
+DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024
+_READ_CHUNK = 1 << 16
+
+
+class CallDeadline:
+    """The deadline of one API call: when it passes, the socket of the connection the call
+    uses is shut down, which ends a blocked connect, header read or body read at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> CallDeadline:
+        _WATCH.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _WATCH.deadline = None
+
+    def remaining(self) -> float:
+        return max(0.001, self.at - time.monotonic())
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conn = conn
+            if self.expired:
+                self._cut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._cut()
+
+    def _cut(self) -> None:
+        sock = getattr(self._conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+_WATCH = threading.local()
+
+
+def _attach_current(conn: Any) -> None:
+    deadline = getattr(_WATCH, "deadline", None)
+    if deadline is not None:
+        deadline.attach(conn)
+
+
+_POOL_CLASSES: dict[str, Any] = {}
+
+
+def _watched_pool_classes() -> dict[str, Any]:
+    """urllib3 pool classes whose connections report to the current call's deadline."""
+    if not _POOL_CLASSES:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+        class WatchedHTTPConnection(HTTPConnection):
+            def connect(self) -> None:
+                _attach_current(self)
+                super().connect()
+                _attach_current(self)  # now with its socket
+
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                _attach_current(self)
+                super().request(*args, **kwargs)
+
+        class WatchedHTTPSConnection(HTTPSConnection):
+            def connect(self) -> None:
+                _attach_current(self)
+                super().connect()
+                _attach_current(self)
+
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                _attach_current(self)
+                super().request(*args, **kwargs)
+
+        class WatchedHTTPPool(HTTPConnectionPool):
+            ConnectionCls = WatchedHTTPConnection
+
+        class WatchedHTTPSPool(HTTPSConnectionPool):
+            ConnectionCls = WatchedHTTPSConnection
+
+        _POOL_CLASSES.update(http=WatchedHTTPPool, https=WatchedHTTPSPool)
+    return _POOL_CLASSES
 
 
 class KubeAPIError(Inspect8sError):
@@ -187,8 +289,15 @@ class KubeAPI:
     into models with ``inspect8s.kube.convert``.
     """
 
-    def __init__(self, cluster: ClusterConfig, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        cluster: ClusterConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         from kubernetes.client import ApiClient
+        from urllib3 import poolmanager
         from urllib3.util.retry import Retry
 
         configuration = cluster.configuration
@@ -197,8 +306,15 @@ class KubeAPI:
         configuration.retries = Retry(total=0, read=False)
         self.cluster = cluster
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self.namespace = cluster.namespace
         self._client = ApiClient(configuration)
+        pool = self._client.rest_client.pool_manager
+        # The plain and HTTP-proxy managers use urllib3's own pools: swap in the watched
+        # ones. A SOCKS proxy has its own pools; there the socket timeouts still apply.
+        if pool.pool_classes_by_scheme is poolmanager.pool_classes_by_scheme:
+            pool.pool_classes_by_scheme = _watched_pool_classes()
+            pool.clear()
 
     @classmethod
     def from_config(
@@ -210,7 +326,8 @@ class KubeAPI:
         environ: Mapping[str, str] | None = None,
     ) -> KubeAPI:
         """Load --kubeconfig/--context/$KUBECONFIG/in-cluster config (see kube/config.py)."""
-        return cls(load_cluster_config(kubeconfig, context, environ=environ), timeout=timeout)
+        cluster = load_cluster_config(kubeconfig, context, environ=environ, exec_timeout=timeout)
+        return cls(cluster, timeout=timeout)
 
     @property
     def host(self) -> str:
@@ -258,31 +375,82 @@ class KubeAPI:
         if auth and auth.get("value"):
             headers[str(auth["key"])] = str(auth["value"])
         deadline = self.timeout if timeout is None else timeout
-        try:
-            response = self._client.rest_client.pool_manager.request(
-                method,
-                url,
-                body=payload,
-                headers=headers,
-                timeout=urllib3.Timeout(total=deadline),
-                preload_content=True,
-            )
-            data = response.data
-        except urllib3.exceptions.HTTPError as exc:
-            raise self._transport_error(exc, method, path, deadline) from exc
-        except OSError as exc:
-            raise self._transport_error(exc, method, path, deadline) from exc
+        with CallDeadline(deadline) as call:
+            try:
+                response = self._client.rest_client.pool_manager.request(
+                    method,
+                    url,
+                    body=payload,
+                    headers=headers,
+                    timeout=urllib3.Timeout(connect=call.remaining(), read=call.remaining()),
+                    preload_content=False,
+                    retries=False,
+                )
+                try:
+                    data = self._read_body(response, method, path)
+                except BaseException:
+                    response.close()  # the connection holds unread data: never reuse it
+                    raise
+                response.release_conn()
+            except KubeAPIError:
+                raise
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if call.expired:
+                    raise self._deadline_error(method, path, deadline) from exc
+                raise self._transport_error(exc, method, path, deadline) from exc
+            if call.expired:
+                raise self._deadline_error(method, path, deadline)
         if not 200 <= response.status <= 299:
             raise error_for_status(
                 response.status,
-                data or b"",
+                data,
                 method=method,
                 path=path,
                 host=self.host,
                 context=self.context,
                 what=what,
             )
-        return bytes(data or b"")
+        return data
+
+    def _read_body(self, response: Any, method: str, path: str) -> bytes:
+        """The whole body, at most ``max_response_bytes`` of it (else KubeAPIError)."""
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise self._too_large(response.status, method, path, int(declared))
+        data = bytearray()
+        while True:
+            chunk = response.read(_READ_CHUNK)
+            if not chunk:
+                return bytes(data)
+            data += chunk
+            if len(data) > limit:
+                raise self._too_large(response.status, method, path, None)
+
+    def _too_large(self, status: int, method: str, path: str, size: int | None) -> KubeAPIError:
+        said = f" ({size} bytes)" if size is not None else ""
+        return KubeAPIError(
+            f"the API server at {self.host} answered {method} {path} with more than "
+            f"{self.max_response_bytes >> 20} MiB{said}, the most inspect8s reads in one "
+            "answer; nothing was kept",
+            status=status,
+            kind=ErrorKind.MALFORMED,
+            method=method,
+            path=path,
+        )
+
+    def _deadline_error(self, method: str, path: str, deadline: float) -> KubeAPIError:
+        where = f"the API server at {self.host}" + (
+            f" (context {self.context})" if self.context else ""
+        )
+        return KubeAPIError(
+            f"{where} did not answer {method} {path} within {deadline:g}s; check that "
+            "the address is right and reachable, or raise --timeout",
+            status=None,
+            kind=ErrorKind.TIMEOUT,
+            method=method,
+            path=path,
+        )
 
     def request_json(
         self,

@@ -83,12 +83,93 @@ _REMOVED_22 = "2.2"
 ParsedFile = tuple[str, dict[str, Any], dict[tuple[str, ...], int]]
 
 
+# Config versions containerd reads: 1 and 2 (1.x), 1 to 3 (2.x); 0 counts as absent.
+SUPPORTED_VERSIONS = (0, 1, 2, 3)
+
+# Keys whose TOML type containerd's decoder insists on (it refuses to start otherwise:
+# "toml: cannot decode ..."), in the CRI sections of each version; "*" is a runtime name.
+_CRI_TYPES: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("sandbox_image",), str),
+    (("systemd_cgroup",), bool),
+    (("containerd", "snapshotter"), str),
+    (("containerd", "default_runtime_name"), str),
+    (("containerd", "runtimes"), dict),
+    (("containerd", "runtimes", "*"), dict),
+    (("containerd", "runtimes", "*", "runtime_type"), str),
+    (("containerd", "runtimes", "*", "options"), dict),
+    (("containerd", "runtimes", "*", "options", "SystemdCgroup"), bool),
+    (("containerd", "runtimes", "*", "options", "BinaryName"), str),
+    (("registry", "config_path"), str),
+    (("registry", "mirrors"), dict),
+    (("registry", "configs"), dict),
+    (("cni", "bin_dir"), str),
+    (("cni", "conf_dir"), str),
+    (("snapshotter",), str),
+    (("pinned_images",), dict),
+    (("pinned_images", "sandbox"), str),
+)
+_CRI_SECTIONS = ("cri", CRI_V2, CRI_V3_RUNTIME, CRI_V3_IMAGES)
+_TYPE_NAMES = {str: "a string", bool: "a boolean (true or false)", dict: "a table",
+               int: "an integer"}  # fmt: skip
+_TOP_TYPES: tuple[tuple[str, type], ...] = (("root", str), ("state", str), ("temp", str))
+
+
+def _found(
+    table: Any, keys: tuple[str, ...], at: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any]]:
+    """Values at ``keys`` below ``table`` (``*`` matches every key), with their paths."""
+    if not keys:
+        return [(at, table)]
+    if not isinstance(table, dict):
+        return []
+    head, rest = keys[0], keys[1:]
+    names = [str(k) for k in table] if head == "*" else [head] if head in table else []
+    return [hit for name in names for hit in _found(table[name], rest, (*at, name))]
+
+
+def _check_types(data: dict[str, Any], text: str, path: str) -> None:
+    """Raise ProbeFailed(malformed) for a value of a type containerd would not decode."""
+    index: dict[tuple[str, ...], int] | None = None
+
+    def fail(keys: tuple[str, ...], value: Any, wanted: type) -> ProbeFailed:
+        nonlocal index
+        index = index if index is not None else toml_key_lines(text)
+        what = f"{_dotted(keys)} is {value!r}, expected {_TYPE_NAMES[wanted]}"
+        return malformed(path, what, line_of(index, keys))
+
+    for key, wanted in _TOP_TYPES:
+        if key in data and not isinstance(data[key], wanted):
+            raise fail((key,), data[key], wanted)
+    plugins = data.get("plugins") or {}
+    for section in _CRI_SECTIONS:
+        body = plugins.get(section)
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise fail(("plugins", section), body, dict)
+        for keys, wanted in _CRI_TYPES:
+            for at, value in _found(body, keys):
+                ok = isinstance(value, wanted) and not (
+                    wanted is not bool and isinstance(value, bool)
+                )
+                if not ok:
+                    raise fail(("plugins", section, *at), value, wanted)
+
+
 def parse_containerd_file(text: str, path: str) -> ParsedFile:
-    """Parse one containerd TOML file: (path, data, line index). Pure."""
+    """Parse one containerd TOML file: (path, data, line index). Pure.
+
+    A ``version`` containerd does not read (``version = 99``) and a key of the wrong
+    type (``sandbox_image = 12``) are malformed: containerd refuses such a file."""
     data = load_toml(text, path)
     version = data.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise malformed(path, f"version is {version!r}, expected an integer", 1)
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        line = toml_key_lines(text).get(("version",))
+        raise malformed(
+            path, f"version {version} is not a config version containerd reads (1, 2 or 3)", line
+        )
     for key in ("imports", "disabled_plugins", "required_plugins"):
         value = data.get(key)
         if value is not None and not (
@@ -99,6 +180,7 @@ def parse_containerd_file(text: str, path: str) -> ParsedFile:
     plugins = data.get("plugins")
     if plugins is not None and not isinstance(plugins, dict):
         raise malformed(path, "plugins is not a table", toml_key_lines(text).get(("plugins",)))
+    _check_types(data, text, path)
     return path, data, toml_key_lines(text)
 
 

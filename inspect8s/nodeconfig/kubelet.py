@@ -236,7 +236,8 @@ def kubelet_defaults(version: str | None, *, legacy: bool = False) -> dict[str, 
     defaults.go: the Go zero value), ``serverTLSBootstrap`` false, ``podPidsLimit`` -1 (no
     limit beyond the node's), ``tlsCipherSuites`` unset (Go's defaults).
 
-    An unknown version gets the values of the newest kubelet.
+    An unknown version gets the values of the newest kubelet, except for settings that
+    only some versions have (``failCgroupV1``): no such default is claimed then.
     """
     minor = _minor(version)
     out: dict[str, ConfigValue] = {}
@@ -250,9 +251,9 @@ def kubelet_defaults(version: str | None, *, legacy: bool = False) -> dict[str, 
         put("containerRuntimeEndpoint", "unix:///var/run/dockershim.sock")
     else:
         put("containerRuntimeEndpoint", "unix:///run/containerd/containerd.sock")
-    if minor is None or minor >= 35:
+    if minor is not None and minor >= 35:
         put("failCgroupV1", True)
-    elif minor >= 31:
+    elif minor is not None and minor >= 31:
         put("failCgroupV1", False)
     put("authentication.anonymous.enabled", legacy)
     put("authentication.webhook.enabled", not legacy)

@@ -11,13 +11,14 @@ line on a terminal's standard error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from inspect8s.audit.results import AuditResult
+if TYPE_CHECKING:  # the inspection views import this package; they need no audit model
+    from inspect8s.audit.results import AuditResult
 
 ENTRY_POINT_GROUP = "inspect8s.renderers.v1"
 
-Renderer = Callable[[AuditResult, TextIO], None]
+Renderer = Callable[["AuditResult", TextIO], None]
 
 
 def renderer_names() -> list[str]:

@@ -10,11 +10,33 @@ a last suite, ``inspect8s.probes``.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import TextIO
 
 from inspect8s.audit.results import AuditResult, Finding, Outcome, Scope, Status
+from inspect8s.render.escape import escape
+
+# Characters XML 1.0 does not allow at all, not even as character references
+# (XML 1.0 section 2.2 "Char"); ElementTree would write them raw and the report would not
+# parse. They are shown escaped instead ("\x1b"), as on a terminal.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str | None) -> str | None:
+    if text is None or _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub(lambda m: escape(m.group(0)), text)
+
+
+def _make_valid(root: ET.Element) -> None:
+    """Every text and attribute of the tree without characters XML cannot hold."""
+    for element in root.iter():
+        element.text = _xml_safe(element.text)
+        element.tail = _xml_safe(element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, _xml_safe(value) or "")
 
 
 def _finding_line(f: Finding) -> str:
@@ -109,6 +131,7 @@ def to_element(result: AuditResult) -> ET.Element:
         totals[0] += n
         totals[2] += n
     _set_counts(root, *totals)
+    _make_valid(root)
     return root
 
 

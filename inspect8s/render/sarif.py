@@ -1,7 +1,8 @@
 """Audit results as SARIF 2.1.0 (OASIS), for code-scanning dashboards.
 
 Every check that ran is a rule (help text = its docstring); every finding a result with a
-logical location (its subject: ``pod/<ns>/<name>/container/<c>``, ``node/<name>``) and,
+logical location (its subject: ``Deployment/<ns>/<name>/container/<c>``, ``node/<name>``)
+and,
 when it came from a file, a physical location (file URI and start line; the manifest's
 document index is in the result's properties). Findings accepted in the ignore file carry
 an external, accepted suppression. Probe errors and skipped or failed checks are tool
@@ -131,7 +132,7 @@ def document(result: AuditResult) -> dict[str, Any]:
                 },
             }
         )
-    for o in result.outcomes:
+    for o in result.undecided():
         if o.status is Status.SKIPPED or o.status is Status.ERROR:
             verb = "skipped" if o.status is Status.SKIPPED else "failed with an error"
             notifications.append(
@@ -141,7 +142,7 @@ def document(result: AuditResult) -> dict[str, Any]:
                     "associatedRule": {"id": o.check_id, "index": rule_index[o.check_id]},
                 }
             )
-    errored = any(o.status is Status.ERROR for o in result.outcomes)
+    errored = any(o.status is Status.ERROR for o in result.undecided())
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors and not errored}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

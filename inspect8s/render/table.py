@@ -72,7 +72,7 @@ def render_table(result: AuditResult, out: TextIO, screen: Screen) -> None:
     )
     problems = Counter(
         (o.status, o.check_id, o.reason or "")
-        for o in result.outcomes
+        for o in result.undecided()
         if o.status in (Status.SKIPPED, Status.ERROR)
     )
     for (status, check_id, reason), n in sorted(problems.items()):

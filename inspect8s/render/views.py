@@ -185,7 +185,18 @@ def shim_rows(report: NodeReport) -> list[list[object]]:
 
 
 def sorted_containers(report: NodeReport) -> list[Container]:
-    return sorted(report.containers, key=lambda c: (pod_label(c), c.is_sandbox, c.name or ""))
+    return sorted(
+        report.containers, key=lambda c: (pod_label(c), c.pod_uid or "", c.is_sandbox, c.name or "")
+    )
+
+
+def runtime_label(report: NodeReport, c: Container) -> str:
+    """The runtime that runs ``c``; with its daemon's PID when the node runs two daemons of
+    that kind (two containerds), so that each container says which."""
+    daemon = next((d for d in report.runtimes if d.pid and d.pid == c.runtime_pid), None)
+    if daemon is not None and sum(d.name == daemon.name for d in report.runtimes) > 1:
+        return f"{c.runtime}:{daemon.pid}"
+    return c.runtime
 
 
 def container_rows(report: NodeReport) -> list[list[object]]:
@@ -193,7 +204,7 @@ def container_rows(report: NodeReport) -> list[list[object]]:
         [
             pod_label(c),
             "(sandbox)" if c.is_sandbox else (c.name or "?"),
-            c.runtime,
+            runtime_label(report, c),
             _short(c.id),
             c.init_pid if c.init_pid is not None else "-",
             c.shim_pid if c.shim_pid is not None else "-",

@@ -81,11 +81,58 @@ def version_v1alpha2(client: object) -> JSONDict:
     return answer
 
 
+class Unreachable:
+    """A runtime client for an endpoint that cannot be asked (a socket that is not under
+    the root, an endpoint that is not a unix socket): every call raises the same
+    ProbeFailed, so collectors record it as they record a runtime that does not answer."""
+
+    def __init__(self, failure: ProbeFailed) -> None:
+        self.failure = failure
+
+    def __enter__(self) -> Unreachable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def _fail(self, *_args: object, **_kwargs: object) -> Any:
+        raise ProbeFailed(self.failure.kind, self.failure.source, self.failure.detail)
+
+    version = api_version = status = runtime_config = _fail
+    list_pod_sandboxes = list_containers = pod_sandbox_status = container_status = _fail
+    containers = version_v1alpha2 = _fail
+
+
+def live_socket(fs: HostFS, socket: SocketInfo, what: str) -> str | ProbeFailed:
+    """The path on this machine to connect to for a runtime socket (its host ``address``
+    or ``path``), or the failure to report instead: only unix sockets, and only sockets
+    that are the root's own (:meth:`HostFS.socket_path`)."""
+    path = socket.address or socket.path
+    if not path.startswith("/"):
+        return ProbeFailed(
+            ErrorKind.UNAVAILABLE,
+            f"{what}:{path}",
+            "not a unix socket path; inspect8s only talks to local unix sockets",
+        )
+    try:
+        return fs.socket_path(path)
+    except ProbeFailed as exc:
+        return exc
+
+
 class LiveClients:
-    """Clients of the real sockets (the host path is mapped under ``fs.root``)."""
+    """Clients of the real sockets (the host path is resolved inside ``fs.root``)."""
 
     def cri(self, fs: HostFS, socket: SocketInfo, timeout: float) -> CRIAnswers:
         from inspect8s.runtime.cri import CRIClient
+
+        real = live_socket(fs, socket, "cri")
+        if isinstance(real, ProbeFailed):
+            unreachable: CRIAnswers = Unreachable(real)
+            return unreachable
 
         class LiveCRI(CRIClient):
             def version_v1alpha2(self) -> JSONDict:
@@ -97,14 +144,20 @@ class LiveClients:
                 )
                 return self._to_dict(self._call("Version", alpha, self._pb.VersionRequest()))
 
-        client: CRIAnswers = LiveCRI(fs.real(socket.address or socket.path), timeout=timeout)
+        try:
+            client: CRIAnswers = LiveCRI(real, timeout=timeout)
+        except ProbeFailed as exc:
+            return Unreachable(exc)
         return client
 
     def docker(self, fs: HostFS, socket: SocketInfo, timeout: float) -> DockerAnswers:
         from inspect8s.runtime.docker import DockerEngine
 
-        address = fs.real(socket.address or socket.path)
-        engine: DockerAnswers = DockerEngine(address, timeout=timeout)
+        real = live_socket(fs, socket, "docker")
+        if isinstance(real, ProbeFailed):
+            unreachable: DockerAnswers = Unreachable(real)
+            return unreachable
+        engine: DockerAnswers = DockerEngine(real, timeout=timeout)
         return engine
 
 

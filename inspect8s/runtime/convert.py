@@ -1,7 +1,9 @@
 """Pure converters from runtime answers (CRI and Docker, live or recorded) to metadata.
 
 CRI answers are in protobuf ``MessageToDict`` shape (camelCase keys); Docker answers are
-the Engine API's JSON. Nothing here does I/O.
+the Engine API's JSON. Nothing here does I/O. Every converter is total (``shape.total``):
+an answer of an unexpected shape gives ``ProbeFailed(MALFORMED)`` or, for one odd field,
+that field unknown, never another exception.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from inspect8s.shape import obj, objects, string_map, text, total
 
 # Labels the kubelet puts on sandboxes and containers (kubelet/types/labels.go).
 POD_NAME = "io.kubernetes.pod.name"
@@ -40,56 +44,58 @@ class ContainerMeta:
 
 def runtime_name_from_cri_version(version: Mapping[str, Any]) -> str:
     """CRI ``runtimeName`` as inspect8s names runtimes ("cri-o" -> "crio")."""
-    name = str(version.get("runtimeName", "") or "unknown").lower()
+    name = (text(obj(version).get("runtimeName")) or "unknown").lower()
     return {"cri-o": "crio", "docker": "cri-dockerd"}.get(name, name)
 
 
+@total("cri:ListPodSandbox")
 def cri_index(
     runtime: str, sandboxes: Iterable[Mapping[str, Any]], containers: Iterable[Mapping[str, Any]]
 ) -> dict[str, ContainerMeta]:
-    """Index ListPodSandbox + ListContainers answers by ID."""
+    """Index ListPodSandbox + ListContainers answers by ID (entries that are not objects
+    or have no ID are left out)."""
     out: dict[str, ContainerMeta] = {}
     pods: dict[str, Mapping[str, Any]] = {}
-    for sb in sandboxes:
-        sid = str(sb.get("id", ""))
+    for sb in objects(sandboxes if isinstance(sandboxes, list) else list(sandboxes)):
+        sid = text(sb.get("id"))
         if not sid:
             continue
-        meta = sb.get("metadata", {}) or {}
-        labels = dict(sb.get("labels", {}) or {})
+        meta = obj(sb.get("metadata"))
+        labels = string_map(sb.get("labels"))
         pods[sid] = meta
         out[sid] = ContainerMeta(
             id=sid,
             runtime=runtime,
             name=None,
-            pod_name=meta.get("name") or labels.get(POD_NAME),
-            pod_namespace=meta.get("namespace") or labels.get(POD_NAMESPACE),
-            pod_uid=meta.get("uid") or labels.get(POD_UID),
+            pod_name=text(meta.get("name")) or labels.get(POD_NAME),
+            pod_namespace=text(meta.get("namespace")) or labels.get(POD_NAMESPACE),
+            pod_uid=text(meta.get("uid")) or labels.get(POD_UID),
             is_sandbox=True,
             image=None,
-            state=sb.get("state"),
+            state=text(sb.get("state")),
             sandbox_id=sid,
             labels=labels,
             source="cri:ListPodSandbox",
         )
-    for ctr in containers:
-        cid = str(ctr.get("id", ""))
+    for ctr in objects(containers if isinstance(containers, list) else list(containers)):
+        cid = text(ctr.get("id"))
         if not cid:
             continue
-        labels = dict(ctr.get("labels", {}) or {})
-        sandbox_id = ctr.get("podSandboxId")
+        labels = string_map(ctr.get("labels"))
+        sandbox_id = text(ctr.get("podSandboxId"))
         pod = pods.get(str(sandbox_id), {})
-        image = (ctr.get("image") or {}).get("image") or ctr.get("imageRef")
+        image = text(obj(ctr.get("image")).get("image")) or text(ctr.get("imageRef"))
         out[cid] = ContainerMeta(
             id=cid,
             runtime=runtime,
-            name=(ctr.get("metadata") or {}).get("name") or labels.get(CONTAINER_NAME),
-            pod_name=labels.get(POD_NAME) or pod.get("name"),
-            pod_namespace=labels.get(POD_NAMESPACE) or pod.get("namespace"),
-            pod_uid=labels.get(POD_UID) or pod.get("uid"),
+            name=text(obj(ctr.get("metadata")).get("name")) or labels.get(CONTAINER_NAME),
+            pod_name=labels.get(POD_NAME) or text(pod.get("name")),
+            pod_namespace=labels.get(POD_NAMESPACE) or text(pod.get("namespace")),
+            pod_uid=labels.get(POD_UID) or text(pod.get("uid")),
             is_sandbox=False,
             image=image,
-            state=ctr.get("state"),
-            sandbox_id=str(sandbox_id) if sandbox_id else None,
+            state=text(ctr.get("state")),
+            sandbox_id=sandbox_id,
             labels=labels,
             source="cri:ListContainers",
         )
@@ -112,6 +118,7 @@ def parse_k8s_name(name: str) -> tuple[str, str, str, str] | None:
     return parts[1], parts[2], parts[3], parts[4]
 
 
+@total("docker:/containers/json")
 def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, ContainerMeta]:
     """Index a Docker ``/containers/json?all=1`` answer by ID.
 
@@ -120,12 +127,12 @@ def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, Container
     ``k8s_POD_...``.
     """
     out: dict[str, ContainerMeta] = {}
-    for ctr in containers:
-        cid = str(ctr.get("Id", ""))
+    for ctr in objects(containers if isinstance(containers, list) else list(containers)):
+        cid = text(ctr.get("Id"))
         if not cid:
             continue
-        labels = {str(k): str(v) for k, v in (ctr.get("Labels") or {}).items()}
-        names = [str(n).lstrip("/") for n in (ctr.get("Names") or [])]
+        labels = string_map(ctr.get("Labels"))
+        names = [str(n).lstrip("/") for n in ctr.get("Names") or [] if isinstance(n, str)]
         name = names[0] if names else None
         pod_name = labels.get(POD_NAME)
         pod_ns = labels.get(POD_NAMESPACE)
@@ -147,8 +154,8 @@ def docker_index(containers: Iterable[Mapping[str, Any]]) -> dict[str, Container
             pod_namespace=pod_ns,
             pod_uid=pod_uid,
             is_sandbox=is_sandbox or labels.get("io.kubernetes.docker.type") == "podsandbox",
-            image=ctr.get("Image"),
-            state=ctr.get("State"),
+            image=text(ctr.get("Image")),
+            state=text(ctr.get("State")),
             labels=labels,
             source="docker:/containers/json",
         )
@@ -189,35 +196,52 @@ class VerboseInfo:
     handler_source: str | None = None  # where runtime_handler came from
 
 
+_RESOURCE_GROUPS = ("cpu", "memory", "pids", "blockIO")  # objects in the OCI spec
+
+
+def _resources(value: Any) -> dict[str, Any]:
+    """``linux.resources`` of an OCI spec, without members of the wrong JSON type (the
+    groups are objects, ``devices`` and ``hugepageLimits`` lists)."""
+    return {
+        str(k): v
+        for k, v in obj(value).items()
+        if isinstance(v, Mapping) or (isinstance(v, list) and k not in _RESOURCE_GROUPS)
+    }
+
+
 def _crio_shaped(info: Mapping[str, Any], annotations: Mapping[str, str]) -> bool:
     if any(k.startswith("io.kubernetes.cri-o.") for k in annotations):
         return True
     return "privileged" in info and "runtimeType" not in info
 
 
+@total("cri:ContainerStatus")
 def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> VerboseInfo:
     """Read a verbose ``ContainerStatus`` or ``PodSandboxStatus`` answer (``MessageToDict``
     shape with ``info["info"]`` parsed from JSON, as :class:`~inspect8s.runtime.cri.CRIClient`
     and bundles give it). ``runtime`` ("containerd", "crio") picks the shape; without it the
     keys decide. The sandbox's handler comes from ``status.runtimeHandler`` (CRI v1, filled
     by recent runtimes), else containerd's ``info.runtimeHandler``, else CRI-O's
-    ``io.kubernetes.cri-o.RuntimeHandler`` annotation."""
-    raw = answer.get("info") or {}
+    ``io.kubernetes.cri-o.RuntimeHandler`` annotation. A field of the wrong JSON type counts
+    as not said."""
+    answer = obj(answer)
+    raw = answer.get("info")
     info = raw.get("info") if isinstance(raw, Mapping) else None
-    status = answer.get("status") or {}
-    status_handler = str(status.get("runtimeHandler") or "") or None
+    status = obj(answer.get("status"))
+    status_handler = text(status.get("runtimeHandler"))
     if not isinstance(info, Mapping):
         return VerboseInfo(
             "none",
             runtime_handler=status_handler,
             handler_source="cri:status.runtimeHandler" if status_handler else None,
         )
-    spec = info.get("runtimeSpec") or {}
-    linux = spec.get("linux") or {} if isinstance(spec, Mapping) else {}
-    annotations = {str(k): str(v) for k, v in (spec.get("annotations") or {}).items()}
+    spec = obj(info.get("runtimeSpec"))
+    linux = obj(spec.get("linux"))
+    annotations = string_map(spec.get("annotations"))
     said_pid = info.get("pid")
-    pid = said_pid if isinstance(said_pid, int) and said_pid > 0 else None
-    sandbox_id = str(info.get("sandboxID") or annotations.get(CRIO_SANDBOX_ID) or "") or None
+    pid = said_pid if isinstance(said_pid, int) and not isinstance(said_pid, bool) else None
+    pid = pid if pid is not None and pid > 0 else None
+    sandbox_id = text(info.get("sandboxID")) or annotations.get(CRIO_SANDBOX_ID) or None
     if runtime == "cri-dockerd" or (runtime is None and set(info) <= {"sandboxID", "pid"}):
         return VerboseInfo(
             "cri-dockerd",
@@ -230,6 +254,8 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
     if crio is None:
         crio = _crio_shaped(info, annotations)
     handler, source = status_handler, "cri:status.runtimeHandler" if status_handler else None
+    cgroups_path = text(linux.get("cgroupsPath"))
+    resources = _resources(linux.get("resources"))
     if crio:
         if handler is None and annotations.get(CRIO_RUNTIME_HANDLER):
             handler = annotations[CRIO_RUNTIME_HANDLER]
@@ -243,28 +269,29 @@ def verbose_info(answer: Mapping[str, Any], runtime: str | None = None) -> Verbo
             sandbox_id=sandbox_id,
             runtime_handler=handler,
             privileged=privileged if isinstance(privileged, bool) else None,
-            cgroups_path=linux.get("cgroupsPath") or None,
-            resources=dict(linux.get("resources") or {}),
+            cgroups_path=cgroups_path,
+            resources=resources,
             annotations=annotations,
             handler_source=source,
         )
-    if handler is None and info.get("runtimeHandler") is not None:
-        handler = str(info.get("runtimeHandler"))
+    said_handler = info.get("runtimeHandler")
+    if handler is None and isinstance(said_handler, str):  # "": the default handler
+        handler = said_handler
         source = "cri:info.runtimeHandler"
-    config = info.get("config") or {}
-    security = ((config.get("linux") or {}).get("securityContext")) or {}
+    config = obj(info.get("config"))
+    security = obj(obj(config.get("linux")).get("securityContext"))
     privileged = security.get("privileged")
     return VerboseInfo(
         "containerd",
         pid=pid,
         sandbox_id=sandbox_id,
         runtime_handler=handler,
-        runtime_type=str(info.get("runtimeType") or "") or None,
-        runtime_options=dict(info.get("runtimeOptions") or {}),
-        snapshotter=str(info.get("snapshotter") or "") or None,
+        runtime_type=text(info.get("runtimeType")),
+        runtime_options=dict(obj(info.get("runtimeOptions"))),
+        snapshotter=text(info.get("snapshotter")),
         privileged=privileged if isinstance(privileged, bool) else None,
-        cgroups_path=linux.get("cgroupsPath") or None,
-        resources=dict(linux.get("resources") or {}),
+        cgroups_path=cgroups_path,
+        resources=resources,
         annotations=annotations,
         handler_source=source,
     )

@@ -45,6 +45,22 @@ _MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _V1ALPHA2_VERSION = "/runtime.v1alpha2.RuntimeService/Version"
 
 
+def preload() -> None:
+    """Import gRPC and the CRI stubs (about 75 ms of imports) ahead of the first client.
+
+    The node pipeline calls it on a background thread while it scans ``/proc``: the scan
+    spends most of its time in system calls, which release the interpreter, so the two
+    overlap and a node command does not wait for the imports after the scan. Any failure
+    is left for the client to report."""
+    try:
+        import grpc  # noqa: F401
+        from google.protobuf import json_format  # noqa: F401
+
+        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc  # noqa: F401
+    except Exception:  # CRIClient raises it again, with its message
+        return
+
+
 def kind_from_grpc_code(code_name: str) -> ErrorKind:
     """Map a gRPC status code name ("NOT_FOUND") to an ErrorKind."""
     return _GRPC_KINDS.get(code_name, ErrorKind.UNAVAILABLE)
@@ -69,6 +85,12 @@ def socket_path(endpoint: str) -> str:
     if not path:
         raise ProbeFailed(ErrorKind.MALFORMED, "cri:endpoint", f"empty socket path: {endpoint!r}")
     return path
+
+
+def permission_detail(socket: str) -> str:
+    """What to say when connecting to a runtime socket is not permitted (the Docker client
+    says the same)."""
+    return f"permission denied on {socket}: run as root (or in the socket's group)"
 
 
 def parse_info(info: dict[str, str]) -> JSONDict:
@@ -117,6 +139,12 @@ class CRIClient:
         code = err.code()
         name = code.name if code is not None else "UNKNOWN"
         details = err.details() or name
+        if name == "UNAVAILABLE" and "permission denied" in details.lower():
+            # gRPC reports a socket connect() refused with EACCES as UNAVAILABLE with the
+            # errno text in the details ("... unix:/run/x.sock: Permission denied").
+            return ProbeFailed(
+                ErrorKind.PERMISSION, f"cri:{method}", permission_detail(self.socket_path)
+            )
         if name == "UNIMPLEMENTED":
             detail = f"not implemented by the runtime at {self.socket_path}: {details}"
         elif name == "DEADLINE_EXCEEDED":
@@ -206,23 +234,6 @@ class CRIClient:
         return self._to_dict(self._call("ContainerStatus", self._runtime.ContainerStatus, request))
 
     # -- ImageService -----------------------------------------------------------------------
-
-    def list_images(self) -> JSONDict:
-        """``ListImages`` without filter: ``{"images": [...]}``."""
-        request = self._pb.ListImagesRequest()
-        return self._to_dict(self._call("ListImages", self._images.ListImages, request))
-
-    def image_status(self, image: str, verbose: bool = False) -> JSONDict:
-        """``ImageStatus`` of one image reference; ``{}`` when the runtime lacks it."""
-        request = self._pb.ImageStatusRequest(
-            image=self._pb.ImageSpec(image=image), verbose=verbose
-        )
-        return self._to_dict(self._call("ImageStatus", self._images.ImageStatus, request))
-
-    def image_fs_info(self) -> JSONDict:
-        """``ImageFsInfo``: where the image store lives and how much it uses."""
-        request = self._pb.ImageFsInfoRequest()
-        return self._to_dict(self._call("ImageFsInfo", self._images.ImageFsInfo, request))
 
     # -- lifetime ---------------------------------------------------------------------------
 

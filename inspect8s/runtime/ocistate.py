@@ -24,6 +24,7 @@ from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
+from inspect8s.shape import items, obj, text, total
 
 RUNC_ROOTS = (
     "/run/containerd/runc/{ns}",
@@ -60,9 +61,11 @@ def _malformed(source: str, detail: str) -> ProbeFailed:
     return ProbeFailed(ErrorKind.MALFORMED, source, detail)
 
 
-def _load(text: str, source: str) -> dict[str, Any]:
+def _load(raw: str, source: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = json.loads(raw)
+    except RecursionError:
+        raise _malformed(source, "nested too deeply") from None
     except ValueError as exc:
         raise _malformed(source, f"not JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -84,25 +87,28 @@ _NS_NAMES = {
 }
 
 
-def parse_runc_state(text: str, source: str) -> OCIState:
-    data = _load(text, source)
-    config = data.get("config") or {}
+@total("host:state.json", source_arg=1)
+def parse_runc_state(raw: str, source: str) -> OCIState:
+    data = _load(raw, source)
+    config = obj(data.get("config"))
     bundle = None
-    for label in config.get("labels") or []:
+    for label in items(config.get("labels")):
         if isinstance(label, str) and label.startswith("bundle="):
             bundle = label.split("=", 1)[1]
     namespaces: dict[str, str] = {}
-    for ns in config.get("namespaces") or []:
+    for ns in items(config.get("namespaces")):
         if isinstance(ns, dict) and "type" in ns:
             kind = _NS_NAMES.get(str(ns["type"]), str(ns["type"]))
             namespaces[kind] = str(ns.get("path") or "")
-    cgroups = config.get("cgroups") or {}
-    cgroup_path = cgroups.get("path") or None
+    cgroups = obj(config.get("cgroups"))
+    cgroup_path = text(cgroups.get("path"))
     if cgroup_path is None and cgroups.get("name"):
         cgroup_path = (
             f"{cgroups.get('parent', '')}:{cgroups.get('scope_prefix', '')}:{cgroups['name']}"
         )
     pid = data.get("init_process_pid")
+    if isinstance(pid, bool):
+        pid = None
     return OCIState(
         runtime="runc",
         state_path=source.removeprefix("host:"),
@@ -113,15 +119,18 @@ def parse_runc_state(text: str, source: str) -> OCIState:
     )
 
 
-def parse_crun_status(text: str, source: str) -> OCIState:
-    data = _load(text, source)
+@total("host:status", source_arg=1)
+def parse_crun_status(raw: str, source: str) -> OCIState:
+    data = _load(raw, source)
     pid = data.get("pid")
+    if isinstance(pid, bool):
+        pid = None
     return OCIState(
         runtime="crun",
         state_path=source.removeprefix("host:"),
         init_pid=int(pid) if isinstance(pid, int) else None,
-        bundle=data.get("bundle"),
-        cgroup_path=data.get("cgroup-path") or None,
+        bundle=text(data.get("bundle")),
+        cgroup_path=text(data.get("cgroup-path")),
     )
 
 

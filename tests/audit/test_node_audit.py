@@ -10,8 +10,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,11 @@ import pytest
 
 from inspect8s.audit.registry import Check, CheckSettings, load_checks
 from inspect8s.audit.results import AuditResult
-from inspect8s.audit.runner import collect_for_node, run_checks
+from inspect8s.audit.runner import run_checks
+from inspect8s.collect.nodeaudit import collect_for_node
 from inspect8s.errors import UsageError
 from inspect8s.render import get_renderer
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT = REPO / "tests" / "fixtures" / "audit"
@@ -200,23 +200,14 @@ def test_sarif_validates_and_junit_parses(name: str) -> None:
 
 
 def test_cli_audit_from_bundle_exit_codes() -> None:
-    run = [
-        sys.executable,
-        "-m",
-        "inspect8s",
-        "audit",
-        "--from",
-        "tests/fixtures/audit/kubelet-1.25-containerd-1.5",
-        "--target-version",
-        "1.26",
-    ]
-    bad = subprocess.run([*run, "-o", "json"], capture_output=True, text=True, cwd=REPO)
+    run = ["audit", "--from", "tests/fixtures/audit/kubelet-1.25-containerd-1.5"]
+    bad = cli(*run, "--target-version", "1.26", "-o", "json", cwd=str(REPO))
     assert bad.returncode == 1, bad.stderr
     ids = {f["checkId"] for f in json.loads(bad.stdout)["findings"]}
     assert {"I8S-CRI-V1", "I8S-RUNTIME-MINVER"} <= ids
-    ok = subprocess.run([*run[:-1], "1.25"], capture_output=True, text=True, cwd=REPO)
+    ok = cli(*run, "--target-version", "1.25", cwd=str(REPO))
     assert "I8S-CRI-V1" not in ok.stdout
-    default = subprocess.run([*run[:-2], "-o", "json"], capture_output=True, text=True, cwd=REPO)
+    default = cli(*run, "-o", "json", cwd=str(REPO))
     assert json.loads(default.stdout)["settings"] == {
         "targetVersion": "1.25",
         "targetVersionFrom": "the kubelet (v1.25.16)",
@@ -235,12 +226,7 @@ def test_not_a_bundle_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "bundle.json").write_bytes(b"\x00\xff garbage")
     with pytest.raises(UsageError, match="unreadable"):
         collect_for_node("/", from_dirs=[str(tmp_path)])
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", "--from", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    proc = cli("audit", "--from", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 

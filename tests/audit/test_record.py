@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspect8s.audit.registry import CheckSettings, load_checks
-from inspect8s.audit.runner import collect_for_node, run_checks
-from inspect8s.collect.nodeaudit import parse_dpkg_version, parse_proc_net_unix
-from inspect8s.collect.record import redact_args, redact_file, redact_json, redact_text
+from inspect8s.audit.runner import run_checks
+from inspect8s.collect.nodeaudit import collect_for_node, parse_dpkg_version, parse_proc_net_unix
+from inspect8s.collect.redact import redact_args, redact_file, redact_json, redact_text
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT = REPO / "tests" / "fixtures" / "audit"
@@ -105,22 +104,7 @@ def test_record_a_root_and_replay_gives_the_same_audit(tmp_path: Path) -> None:
     cmdline = root / "proc/700/cmdline"
     cmdline.write_bytes(cmdline.read_bytes() + b"--bootstrap-token=abc.0123456789abcdef\0")
     bundle = tmp_path / "bundle"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inspect8s",
-            "record",
-            str(bundle),
-            "--root",
-            str(root),
-            "--kubelet-version",
-            "v1.33.5",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    proc = cli("record", str(bundle), "--root", str(root), "--kubelet-version", "v1.33.5")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((bundle / "bundle.json").read_text())
     assert manifest["format"] == "inspect8s-bundle" and manifest["version"] == 1
@@ -155,12 +139,7 @@ def test_record_a_root_and_replay_gives_the_same_audit(tmp_path: Path) -> None:
 
 def test_record_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("")
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "record", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    proc = cli("record", str(tmp_path))
     assert proc.returncode == 2 and "not an empty directory" in proc.stderr
 
 

@@ -1,4 +1,4 @@
-"""`inspect8s audit` and `inspect8s checks` as a user runs them: real subprocesses,
+"""`inspect8s audit` and `inspect8s checks` as a user runs them (the CLI runner, in-process):
 output formats, exit codes 0/1/2/3/4."""
 
 from __future__ import annotations
@@ -9,22 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.clirun import CliResult, cli
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN_INPUT = FIXTURES / "manifests" / "golden"
 CLEAN = FIXTURES / "checks" / "I8S-RES-MEMLIMIT" / "pass-limits.yaml"
 DOCKERSOCK = FIXTURES / "checks" / "I8S-WL-DOCKERSOCK" / "fail-docker-sock.yaml"
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
+def run(*args: str, stdin: str | None = None) -> CliResult:
+    return cli(*args, stdin=stdin)
 
 
 def test_findings_at_or_above_fail_on_exit_1() -> None:
@@ -175,3 +169,72 @@ def test_checks_lists_and_explains() -> None:
     proc = run("checks", "I8S-WL-SECCOMP")
     assert proc.returncode == 0
     assert "kubernetes/kubernetes#109819" in proc.stdout
+
+
+def _many_documents(tmp_path: Path, n: int = 30_000) -> Path:
+    path = tmp_path / "many.yaml"
+    path.write_text("".join(f"---\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(n)))
+    return path
+
+
+def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    path = _many_documents(tmp_path)
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path)]
+    cmd += ["-o", "json", "--output-file", str(report)]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pty closes when the child exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(60) == 0
+    os.close(leader)
+    assert b"manifests (" in seen
+    assert b"documents): files 1/1" in seen
+    assert b"\r\x1b[K" in seen  # the status line is rewritten and erased
+    piped = run("audit", "--manifests", str(path), "-o", "json", "--output-file", str(report))
+    assert piped.returncode == 0
+    assert "manifests (" not in piped.stderr
+    assert "report written to" in piped.stderr
+
+
+def test_max_manifest_size_caps_files_and_is_validated(tmp_path: Path) -> None:
+    path = _many_documents(tmp_path, 2000)
+    proc = run("audit", "--manifests", str(path), str(DOCKERSOCK), "--max-manifest-size", "16K")
+    assert proc.returncode == 1  # DOCKERSOCK is still audited
+    assert "larger than 16 KiB" in proc.stdout
+    assert "--max-manifest-size" in proc.stdout
+    bad = run("audit", "--manifests", str(path), "--max-manifest-size", "lots")
+    assert bad.returncode == 2
+    assert "--max-manifest-size" in bad.stderr
+    assert run("audit", "--max-manifest-size", "1G").returncode == 2
+
+
+def test_dev_zero_a_fifo_and_deep_json_end_quickly_with_errors(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"kind": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    proc = run(
+        "audit", "--manifests", "/dev/zero", str(fifo), str(deep), str(DOCKERSOCK), "-o", "json"
+    )
+    assert proc.returncode == 1, proc.stderr  # the good file is audited: its critical finding
+    doc = json.loads(proc.stdout)
+    errors = {e["source"]: e["detail"] for e in doc["errors"]}
+    assert errors["manifest:/dev/zero"] == "is a character device, not a regular file"
+    assert errors[f"manifest:{fifo}"] == "is a FIFO, not a regular file"
+    assert "nested deeper than 1000 levels" in errors[f"manifest:{deep}"]
+    assert any(f["checkId"] == "I8S-WL-DOCKERSOCK" for f in doc["findings"])

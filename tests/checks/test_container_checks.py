@@ -128,7 +128,7 @@ def ctx(
     the_pod = None if no_spec else (p or pod())
     snapshot = Snapshot(node=node_report(c, reference_pid), pods=(the_pod,) if the_pod else ())
     return ContainerContext(
-        subject="pod/shop/web/container/app",
+        subject="Pod/shop/web/container/app",
         snapshot=snapshot,
         pod=the_pod,
         spec=the_pod.containers[0] if the_pod else None,

@@ -19,7 +19,8 @@ import pytest
 
 from inspect8s.audit.registry import Check, CheckSettings, filter_checks, load_checks
 from inspect8s.audit.results import AuditResult, Status
-from inspect8s.audit.runner import collect_for_node, run_checks
+from inspect8s.audit.runner import run_checks
+from inspect8s.collect.nodeaudit import collect_for_node
 from inspect8s.model import Snapshot
 from tests.clirun import cli
 from tests.kubeserver import KubeServer, status_body
@@ -284,22 +285,13 @@ def _server() -> KubeServer:
 
 
 def _joined(server: KubeServer, tmp_path: Path) -> Snapshot:
-    import io
+    from inspect8s.collect.cluster import Machine, join_node
+    from inspect8s.kube.live import KubeAPI
 
-    from inspect8s.commands._cluster import join_api
-    from inspect8s.commands._env import Environment
-
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(), environ={})
     snap = collect_for_node("/", from_dirs=[str(REAL_NODE)])
-    return join_api(
-        env,
-        snap,
-        root="/",
-        kubeconfig=str(server.kubeconfig(tmp_path / "kubeconfig")),
-        context=None,
-        timeout=5.0,
-        node_name="rk-node",
-    )
+    kubeconfig = str(server.kubeconfig(tmp_path / "kubeconfig"))
+    with KubeAPI.from_config(kubeconfig=kubeconfig, timeout=5.0, environ={}) as api:
+        return join_node(snap, api, machine=Machine(None, None), node_name="rk-node")
 
 
 def test_configz_through_the_api_proxy_confirms_the_files(tmp_path: Path) -> None:
@@ -397,7 +389,7 @@ def test_cli_configz_with_kubeconfig_says_which_source(tmp_path: Path) -> None:
 def test_cli_unknown_benchmark_is_a_usage_error() -> None:
     proc = cli("audit", "--from", str(REAL_NODE), "--benchmark", "stig")
     assert proc.returncode == 2
-    assert "--benchmark stig: no check belongs to it" in proc.stderr
+    assert "benchmark stig: no check belongs to it (known: cis) (--benchmark)" in proc.stderr
     listed = cli("checks", "--benchmark", "cis", "-o", "json")
     assert listed.returncode == 0
     assert len(listed.json()["checks"]) == 24

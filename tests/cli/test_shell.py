@@ -1,4 +1,8 @@
-"""The CLI shell: version, help, usage errors, exit codes, no tracebacks, broken pipes."""
+"""The CLI shell: version, help, usage errors, exit codes, no tracebacks, broken pipes.
+
+Start-up, the console scripts and the broken pipe need a real process; the rest runs the
+CLI in-process (tests/clirun.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from inspect8s import __version__
+from tests.clirun import cli
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -53,28 +58,32 @@ def test_console_scripts_installed() -> None:
 
 
 def test_unknown_option_is_usage_error_without_traceback() -> None:
-    proc = run("node", "--no-such-option")
+    proc = cli("node", "--no-such-option")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "no-such-option" in proc.stderr
 
 
 def test_unknown_command_is_usage_error() -> None:
-    proc = run("frobnicate")
+    proc = cli("frobnicate")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
 
 
 def test_bad_root_is_one_line_usage_error(tmp_path: Path) -> None:
-    proc = run("node", "--root", str(tmp_path / "nowhere"))
+    proc = cli("node", "--root", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_bad_output_format_is_usage_error() -> None:
-    proc = run("node", "-o", "xml")
+    proc = cli("node", "-o", "xml")
     assert proc.returncode == 2
+    assert proc.stderr == (
+        "inspect8s: error: `node` prints table, wide, json, yaml, html or jsonpath=TEMPLATE, "
+        "not xml\n"
+    )
 
 
 def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
@@ -108,8 +117,9 @@ def test_help_does_not_import_heavy_libraries() -> None:
     assert proc.stderr.strip().endswith("[]"), proc.stderr
 
 
-@pytest.mark.parametrize("command", ["node"])
+@pytest.mark.parametrize("command", ["node", "pod", "pid", "audit", "checks", "record"])
 def test_every_command_has_help(command: str) -> None:
-    proc = run(command, "--help")
+    proc = cli(command, "--help")
     assert proc.returncode == 0
-    assert "--output" in proc.stdout or "-o" in proc.stdout
+    assert proc.stdout.startswith(f"Usage: inspect8s {command} ")
+    assert "--output" in proc.stdout or "--root" in proc.stdout

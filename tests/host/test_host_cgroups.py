@@ -11,7 +11,6 @@ from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.cgroups import (
     CgroupLayout,
     CgroupMount,
-    cgroup_dirs,
     detect_layout,
     parent_entries,
     parse_limit_file,
@@ -139,19 +138,13 @@ def test_resolve_dir(root: str, path: str, expected: str | None) -> None:
     assert resolve_dir(CgroupMount("/sys/fs/cgroup", root, 2, ()), path) == expected
 
 
-def test_cgroup_dirs_and_parent_entries() -> None:
-    layout = _layout_of("docker-era")
+def test_parent_entries() -> None:
     path = "/kubepods/burstable/pod1/abc"
     entries = (
         CgroupEntry(3, ("memory",), path),
         CgroupEntry(2, ("cpu", "cpuacct"), path),
         CgroupEntry(4, ("pids",), path),
     )
-    assert cgroup_dirs(layout, entries, ("memory", "cpu", "pids", "blkio")) == {
-        "memory": f"/sys/fs/cgroup/memory{path}",
-        "cpu": f"/sys/fs/cgroup/cpu,cpuacct{path}",
-        "pids": f"/sys/fs/cgroup/pids{path}",
-    }
     assert [e.path for e in parent_entries(entries)] == ["/kubepods/burstable/pod1"] * 3
     assert parent_entries((CgroupEntry(0, (), "/a"),))[0].path == "/"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspect8s.host.identify import identify, identify_entries, monitor_container_id
+from inspect8s.host.identify import identify, identify_entries
 from inspect8s.model import CgroupEntry, QoS
 
 ID = "3c8ed8564fec71ee1ea113f22b4571ae596310f4dd17176205c31d54ae3ddfe8"
@@ -152,13 +152,6 @@ def test_identify(
 )
 def test_identify_none(path: str) -> None:
     assert identify(path) is None
-
-
-def test_monitor_container_id() -> None:
-    assert monitor_container_id(f"/system.slice/crio-conmon-{ID}.scope") == ID
-    assert monitor_container_id(f"/machine.slice/libpod-conmon-{ID}.scope") == ID
-    assert monitor_container_id(f"/kubepods/burstable/pod{UID}/crio-conmon-{ID}") == ID
-    assert monitor_container_id(f"/system.slice/crio-{ID}.scope") is None
 
 
 def test_identify_entries_hybrid_uses_v1_lines() -> None:

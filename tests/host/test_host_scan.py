@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from inspect8s.collect.join import group_containers
 from inspect8s.errors import ErrorKind
 from inspect8s.host.fs import HostFS
-from inspect8s.host.proc import read_namespaces, read_process
+from inspect8s.host.proc import read_namespaces
 from inspect8s.host.scan import HostScan, scan_host
 from inspect8s.model import NAMESPACE_TYPES, ProcessInfo, QoS
 
@@ -55,7 +56,8 @@ def test_scan_generated_tree(tree: str) -> None:
     host = exp["host_namespaces"]
     assert scan.processes[1].namespaces == host
 
-    container_pids = scan.container_pids()
+    by_container, _ = group_containers(scan.identities)
+    container_pids = {cid: tuple(pids) for cid, pids in by_container.items()}
     for c in exp["containers"]:
         ident = scan.identities[c["init_pid"]]
         assert ident.container_id == c["id"]
@@ -312,9 +314,3 @@ def test_live_pid1_ns_links_permission_denied() -> None:
     assert perm[0].source.startswith("host:/proc/1/ns/{")
     inodes, failures = read_namespaces(HostFS("/"), 1)
     assert inodes == {} and {f.kind for f in failures.values()} == {ErrorKind.PERMISSION}
-
-
-def test_read_process_single() -> None:
-    me = read_process(HostFS("/"), os.getpid())
-    assert me.ppid == os.getppid() and me.uid == os.geteuid()
-    assert me.cap_eff is not None and me.nspid[0] == os.getpid()

@@ -7,8 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-import subprocess
-import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from inspect8s.audit.results import (
 )
 from inspect8s.kube.convert import pod_from_json
 from inspect8s.render.json import render
+from tests.clirun import cli
 from tests.kubeserver import AgentScript, KubeServer, load_fixture
 
 
@@ -38,13 +38,7 @@ def nodes(*names: str) -> list[dict[str, Any]]:
 
 
 def run(*args: str) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "audit", *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("audit", *args, "-o", "json")
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
@@ -123,14 +117,21 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
 
 def test_cluster_agents_parallelism_and_a_failing_node(tmp_path: Path) -> None:
     names = ("n1", "n2", "n3")
+    # The agents of n1 and n2 each answer their first poll only once the other one polls
+    # too: two agents run at once, whatever the machine's speed (with --parallel 1 the first
+    # would wait for a second that never comes, and fail).
+    both = threading.Barrier(2, timeout=60)
+
+    def meet(count: int) -> None:
+        if count == 1:
+            both.wait()
+
     with KubeServer(nodes=nodes(*names)) as server:
-        slow = ("Pending", "Pending", "Running", "Succeeded")
+        slow = ("Running", "Succeeded")
         server.agent_by_node = {
-            "n1": AgentScript(phases=slow, logs=agent_output("host-1", "a")),
-            "n2": AgentScript(phases=slow, logs=agent_output("host-2", "b")),
-            "n3": AgentScript(
-                phases=("Pending", "Failed"), logs="panic: no /host/proc\n", exit_code=2
-            ),
+            "n1": AgentScript(phases=slow, logs=agent_output("host-1", "a"), on_get=meet),
+            "n2": AgentScript(phases=slow, logs=agent_output("host-2", "b"), on_get=meet),
+            "n3": AgentScript(phases=("Failed",), logs="panic: no /host/proc\n", exit_code=2),
         }
         kubeconfig = server.kubeconfig(tmp_path / "config")
         code, doc, stderr = run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +64,9 @@ def test_the_pod_spec_sent(server: KubeServer, api: KubeAPI) -> None:
     assert post.path == "/api/v1/namespaces/kube-system/pods"
     body = post.body
     assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "inspect8s"
-    assert body["metadata"]["generateName"] == "inspect8s-agent-"
+    # Named by the client, so that a pod whose create is in flight on Ctrl-C is known.
+    assert "generateName" not in body["metadata"]
+    assert re.fullmatch(r"inspect8s-agent-[a-z0-9]{5}", body["metadata"]["name"])
     spec = body["spec"]
     assert spec["nodeName"] == "worker-7"
     assert spec["hostPID"] is True

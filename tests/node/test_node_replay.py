@@ -7,27 +7,20 @@ SOURCE.md). The report is read through the real CLI with JSON output.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inspect8s.collect.node import FLAGGED_NAMESPACES
+from tests.clirun import cli
 
 NODES = Path(__file__).resolve().parents[1] / "fixtures" / "nodes"
 TREES = sorted(p.name for p in NODES.iterdir() if (p / "expected.json").is_file())
 
 
 def node_json(root: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("node", "--root", str(root), "-o", "json")
     assert proc.returncode == 0, proc.stderr
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
@@ -101,13 +94,7 @@ def test_names_where_the_tree_holds_a_source(tree: tuple[dict[str, Any], dict[st
 
 def test_table_output_has_every_section() -> None:
     root = NODES / "crio"
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "node", "--root", str(root)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("node", "--root", str(root))
     assert proc.returncode == 0
     for heading in ("NODE node-b", "RUNTIMES", "SOCKETS", "SHIMS", "CONTAINERS"):
         assert heading in proc.stdout
@@ -118,13 +105,7 @@ def test_yaml_output_parses_to_the_same_document() -> None:
     import yaml
 
     root = NODES / "docker-era"
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "-o", "yaml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("node", "--root", str(root), "-o", "yaml")
     assert proc.returncode == 0
     assert yaml.safe_load(proc.stdout) == node_json(root)
 
@@ -140,13 +121,7 @@ def test_empty_root_still_reports_the_host(tmp_path: Path) -> None:
 
 def test_node_config_section_has_provenance() -> None:
     root = NODES / "docker-era"
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "--config", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("node", "--root", str(root), "--config", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     flags = report["node_config"]["kubelet"]["flags"]
@@ -155,38 +130,13 @@ def test_node_config_section_has_provenance() -> None:
     assert flags["--container-runtime"]["value"] == "docker"
     # The --config file the kubelet names is absent from this tree: a probe error, not a crash.
     assert any(e["source"] == "host:/var/lib/kubelet/config.yaml" for e in report["errors"])
-    table = subprocess.run(
-        [sys.executable, "-m", "inspect8s", "node", "--root", str(root), "--config"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    table = cli("node", "--root", str(root), "--config")
     assert "KUBELET FLAGS" in table.stdout and "--network-plugin" in table.stdout
 
 
 def test_crio_trace_shows_conmon_and_crun() -> None:
     root = NODES / "crio"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inspect8s",
-            "pod",
-            "db-0",
-            "-n",
-            "data",
-            "--trace-runtime",
-            "--root",
-            str(root),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli("pod", "db-0", "-n", "data", "--trace-runtime", "--root", str(root), "-o", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     runtime = next(x for x in doc["node_links"] if x["name"] == "runtime")

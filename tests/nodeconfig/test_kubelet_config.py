@@ -167,10 +167,12 @@ def test_defaults_follow_version() -> None:
     assert kubelet_defaults("v1.24.0")["containerRuntimeEndpoint"].value == (
         "unix:///run/containerd/containerd.sock"
     )
-    assert "failCgroupV1" not in kubelet_defaults("1.30")
+    assert "failCgroupV1" not in kubelet_defaults(
+        "1.30"
+    ) and "failCgroupV1" not in kubelet_defaults("1.28")
     assert kubelet_defaults("1.31")["failCgroupV1"].value is False
     assert kubelet_defaults("1.35")["failCgroupV1"].value is True
-    assert kubelet_defaults(None)["failCgroupV1"].value is True
+    assert "failCgroupV1" not in kubelet_defaults(None)  # unknown version: no such claim
     assert kubelet_defaults(None)["cgroupDriver"].value == "cgroupfs"
 
 

@@ -7,8 +7,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ from inspect8s.errors import ErrorKind, ProbeError
 from inspect8s.model.chain import CgroupLink, ContainerTrace, KubeletLink, RuntimeChain
 from inspect8s.render.html import esc, write_trace_html
 from tests.browser import Browser, chromium_path
+from tests.clirun import CliResult
+from tests.clirun import cli as run_cli
 from tests.ptyrun import REPO
 from tests.render.test_piped_golden import BUILTIN_ONLY
 
@@ -35,17 +35,10 @@ PAGES: dict[str, list[str]] = {
 }
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str) -> CliResult:
     if args[0] == "audit":
         args = (*args, "--fail-on", "none")
-    return subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=str(REPO))
 
 
 def page(name: str, tmp: Path) -> Path:

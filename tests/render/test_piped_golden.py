@@ -10,11 +10,11 @@ so that the goldens hold no machine path. Regenerate after an intended change wi
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "fixtures" / "golden" / "tables"
@@ -80,24 +80,18 @@ def piped(args: list[str]) -> str:
         args = [*args, "--no-runtime-calls"]
     if args[0] == "audit":
         args = [*args, *BUILTIN_ONLY]
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["COLUMNS"] = "100"  # a width in the environment must not change piped output
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    # A width in the environment must not change piped output (stdout is no terminal).
+    proc = cli(*args, env={"COLUMNS": "100"})
     assert proc.returncode in (0, 3), proc.stderr
     assert proc.stderr == "", proc.stderr  # no progress on a pipe either
     return proc.stdout.replace(str(REPO), "<REPO>")
 
 
 @pytest.mark.parametrize(("golden", "args"), CASES, ids=[c[0] for c in CASES])
-def test_piped_table_is_unchanged(golden: str, args: list[str]) -> None:
+def test_piped_table_is_unchanged(
+    golden: str, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)  # the paths are relative to the repository, as a user types them
     got = piped(args)
     path = GOLDEN / golden
     if os.environ.get("UPDATE_GOLDEN") == "1":

@@ -6,11 +6,10 @@ from __future__ import annotations
 import io
 import os
 import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from inspect8s.render.progress import Progress
+from tests.clirun import cli
 from tests.kube.test_cluster_audit import agent_output, nodes
 from tests.kubeserver import AgentScript, KubeServer
 from tests.ptyrun import REPO, run_in_pty
@@ -82,13 +81,7 @@ def test_manifest_audit_shows_progress_on_a_terminal_only(tmp_path: Path) -> Non
     as_json = run_in_pty([*args, "-o", "json"])
     assert as_json.returncode == 0 and ERASE not in as_json.output
     assert as_json.output.lstrip().startswith("{")
-    piped = subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    piped = cli(*args)
     assert piped.returncode == 0 and piped.stderr == ""
     assert "\x1b" not in piped.stdout
 

@@ -3,6 +3,7 @@ YAML, determinism. Regenerate goldens with ``UPDATE_GOLDEN=1 pytest tests/render
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -317,3 +318,19 @@ def test_table(result: AuditResult) -> None:
 def test_table_without_findings() -> None:
     res = run_checks(Snapshot(), ())
     assert render("table", res).startswith("No findings.\n")
+
+
+def test_streamed_json_is_byte_for_byte_the_standard_encoding(result: AuditResult) -> None:
+    from inspect8s.render import json as json_render
+
+    odd = dataclasses.replace(
+        result.findings[0],
+        message='quote " backslash \\ tab \t escape \x1b[2J é 雪 \u2028',
+        suppressed="ok\n",
+        location=Location("f.yaml", None, None),
+    )
+    for res in (result, dataclasses.replace(result, findings=(odd,), outcomes=(), errors=())):
+        out = io.StringIO()
+        json_render.render(res, out)
+        expected = json.dumps(json_render.document(res), indent=2, ensure_ascii=False) + "\n"
+        assert out.getvalue() == expected

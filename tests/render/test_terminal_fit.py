@@ -4,26 +4,18 @@ print no line wider than 100 columns and keep every container's ID prefix on one
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from inspect8s.render.layout import SHORT_ID, text_width
+from tests.clirun import cli
 from tests.ptyrun import REPO, run_in_pty
 from tests.render.test_piped_golden import BUNDLES, CASES, NODES
 
 
 def piped_json(args: list[str]) -> Any:
-    proc = subprocess.run(
-        [sys.executable, "-m", "inspect8s", *args, "-o", "json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = cli(*args, "-o", "json", cwd=str(REPO))
     assert proc.returncode in (0, 3), proc.stderr
     return json.loads(proc.stdout)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inspect8s.collect import discover as detect
 from inspect8s.model import ProcessInfo
-from inspect8s.runtime import convert, detect
+from inspect8s.nodeconfig import flags as daemon_flags
+from inspect8s.runtime import convert
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -25,7 +27,7 @@ def proc(pid: int, ppid: int, *argv: str) -> ProcessInfo:
 
 
 def test_parse_flags_pflag_forms() -> None:
-    flags = detect.parse_flags(
+    flags = daemon_flags.parse_flags(
         [
             "--config=/var/lib/kubelet/config.yaml",
             "--container-runtime",
@@ -76,12 +78,17 @@ def test_find_daemons_shims_kubelet() -> None:
         ]
     }
     daemons = {d.name: d for d in detect.find_daemons(procs)}
-    assert daemons["containerd"].sockets == ("/tmp/c.sock",)
-    assert daemons["containerd"].config_file == "/tmp/c.toml"
-    assert daemons["dockerd"].sockets == ("/tmp/d.sock",)
-    assert daemons["dockerd"].config_file == "/etc/docker/daemon.json"
+    assert (daemons["containerd"].config_file, daemons["containerd"].config_source) == (
+        "/tmp/c.toml", "--config",
+    )  # fmt: skip
+    assert (daemons["dockerd"].config_file, daemons["dockerd"].config_source) == (
+        "/etc/docker/daemon.json", "default path",
+    )  # fmt: skip
+    # (the sockets each daemon serves are found from the files they name: see
+    # tests/node/test_real_node_two_containerds.py and the integration scene)
     shims = {s.pid: s for s in detect.find_shims(procs)}
     assert shims[20].namespace == "k8s.io" and shims[20].id == "abc"
+    assert shims[20].address == "/tmp/c.sock"
     assert shims[20].child_pids == (21, 22)
     assert shims[30].kind == "conmon" and shims[30].id == "def"
     kubelet = detect.find_kubelet(procs)

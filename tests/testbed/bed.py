@@ -811,6 +811,7 @@ oom_score = 0
         pid_mode: str | None = None,
         volumes: Mapping[str, Mapping[str, str]] | None = None,
         labels: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> DockerHandle:
         """Run a detached container through the Docker SDK (``--network none``)."""
         if self.docker is None:
@@ -829,6 +830,7 @@ oom_score = 0
             pid_mode=pid_mode,
             volumes=dict(volumes) if volumes else None,
             labels={**(labels or {}), "io.inspect8s.testbed": "1"},
+            environment=dict(environment) if environment else None,
         )
         container.reload()
         handle = DockerHandle(id=container.id, name=name, pid=int(container.attrs["State"]["Pid"]))

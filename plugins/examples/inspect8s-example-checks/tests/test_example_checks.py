@@ -58,17 +58,17 @@ def test_findings_on_manifests(tmp_path: Path) -> None:
     assert got == [
         (
             "I8S-EXAMPLE-LATEST",
-            "pod/shop/web/container/app",
+            "Deployment/shop/web/container/app",
             "container 'app': image 'registry.example/web' has no tag (means :latest)",
         ),
         (
             "I8S-EXAMPLE-LATEST",
-            "pod/shop/web/container/proxy",
+            "Deployment/shop/web/container/proxy",
             "container 'proxy': image 'registry.example:5000/proxy:latest' uses the tag latest",
         ),
         (
             "I8S-EXAMPLE-TEAM",
-            "pod/shop/web",
+            "Deployment/shop/web",
             "pod has none of the labels team, app.kubernetes.io/part-of",
         ),
     ]

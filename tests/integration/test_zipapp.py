@@ -24,7 +24,9 @@ import yaml
 from inspect8s._version import __version__
 from scripts.build_zipapp import ARCHIVE_MEMBERS, PLATFORMS, ZIPAPP, archive_name, host_platform
 
-pytestmark = pytest.mark.timeout(900)
+# Builds the krew archive (pex, with wheels from PyPI) and runs it through real kubectl: a
+# release test, with the integration tests.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "plugins" / "kubectl" / "krew" / "inspect8s.yaml"

@@ -1,0 +1,157 @@
+"""Shared pieces of the hostile-input suite (tests/hostile/README.md lists every case).
+
+* ``outside``: a directory outside every root and bundle the test builds, holding files
+  whose contents carry a unique marker; no output, bundle or opened path may ever show it.
+* ``run_cli``: ``python -m inspect8s`` in a subprocess with a deadline (the cases here are
+  about exit codes, stderr lines, hangs and signals, which a real process shows).
+* ``traced``: the same under ``strace -f -y``, returning every path the process opened
+  and every unix socket it connected to, as the kernel saw them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"  # replay bundles; see its SOURCE.md
+
+
+@dataclass(frozen=True)
+class Outside:
+    """Files of "this machine" that a root or bundle must never reach."""
+
+    path: Path
+    marker: str
+
+    def leaks(self, *texts: str | bytes) -> bool:
+        needle = self.marker
+        return any(
+            needle in (t.decode("utf-8", "replace") if isinstance(t, bytes) else t) for t in texts
+        )
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Outside:
+    base = tmp_path_factory.mktemp("this-machine")
+    marker = f"MARKER-{uuid.uuid4().hex}"
+    (base / "os-release").write_text(f'PRETTY_NAME="{marker}"\nID=marker\n')
+    (base / "hostname").write_text(f"{marker}\n")
+    (base / "containerd").mkdir()
+    (base / "containerd" / "config.toml").write_text(
+        f'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "{marker}"\n'
+    )
+    (base / "kubelet.yaml").write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+        f"staticPodPath: /{marker}\n"
+    )
+    (base / "evil.conf").write_text(f'[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--{marker}=1"\n')
+    return Outside(base, marker)
+
+
+def inspect8s_cmd() -> list[str]:
+    return [sys.executable, "-m", "inspect8s"]
+
+
+def run_cli(
+    *args: str,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    stdout: int | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env.pop("INSPECT8S_DEBUG", None)
+    return subprocess.run(
+        [*inspect8s_cmd(), *args],
+        capture_output=stdout is None,
+        stdout=stdout,
+        stderr=subprocess.PIPE if stdout is not None else None,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=full_env,
+        input=input_text,
+        cwd=REPO,
+    )
+
+
+def one_line(stderr: str) -> str:
+    """The single stderr line of a failed run (asserts there is exactly one)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    return lines[0]
+
+
+@dataclass(frozen=True)
+class Trace:
+    opened: tuple[str, ...]  # paths of every descriptor an open call returned
+    connected: tuple[str, ...]  # unix socket paths connect() was called with
+    proc: subprocess.CompletedProcess[str]
+
+
+_OPENED = re.compile(r"\b(?:open|openat|openat2|creat)\(.*\) = \d+<(?P<path>[^>]*)>")
+_CONNECT = re.compile(
+    r'\bconnect\(\d+(?:<[^>]*>)?, \{sa_family=AF_UNIX, sun_path="(?P<path>[^"]*)"'
+)
+
+
+def strace_available() -> bool:
+    if shutil.which("strace") is None:
+        return False
+    probe = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=none", "true"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def strace() -> None:
+    """Skip (or, under CI=true, fail) tests that check opened paths with strace."""
+    if strace_available():
+        return
+    message = "strace is not installed or cannot trace here (scripts/test.sh installs it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def traced(args: Sequence[str], log: Path, timeout: float = 120) -> Trace:
+    """Run inspect8s under strace; every open that returned a descriptor, with the path
+    the kernel gave it (``-y``), and every unix socket connect."""
+    cmd = [
+        "strace", "-f", "-qq", "-y", "-s", "4096", "-o", str(log),
+        "-e", "trace=open,openat,openat2,creat,connect", "-e", "signal=none",
+        *inspect8s_cmd(), *args,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env, cwd=REPO
+    )
+    opened: list[str] = []
+    connected: list[str] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if m := _OPENED.search(line):
+            opened.append(m["path"])
+        if m := _CONNECT.search(line):
+            connected.append(m["path"])
+    return Trace(tuple(opened), tuple(connected), proc)
+
+
+def tree_files(directory: Path) -> dict[str, bytes]:
+    """Every regular file under ``directory`` (links not followed) with its contents."""
+    found: dict[str, bytes] = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[str(path.relative_to(directory))] = path.read_bytes()
+    return found

@@ -1,0 +1,166 @@
+"""Ctrl-C (a real SIGINT to a real ``inspect8s`` process) at every point of an agent pod's
+life, the create in flight included, and at random moments, repeatedly: the pod is always
+deleted and the run exits 130. Against tests/kubeserver.py, which sends the signal from
+its request hook at the exact moment a request arrives and holds the answer back a little,
+as a slow API server would."""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.conftest import REPO, inspect8s_cmd
+from tests.kubeserver import AgentScript, KubeServer, Request, load_fixture
+
+FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
+AGENT = "/api/v1/namespaces/ops/pods"
+SLOW = ("Pending", "Pending", "Running", "Running", "Running", "Succeeded")
+
+
+def cluster_nodes(*names: str) -> list[dict[str, object]]:
+    template = load_fixture("nodes.json")["items"][0]
+    out = []
+    for name in names:
+        node = copy.deepcopy(template)
+        node["metadata"]["name"] = name  # type: ignore[index]
+        out.append(node)
+    return out
+
+
+def commands(kubeconfig: Path) -> dict[str, list[str]]:
+    common = ["--kubeconfig", str(kubeconfig), "--agent-namespace", "ops", "--timeout", "5"]
+    return {
+        # The agent runs in the main thread: inspect8s pod on a pod of another node.
+        "pod": ["pod", "web-guaranteed", "-n", "shop", "--trace-runtime",
+                "--root", str(FIXTURE_HOST), *common],
+        # Agents run on worker threads, two nodes at a time.
+        "cluster": ["audit", "--cluster", "--agents", "--parallel", "2", "-o", "json", *common],
+    }  # fmt: skip
+
+
+class Scenario:
+    """One run: start inspect8s, interrupt it when ``when`` says, wait for its end."""
+
+    def __init__(self, server: KubeServer, when: Callable[[Request], bool], hold: float) -> None:
+        self.server = server
+        self.when = when
+        self.hold = hold
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sent = threading.Event()
+
+    def hook(self, request: Request) -> None:
+        if self.proc is not None and not self.sent.is_set() and self.when(request):
+            self.sent.set()
+            os.kill(self.proc.pid, signal.SIGINT)
+            time.sleep(self.hold)  # the answer comes after the interrupt, as on a slow server
+
+    def run(self, args: list[str], *, after: float | None = None) -> tuple[int, str]:
+        self.server.on_request = self.hook
+        self.proc = subprocess.Popen(
+            [*inspect8s_cmd(), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=REPO,
+        )
+        if after is not None:
+            time.sleep(after)
+            if self.proc.poll() is None:
+                self.sent.set()
+                self.proc.send_signal(signal.SIGINT)
+        _out, err = self.proc.communicate(timeout=60)
+        self.server.on_request = None
+        time.sleep(self.hold + 0.3)  # requests still held by the server are answered
+        return self.proc.returncode, err.decode("utf-8", "replace")
+
+
+def leftovers(server: KubeServer) -> list[tuple[str, str]]:
+    """Agent pods the server still holds a moment after the run ended."""
+    time.sleep(0.1)
+    return [key for key in server.created if key[1].startswith("inspect8s-agent-")]
+
+
+def _post(r: Request) -> bool:
+    return r.method == "POST" and r.path == AGENT
+
+
+def _nth_get(n: int) -> Callable[[Request], bool]:
+    seen = [0]
+
+    def when(r: Request) -> bool:
+        if r.method == "GET" and r.path.startswith(AGENT + "/") and not r.path.endswith("/log"):
+            seen[0] += 1
+            return seen[0] == n
+        return False
+
+    return when
+
+
+def _log(r: Request) -> bool:
+    return r.method == "GET" and r.path.endswith("/log")
+
+
+def _delete(r: Request) -> bool:
+    return r.method == "DELETE" and r.path.startswith(AGENT + "/")
+
+
+# Each moment: a fresh predicate (the poll counters keep state) and the agent's phases.
+MOMENTS: dict[str, tuple[Callable[[], Callable[[Request], bool]], tuple[str, ...]]] = {
+    "create in flight": (lambda: _post, SLOW),
+    "first poll": (lambda: _nth_get(1), SLOW),
+    "third poll": (lambda: _nth_get(3), SLOW),
+    "reading the log": (lambda: _log, ("Pending", "Succeeded")),
+    "deleting": (lambda: _delete, ("Pending", "Succeeded")),
+}
+
+
+@pytest.mark.parametrize("command", ["pod", "cluster"])
+@pytest.mark.parametrize("moment", sorted(MOMENTS))
+def test_ctrl_c_at_each_moment_deletes_the_agent_pod(
+    tmp_path: Path, moment: str, command: str
+) -> None:
+    make, phases = MOMENTS[moment]
+    with KubeServer(nodes=cluster_nodes("n1", "n2")) as server:
+        server.agent = AgentScript(phases=phases, logs='{"node": {"hostname": "n"}}\n')
+        scenario = Scenario(server, make(), hold=0.4)
+        code, stderr = scenario.run(commands(server.kubeconfig(tmp_path / "config"))[command])
+        left = leftovers(server)
+        posts = [r.body["metadata"]["name"] for r in server.requests_for("POST", AGENT)]
+        deleted = {name for _ns, name in server.deleted}
+    assert scenario.sent.is_set(), f"the run never reached: {moment}"
+    assert left == [], f"left behind after Ctrl-C at {moment}: {left}"
+    assert set(posts) <= deleted
+    assert code == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "inspect8s: interrupted"
+
+
+@pytest.mark.parametrize("command", ["pod", "cluster"])
+def test_ctrl_c_at_random_moments_never_leaves_a_pod(tmp_path: Path, command: str) -> None:
+    rng = random.Random(13)
+    runs = 8
+    with KubeServer(nodes=cluster_nodes("n1", "n2", "n3")) as server:
+        server.agent = AgentScript(phases=SLOW, logs='{"node": {"hostname": "n"}}\n')
+        # Every create is a little slow, so many interrupts find one in flight.
+        delays = {"POST": 0.3, "DELETE": 0.1}
+
+        def slow(request: Request) -> None:
+            time.sleep(delays.get(request.method, 0.0))
+
+        args = commands(server.kubeconfig(tmp_path / "config"))[command]
+        for i in range(runs):
+            scenario = Scenario(server, lambda r: False, hold=0)
+            server_hook = slow
+            scenario.hook = server_hook  # type: ignore[method-assign]
+            code, stderr = scenario.run(args, after=rng.uniform(0.8, 2.5))
+            left = leftovers(server)
+            assert left == [], f"run {i}: left behind {left}"
+            assert code in (0, 1, 3, 4, 130), stderr
