@@ -115,17 +115,17 @@ def test_silent_socket_times_out_within_the_deadline(silent_socket: str) -> None
     assert failed.value.kind is ErrorKind.TIMEOUT
     assert failed.value.source == "cri:Version"
     assert silent_socket in failed.value.detail
-    assert 0.4 <= elapsed < 1.5
+    assert 0.4 <= elapsed < 10  # the deadline, not a hang (whatever the machine's load)
 
 
 def test_plain_file_is_unavailable(short_dir: Path) -> None:
     path = short_dir / "not-a-socket"
     path.write_text("hello\n")
-    with CRIClient(str(path), timeout=2.0) as client:
+    with CRIClient(str(path), timeout=30.0) as client:
         started = time.monotonic()
         with pytest.raises(ProbeFailed) as failed:
             client.list_containers()
-        assert time.monotonic() - started < 1.9
+        assert time.monotonic() - started < 10  # at once, not at the 30 s deadline
     assert failed.value.kind is ErrorKind.UNAVAILABLE
     assert failed.value.source == "cri:ListContainers"
 
@@ -135,11 +135,11 @@ def test_socket_without_listener_is_unavailable(short_dir: Path) -> None:
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(path)  # the socket file exists, nobody listens on it
     try:
-        with CRIClient(f"unix://{path}", timeout=2.0) as client:
+        with CRIClient(f"unix://{path}", timeout=30.0) as client:
             started = time.monotonic()
             with pytest.raises(ProbeFailed) as failed:
                 client.status()
-            assert time.monotonic() - started < 1.9
+            assert time.monotonic() - started < 10  # at once, not at the 30 s deadline
     finally:
         dead.close()
     assert failed.value.kind is ErrorKind.UNAVAILABLE

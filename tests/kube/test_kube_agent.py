@@ -159,7 +159,7 @@ def test_timeout_deletes_the_pod(server: KubeServer, api: KubeAPI) -> None:
     with pytest.raises(AgentError) as info:
         _run(api, timeout=0.3, poll_interval=0.05)
     elapsed = time.monotonic() - started
-    assert 0.3 <= elapsed < 2.0
+    assert 0.3 <= elapsed < 10  # the deadline, not a hang (whatever the machine's load)
     assert info.value.kind is ErrorKind.TIMEOUT
     assert "did not finish within 0.3s (last phase Running)" in str(info.value)
     assert info.value.param == "agent_timeout"  # the CLI names --agent-timeout
