@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 
 from inspect8s.collect.errors import Errors
-from inspect8s.collect.kubelet import DPKG_STATUS, binary_version, parse_dpkg_version
-from inspect8s.errors import ProbeFailed
+from inspect8s.collect.kubelet import DPKG_STATUS, binary_version, installed_version
 from inspect8s.host.fs import HostFS
 from inspect8s.model import RuntimeDaemon
 
@@ -28,15 +27,9 @@ def cri_dockerd_version(
 ) -> tuple[str, str] | None:
     """``(version, source)`` of a cri-dockerd daemon (module docstring); ``view`` is the
     filesystem as the daemon sees it."""
-    try:
-        text = view.read_text_or_none(DPKG_STATUS)
-    except ProbeFailed as exc:
-        errors.add(exc)
-        text = None
-    if text:
-        found = parse_dpkg_version(text, "cri-dockerd")
-        if found:
-            return found, f"host:{DPKG_STATUS} (package cri-dockerd)"
+    found = installed_version(view, errors, "cri-dockerd")
+    if found:
+        return found, f"host:{DPKG_STATUS} (package cri-dockerd)"
     candidates: list[tuple[HostFS, str]] = []
     if daemon.pid is not None:
         candidates.append((fs, f"/proc/{daemon.pid}/exe"))

@@ -20,13 +20,13 @@ The verbose statuses come through the command's inventory (each asked once).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from inspect8s.collect.discover import conmon_option
 from inspect8s.collect.errors import Errors
-from inspect8s.collect.inventory import CRIRuntime, Inventory
+from inspect8s.collect.inventory import CRIRuntime, Inventory, JSONDict
 from inspect8s.collect.join import FLAGGED_NAMESPACES
 from inspect8s.collect.node import NodeCollection
 from inspect8s.collect.origin import cgroup_line
@@ -102,19 +102,19 @@ class CRISession:
 
     def sandbox_info(self, ident: str, sandbox_id: str, runtime: str) -> VerboseInfo | None:
         """The sandbox's verbose status; None when the call failed (recorded in errors)."""
-        cri = self.runtime(ident)
-        if cri is None:
-            return None
-        status = self._errors.attempt(lambda: cri.pod_sandbox_status(sandbox_id))
-        return (
-            None if status is None else self._errors.attempt(lambda: verbose_info(status, runtime))
-        )
+        return self._verbose(ident, lambda cri: cri.pod_sandbox_status(sandbox_id), runtime)
 
     def container_info(self, ident: str, container_id: str, runtime: str) -> VerboseInfo | None:
+        """The container's verbose status; None when the call failed (recorded in errors)."""
+        return self._verbose(ident, lambda cri: cri.container_status(container_id), runtime)
+
+    def _verbose(
+        self, ident: str, call: Callable[[CRIRuntime], JSONDict], runtime: str
+    ) -> VerboseInfo | None:
         cri = self.runtime(ident)
         if cri is None:
             return None
-        status = self._errors.attempt(lambda: cri.container_status(container_id))
+        status = self._errors.attempt(lambda: call(cri))
         return (
             None if status is None else self._errors.attempt(lambda: verbose_info(status, runtime))
         )

@@ -15,11 +15,13 @@ container links built in ``collect/links.py``, a process's role in ``collect/ori
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from inspect8s.collect.errors import Errors
 from inspect8s.collect.links import (
     CRISession,
+    daemon_link,
     moby_links,
     trace_cri_container,
     trace_docker_container,
@@ -156,19 +158,13 @@ def runtime_link(
         found_by = f"listens on {socket.path}, which listed the container"
     else:
         found_by = "its shim's -address names its socket"
-    source = daemon.version_source or (f"host:/proc/{daemon.pid}/cmdline" if daemon.pid else None)
+    link = daemon_link(RuntimeLink, daemon, name, found_by)
+    source = link.source
     if relays is not None:
         source = "; ".join(x for x in (source, "cri:Version (runtimeVersion relayed)") if x)
-    return RuntimeLink(
-        daemon=daemon.name,
-        pid=daemon.pid,
-        version=daemon.version,
-        version_source=daemon.version_source,
-        config_file=daemon.config_file,
-        config_source=daemon.config_source,
+    return dataclasses.replace(
+        link,
         cri_api_version=api_version,
-        sockets=daemon.sockets,
-        found_by=found_by,
         kubelet_runtime=bool(kubelet and kubelet.daemon_pid == daemon.pid),
         relays=relays,
         source=source,
