@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from inspect8s.errors import ErrorKind, ProbeFailed
+from inspect8s.shape import json_kind
 
 T = TypeVar("T")
 
@@ -56,22 +57,6 @@ class Malformed(Exception):
         return ProbeFailed(ErrorKind.MALFORMED, source, f"{self.where}: {self.detail}")
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
@@ -83,7 +68,7 @@ def decode(tp: Any, value: object, where: str) -> Any:
         return value
     if tp is type(None):
         if value is not None:
-            raise Malformed(where, f"expected null, got {_kind(value)}")
+            raise Malformed(where, f"expected null, got {json_kind(value)}")
         return None
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
@@ -98,11 +83,13 @@ def decode(tp: Any, value: object, where: str) -> Any:
                 return decode(option, value, where)
             except Malformed as exc:
                 failures.append(exc)
-        raise failures[0] if len(failures) == 1 else Malformed(where, f"unexpected {_kind(value)}")
+        if len(failures) == 1:
+            raise failures[0]
+        raise Malformed(where, f"unexpected {json_kind(value)}")
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, list):
-            raise Malformed(where, f"expected a list, got {_kind(value)}")
+            raise Malformed(where, f"expected a list, got {json_kind(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
@@ -113,12 +100,12 @@ def decode(tp: Any, value: object, where: str) -> Any:
     if origin is list:
         (arg,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise Malformed(where, f"expected a list, got {_kind(value)}")
+            raise Malformed(where, f"expected a list, got {json_kind(value)}")
         return [decode(arg, v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         key_type, value_type = typing.get_args(tp)
         if not isinstance(value, dict):
-            raise Malformed(where, f"expected an object, got {_kind(value)}")
+            raise Malformed(where, f"expected an object, got {json_kind(value)}")
         out: dict[Any, Any] = {}
         for k, v in value.items():
             key: Any = k
@@ -139,19 +126,19 @@ def decode(tp: Any, value: object, where: str) -> Any:
             return from_data(tp, value, where=where)
         if tp is bool:
             if not isinstance(value, bool):
-                raise Malformed(where, f"expected a boolean, got {_kind(value)}")
+                raise Malformed(where, f"expected a boolean, got {json_kind(value)}")
             return value
         if tp is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise Malformed(where, f"expected an integer, got {_kind(value)}")
+                raise Malformed(where, f"expected an integer, got {json_kind(value)}")
             return value
         if tp is float:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise Malformed(where, f"expected a number, got {_kind(value)}")
+                raise Malformed(where, f"expected a number, got {json_kind(value)}")
             return float(value)
         if tp is str:
             if not isinstance(value, str):
-                raise Malformed(where, f"expected a string, got {_kind(value)}")
+                raise Malformed(where, f"expected a string, got {json_kind(value)}")
             return value
     raise Malformed(where, f"cannot read type {tp!r}")
 
@@ -182,5 +169,5 @@ def from_data(cls: type[T], data: object, *, where: str = "") -> T:
         result: T = own(data, where=where)
         return result
     if not isinstance(data, Mapping):
-        raise Malformed(where, f"expected an object, got {_kind(data)}")
+        raise Malformed(where, f"expected an object, got {json_kind(data)}")
     return cls(**decode_fields(cls, data, where))
