@@ -5,8 +5,10 @@
     python benchmarks/unit_suite.py --runs 5 ...
 
 Runs the suite of each tree in turn (old, new, old, new, ...), after one warm-up run of
-each that is not counted, and prints every run's wall time with the load average taken just
-before it, then the median of each tree and the ratio new/old.
+each that is not counted, and prints every run's wall time and CPU time (user + system of
+pytest and the processes it started) with the load average taken just before it, then the
+medians of each tree and the ratios new/old. On a busy machine the wall times stretch with
+the load; the CPU times much less.
 
 - Without ``--same-files``: each tree's whole unit suite.
 - With ``--same-files``: in both trees only the old tree's unit test files that still exist
@@ -17,7 +19,8 @@ root, with the tree's own interpreter (its venv) and this process's environment 
 PYTHONDONTWRITEBYTECODE, when set, holds for both). ``DIR`` is one directory per tree,
 kept between runs: pytest empties it at the start of each run, so every run pays for
 removing what its own tree's previous run left, and never for another tree's (or another
-user's) directories under /tmp/pytest-of-USER. A run that fails is reported and stops the
+user's) directories under /tmp/pytest-of-USER. A run with failing tests still counts (it
+did all its work) and its failures are printed under it; a run that cannot start stops the
 benchmark. Run it on an otherwise idle machine; the load averages say how idle it was.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,18 +48,33 @@ def unit_files(tree: Path) -> list[str]:
     )
 
 
-def run_suite(python: str, tree: Path, basetemp: Path, files: list[str] | None) -> float:
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_suite(
+    python: str, tree: Path, basetemp: Path, files: list[str] | None
+) -> tuple[float, float]:
+    """One run's wall time and CPU time (user + system, of pytest and every process it
+    waited for); its pytest summary line is printed (failures included)."""
     targets = files if files is not None else ["tests", "--ignore=tests/integration"]
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    cpu_before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.run([*cmd, *targets], cwd=tree, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
-    if proc.returncode != 0:
+    cpu = _children_cpu() - cpu_before
+    lines = proc.stdout.strip().splitlines()
+    summary = lines[-1] if lines else proc.stderr.strip()[-500:]
+    if proc.returncode == 1:  # tests failed: the run did all its work; say which
+        failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+        summary += "".join(f"\n      {line}" for line in failed)
+    elif proc.returncode != 0:  # usage error, interrupted, nothing collected
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-2000:])
-        raise SystemExit(f"the unit suite of {tree} failed (exit {proc.returncode})")
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        raise SystemExit(f"the unit suite of {tree} did not run (exit {proc.returncode})")
     print(f"    {summary}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", type=Path, default=REPO, help="the new tree (default: here)")
     parser.add_argument("--new-python", default=sys.executable)
     parser.add_argument("--runs", type=int, default=3, help="counted runs per tree")
+    parser.add_argument("--warmups", type=int, default=1, help="uncounted runs per tree first")
     parser.add_argument("--same-files", action="store_true", help="only the shared test files")
     args = parser.parse_args(argv)
 
@@ -81,23 +101,30 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
     times: dict[str, list[float]] = {"old": [], "new": []}
+    cpus: dict[str, list[float]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-") as scratch:
         basetemps = {name: Path(scratch) / name for name in trees}
-        for name, (python, tree, files) in trees.items():
-            print(f"warm-up {name}")
-            run_suite(python, tree, basetemps[name], files)
+        for _ in range(args.warmups):
+            for name, (python, tree, files) in trees.items():
+                print(f"warm-up {name}")
+                run_suite(python, tree, basetemps[name], files)
         for i in range(args.runs):
             for name, (python, tree, files) in trees.items():
                 load = os.getloadavg()
-                elapsed = run_suite(python, tree, basetemps[name], files)
+                elapsed, cpu = run_suite(python, tree, basetemps[name], files)
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
                 loads = ", ".join(f"{x:.2f}" for x in load)
-                print(f"run {i + 1} {name}: {elapsed:6.2f} s  (load average before: {loads})")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    for name, values in times.items():
-        runs = " / ".join(f"{v:.2f}" for v in values)
-        print(f"{name}: {runs} s, median {medians[name]:.2f} s")
-    print(f"ratio new/old (medians): {medians['new'] / medians['old']:.2f}")
+                print(
+                    f"run {i + 1} {name}: {elapsed:6.2f} s wall, {cpu:6.2f} s CPU"
+                    f"  (load average before: {loads})"
+                )
+    for label, figures in (("wall", times), ("CPU", cpus)):
+        medians = {name: statistics.median(values) for name, values in figures.items()}
+        for name, values in figures.items():
+            runs = " / ".join(f"{v:.2f}" for v in values)
+            print(f"{name} {label}: {runs} s, median {medians[name]:.2f} s")
+        print(f"ratio new/old ({label} medians): {medians['new'] / medians['old']:.2f}")
     return 0
 
 

@@ -181,7 +181,7 @@ def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None
     import pty
     import select
 
-    path = _many_documents(tmp_path, 3000)  # the last count is always drawn, then erased
+    path = _many_documents(tmp_path, 300)  # the last count is always drawn, then erased
     report = tmp_path / "report.json"
     cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path)]
     cmd += ["-o", "json", "--output-file", str(report)]
