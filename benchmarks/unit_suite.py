@@ -1,7 +1,7 @@
 """Wall time of the unit suite (everything under tests/ but tests/integration) in two trees.
 
     python benchmarks/unit_suite.py --old /path/to/old/tree --old-python /old/venv/bin/python
-    python benchmarks/unit_suite.py --old ... --old-python ... --same-files   # (a) below
+    python benchmarks/unit_suite.py --old ... --old-python ... --same-files   # same tests
     python benchmarks/unit_suite.py --runs 5 ...
 
 Runs the suite of each tree in turn (old, new, old, new, ...), after one warm-up run of
@@ -14,14 +14,16 @@ the load; the CPU times much less.
 - With ``--same-files``: in both trees only the old tree's unit test files that still exist
   in the new one (so the same tests, as they are written in each tree).
 
-Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR`` from the tree's
-root, with the tree's own interpreter (its venv) and this process's environment (so
-PYTHONDONTWRITEBYTECODE, when set, holds for both). ``DIR`` is one directory per tree,
-kept between runs: pytest empties it at the start of each run, so every run pays for
-removing what its own tree's previous run left, and never for another tree's (or another
-user's) directories under /tmp/pytest-of-USER. A run with failing tests still counts (it
-did all its work) and its failures are printed under it; a run that cannot start stops the
-benchmark. Run it on an otherwise idle machine; the load averages say how idle it was.
+Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR -m "not integration"``
+from the tree's root (tests marked ``integration`` start the real test bed: they run under
+the machine's lock with the integration tests, wherever their file is), with the tree's own
+interpreter (its venv) and this process's environment (so PYTHONDONTWRITEBYTECODE, when
+set, holds for both). ``DIR`` is one directory per tree, kept between runs: pytest empties
+it at the start of each run, so every run pays for removing what its own tree's previous
+run left, and never for another tree's (or another user's) directories under
+/tmp/pytest-of-USER. A run with failing tests still counts (it did all its work) and its
+failures are printed under it; a run that cannot start stops the benchmark. Run it on an
+otherwise idle machine; the load averages say how idle it was.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def run_suite(
     waited for); its pytest summary line is printed (failures included)."""
     targets = files if files is not None else ["tests", "--ignore=tests/integration"]
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    cmd += ["-m", "not integration"]  # a test bed test outside tests/integration needs the lock
     cpu_before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.run([*cmd, *targets], cwd=tree, capture_output=True, text=True, check=False)
