@@ -509,3 +509,33 @@ def test_the_client_does_not_import_grpc(short_dir: Path) -> None:
     finally:
         server.stop(grace=None)
     assert proc.stdout.split("\n")[:2] == ["plain-runtime", "[]"]
+
+
+def test_calls_from_several_threads_take_turns_on_one_client(short_dir: Path) -> None:
+    path = str(short_dir / "threads.sock")
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/Version": (
+                version_handler("shared-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            )
+        },
+    )
+    names: list[str] = []
+    try:
+        with CRIClient(path, timeout=10.0) as client:
+
+            def ask() -> None:
+                for _ in range(10):
+                    names.append(client.version()["runtimeName"])
+
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        server.stop(grace=None)
+    assert names == ["shared-runtime"] * 40

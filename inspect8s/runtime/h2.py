@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 
 from inspect8s.runtime.hpack import Decoder, HPACKError, encode_headers
@@ -586,11 +587,21 @@ class Channel:
         self.authority = authority
         self.window = min(MAX_WINDOW, max(DEFAULT_WINDOW, 2 * (max_message + 5)))
         self._conn: _Connection | None = None
+        self._lock = threading.Lock()  # one call at a time on the connection
 
     def unary(self, method: str, message: bytes, timeout: float) -> bytes:
         """Call ``method`` (``/package.Service/Method``) with a serialized request; the
-        serialized answer, or :class:`CallError`."""
+        serialized answer, or :class:`CallError`. Calls from several threads take turns
+        (the deadline counts from the call, so waiting for a turn uses it too)."""
         deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=timeout):
+            raise CallError("DEADLINE_EXCEEDED", f"no answer from unix:{self.path}")
+        try:
+            return self._unary(method, message, deadline)
+        finally:
+            self._lock.release()
+
+    def _unary(self, method: str, message: bytes, deadline: float) -> bytes:
         try:
             try:
                 return self._attempt(method, message, deadline)
@@ -642,7 +653,8 @@ class Channel:
             self._conn = None
 
     def close(self) -> None:
-        self._drop()
+        with self._lock:
+            self._drop()
 
 
 def _answer(stream: _Stream, path: str) -> bytes:
