@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         PodTrace,
         ProcessTrace,
         RecordedBundle,
+        RuntimeChain,
         Snapshot,
     )
 
@@ -244,17 +245,18 @@ def _pods_from_api(
     environ: Mapping[str, str] | None,
     agent: _Agent | None,
     progress: ProgressSink,
-) -> tuple[list[tuple[Pod, dict[str, Any] | None]], KubeletVersion | None]:
+) -> tuple[list[tuple[Pod, tuple[RuntimeChain, dict[str, Any]] | None]], KubeletVersion | None]:
     """The pods asked for, as the API has them: by name (in ``namespace``, or in every
     namespace), or by label selector. For each, when it runs on another node and an
-    ``agent`` was given, the chain document an agent pod there printed; and the kubelet's
+    ``agent`` was given, the chain an agent pod there traced (read back into the models)
+    and its document as printed; and the kubelet's
     version as this machine's Node object reports it (None: no pod here, or unreadable)."""
     from inspect8s.collect.cluster import kubelet_version_of, node_here, read_machine
     from inspect8s.errors import NotFoundError
     from inspect8s.host.fs import HostFS
     from inspect8s.kube.convert import pod_from_json
 
-    found: list[tuple[Pod, dict[str, Any] | None]] = []
+    found: list[tuple[Pod, tuple[RuntimeChain, dict[str, Any]] | None]] = []
     version: KubeletVersion | None = None
     machine = read_machine(HostFS(root))
     with _kube(kubeconfig, context, timeout, environ) as kube:
@@ -361,7 +363,12 @@ def find_pods(
         for seen, remote in found:
             if remote is not None:
                 where = f"agent pod on node {seen.node_name}"
-                answers.append(PodTrace(seen.name, seen.namespace, where, pod=seen, remote=remote))
+                chain, printed = remote
+                answers.append(
+                    PodTrace(
+                        seen.name, seen.namespace, where, chain=chain, pod=seen, remote=printed
+                    )
+                )
             else:
                 wanted.append((seen.namespace, seen.name, seen.uid, seen))
     else:
@@ -375,9 +382,9 @@ def find_pods(
     ):
         for ns, pod_name, pod_uid, pod in wanted:
             containers = tuple(chains.find_pod(collection.report, pod_name, ns, uid=uid or pod_uid))
-            chain = None
+            traced: RuntimeChain | None = None
             if trace:
-                chain = chains.trace_pod(
+                traced = chains.trace_pod(
                     sources.fs,
                     collection,
                     containers,
@@ -387,7 +394,7 @@ def find_pods(
                     clients=sources.clients,
                 )
             answers.append(
-                PodTrace(pod_name, ns, _traced_on(bundle), containers, chain=chain, pod=pod)
+                PodTrace(pod_name, ns, _traced_on(bundle), containers, chain=traced, pod=pod)
             )
     return tuple(answers)
 
@@ -433,9 +440,11 @@ def trace_pod(
 
 def _trace_by_agent(
     kube: KubeAPI, pod: Pod, node: str, agent: _Agent, progress: ProgressSink
-) -> dict[str, Any]:
-    """The chain document an agent pod on ``node`` prints for ``pod``."""
-    from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, run_agent
+) -> tuple[RuntimeChain, dict[str, Any]]:
+    """The chain an agent pod on ``node`` traces for ``pod``, read back into the chain
+    models (ProbeFailed(MALFORMED) when its document does not fit them), and the document
+    as it printed it."""
+    from inspect8s.kube.agent import DEFAULT_AGENT_IMAGE, agent_chain, run_agent
 
     args = ["pod", pod.name, "-n", pod.namespace, "--trace-runtime", "--local"]
     if pod.uid:
@@ -455,7 +464,7 @@ def _trace_by_agent(
         timeout=agent.timeout,
         on_poll=polled,
     )
-    return dict(run.output)
+    return agent_chain(run), dict(run.output)
 
 
 def trace_pid(

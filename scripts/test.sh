@@ -16,9 +16,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # chromium and a font: the headless-browser tests of the HTML pages (tests/browser.py).
 # mmdebstrap and the archive keyring: scripts/build-image.sh (the agent image) in
 # tests/integration/test_agent_image.py. strace: the hostile-input tests check every path
-# inspect8s opens (tests/hostile/).
+# inspect8s opens (tests/hostile/). podman and conmon: conmon monitoring runc for real
+# (tests/integration/test_conmon_live.py; CRI-O's monitor, CRI-O itself is not packaged).
 APT_PACKAGES=(containerd runc docker.io busybox-static iproute2 containernetworking-plugins
-  chromium fonts-dejavu-core mmdebstrap debian-archive-keyring strace)
+  chromium fonts-dejavu-core mmdebstrap debian-archive-keyring strace podman conmon)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

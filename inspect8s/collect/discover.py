@@ -73,6 +73,7 @@ CRI_RUNTIMES = ("containerd", "crio", "cri-dockerd", "dockershim")
 ASKED_RUNTIMES = ("containerd", "crio", "cri-dockerd", "dockerd")
 
 _SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")
+_SLASHES = re.compile(r"/{2,}")
 _ACCEPTCON = 0x10000  # __SO_ACCEPTCON in /proc/net/unix "Flags": a listening socket
 
 
@@ -109,8 +110,39 @@ def _shim_kind(proc: ProcessInfo) -> str | None:
     return None
 
 
+# conmon's options that take a value (conmon src/cli.c, GLib option entries): their values
+# are never options, however they look (podman passes ``--exit-command-arg --runtime``).
+CONMON_VALUED: frozenset[str] = frozenset(
+    {
+        "--api-version", "-b", "--bundle", "-c", "--cid", "-P", "--conmon-pidfile",
+        "-p", "--container-pidfile", "-u", "--cuuid", "--exit-command", "--exit-command-arg",
+        "--exit-delay", "--exit-dir", "--exec-process-spec", "--log-level", "-l",
+        "--log-path", "--log-size-max", "--log-global-size-max", "--log-tag", "-n", "--name",
+        "--persist-dir", "--restore", "--restore-arg", "-r", "--runtime", "--runtime-arg",
+        "--runtime-opt", "--sdnotify-socket", "--seccomp-notify-plugins",
+        "--seccomp-notify-socket", "--socket-dir-path", "-T", "--timeout",
+    }
+)  # fmt: skip
+
+
+def conmon_option(argv: Sequence[str], names: tuple[str, ...]) -> list[str]:
+    """The values of conmon option ``names`` in its ``argv`` (without argv[0])."""
+    return daemon_flags.option_values(argv, names, CONMON_VALUED)
+
+
+# The short-lived invocations of a shim v2 binary: containerd runs ``<shim> ... start``,
+# which starts the long-lived shim and exits, and ``<shim> ... delete`` to clean up after a
+# task (containerd runtime/v2 README, "Commands"). Neither monitors anything.
+_SHIM_ACTIONS = frozenset({"start", "delete"})
+
+
 def find_shims(processes: Mapping[int, ProcessInfo]) -> list[Shim]:
-    """containerd shims and conmon monitors, with their direct children."""
+    """containerd shims and conmon monitors, with their direct children.
+
+    A shim process run for ``start`` or ``delete``, and one with no command line (exiting,
+    a zombie: its name then comes from the 15-character ``comm``, ``containerd-shim``) and
+    no child, is caught between two moments of a container's life and is left out: it would
+    be a monitor of nothing."""
     children: dict[int, list[int]] = {}
     for proc in processes.values():
         children.setdefault(proc.ppid, []).append(proc.pid)
@@ -120,10 +152,15 @@ def find_shims(processes: Mapping[int, ProcessInfo]) -> list[Shim]:
         kind = _shim_kind(proc)
         if kind is None:
             continue
+        if proc.cmdline and proc.cmdline[-1] in _SHIM_ACTIONS:
+            continue
+        if (not proc.cmdline or proc.state == "Z") and not children.get(pid):
+            continue
         argv = proc.cmdline[1:]
         address = None
         if kind == "conmon":
-            ident = daemon_flags.last_flag(argv, ("-c", "--cid"))
+            cids = conmon_option(argv, ("-c", "--cid"))
+            ident = cids[-1] if cids else None
             namespace = None
         else:
             ident = daemon_flags.last_flag(argv, ("-id", "--id"))
@@ -280,7 +317,8 @@ def parse_proc_net_unix(text: str) -> list[tuple[int, int, int, str]]:
             continue
         path = parts[7].strip()
         if path.startswith("/"):
-            out.append((inode, flags, state, path))
+            # The path as given to bind(2): "///run/x.sock" is /run/x.sock (path_resolution(7)).
+            out.append((inode, flags, state, _SLASHES.sub("/", path)))
     return out
 
 

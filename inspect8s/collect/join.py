@@ -26,7 +26,6 @@ from inspect8s.model import (
     Shim,
     SocketInfo,
 )
-from inspect8s.nodeconfig import flags as daemon_flags
 from inspect8s.runtime.convert import ContainerMeta, parse_k8s_name
 
 # The namespaces a pod spec can share with the host (hostNetwork also shares UTS; hostPID,
@@ -228,11 +227,19 @@ _BUNDLE_KEYS = {
 
 
 def conmon_meta(cmdline: Sequence[str], cid: str) -> ContainerMeta | None:
-    """Names from conmon's ``-n k8s_<container>_<pod>_<ns>_<uid>_<attempt>`` (CRI-O)."""
-    names = daemon_flags.flag_values(cmdline[1:], ("-n", "--name"))
-    parsed = parse_k8s_name(names[-1]) if names else None
-    if parsed is None:
+    """Names from conmon's ``-n k8s_<container>_<pod>_<ns>_<uid>_<attempt>`` (CRI-O), or
+    the container's own name for one podman runs (``-n NAME``, no pod)."""
+    from inspect8s.collect.discover import conmon_option
+
+    names = conmon_option(cmdline[1:], ("-n", "--name"))
+    if not names or not names[-1]:
         return None
+    parsed = parse_k8s_name(names[-1])
+    if parsed is None:
+        return ContainerMeta(
+            id=cid, runtime="podman", name=names[-1], pod_name=None, pod_namespace=None,
+            pod_uid=None, is_sandbox=False, image=None, state=None, source="host:conmon -n",
+        )  # fmt: skip
     container, pod, namespace, uid = parsed
     is_sandbox = container in ("", "POD")
     return ContainerMeta(

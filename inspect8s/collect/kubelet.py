@@ -54,20 +54,32 @@ def parse_dpkg_version(text: str, package: str = "kubelet") -> str | None:
     return None
 
 
-def version_stamp(data: bytes) -> str | None:
-    """The ``gitVersion`` stamped into a kubelet binary's build information; None: absent."""
-    found = _STAMP.search(data)
+def installed_version(fs: HostFS, errors: Errors, package: str = "kubelet") -> str | None:
+    """:func:`parse_dpkg_version` of the host's dpkg status file; a read failure is
+    recorded in ``errors`` and gives None."""
+    try:
+        text = fs.read_text_or_none(DPKG_STATUS)
+    except ProbeFailed as exc:
+        errors.add(exc)
+        return None
+    return parse_dpkg_version(text, package) if text else None
+
+
+def version_stamp(data: bytes, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
+    """The ``gitVersion`` stamped into a kubelet binary's build information (or what
+    ``stamp``'s first group matches); None: absent."""
+    found = stamp.search(data)
     return found.group(1).decode("ascii") if found else None
 
 
-def binary_version(fs: HostFS, path: str) -> str | None:
+def binary_version(fs: HostFS, path: str, stamp: re.Pattern[bytes] = _STAMP) -> str | None:
     """:func:`version_stamp` of the file at ``path``, read in chunks (never executed)."""
     tail = b""
     read = 0
     try:
         for chunk in fs.iter_chunks(path, chunk=_CHUNK):  # inside the root, as every read
             read += len(chunk)
-            found = version_stamp(tail + chunk)
+            found = version_stamp(tail + chunk, stamp)
             if found or read >= _MAX_BINARY:
                 return found
             tail = chunk[-128:]
@@ -89,15 +101,9 @@ def kubelet_version(
         return given
     if process is None and config is None:
         return None  # no kubelet on this node: no version to find
-    try:
-        text = fs.read_text_or_none(DPKG_STATUS)
-    except ProbeFailed as exc:
-        errors.add(exc)
-        text = None
-    if text:
-        found = parse_dpkg_version(text)
-        if found:
-            return KubeletVersion(found, f"host:{DPKG_STATUS}")
+    found = installed_version(fs, errors)
+    if found:
+        return KubeletVersion(found, f"host:{DPKG_STATUS}")
     candidates: list[str] = []
     if process is not None:
         if process.cmdline and process.cmdline[0].startswith("/"):

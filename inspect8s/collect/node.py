@@ -221,6 +221,7 @@ def _note_sockets(
     kubelet: KubeletProcess | None,
     endpoint: tuple[str, str, str] | None,
     errors: Errors,
+    configs: Mapping[int, DaemonConfig | None] | None = None,
 ) -> tuple[str | None, str | None]:
     """Fill the socket book from every source; returns the kubelet endpoint's socket
     identity (None: nothing there) and, when it leads nowhere, why."""
@@ -232,6 +233,13 @@ def _note_sockets(
                 if path:
                     book.add(path, f"dockerd (PID {d.pid}) --containerd", pid=d.pid,
                              runtime="containerd")  # fmt: skip
+            config = (configs or {}).get(d.pid) if d.pid is not None else None
+            address = config.containerd_address if isinstance(config, DockerDaemonConfig) else None
+            if address is not None and isinstance(address.value, str):
+                path = parse_endpoint(address.value).path
+                if path:
+                    book.add(path, f"dockerd (PID {d.pid}) containerd ({address.where()})",
+                             pid=d.pid, runtime="containerd")  # fmt: skip
         elif d.name == "cri-dockerd":
             for value in daemon_flags.flag_values(d.cmdline[1:], ("--docker-endpoint",)):
                 path = parse_endpoint(value).path
@@ -273,15 +281,25 @@ def _note_sockets(
 
 
 def _with_versions(
-    daemons: Sequence[RuntimeDaemon], sockets: Sequence[SocketInfo], found: Survey
+    daemons: Sequence[RuntimeDaemon],
+    sockets: Sequence[SocketInfo],
+    found: Survey,
+    fs: HostFS | None = None,
+    views: discover.Views | None = None,
+    errors: Errors | None = None,
 ) -> list[RuntimeDaemon]:
-    """Daemons with the version their own sockets answered; runtimes that answered on a
-    socket whose process was not seen (another PID namespace) are added without a PID."""
+    """Daemons with the version their own sockets answered (cri-dockerd: its package's or
+    binary's, ``collect/daemonversion.py``); runtimes that answered on a socket whose
+    process was not seen (another PID namespace) are added without a PID."""
     by_pid = {s.ident: s.daemon_pid for s in sockets}
     out: list[RuntimeDaemon] = []
     for d in daemons:
         mine = [s for s in sockets if d.pid is not None and s.daemon_pid == d.pid]
         version = next((found.versions[s.ident] for s in mine if s.ident in found.versions), None)
+        if version is None and d.name == "cri-dockerd" and fs is not None and views is not None:
+            from inspect8s.collect.daemonversion import cri_dockerd_version
+
+            version = cri_dockerd_version(fs, views.fs_of(d.pid), d, errors or Errors())
         if version is None and d.name == "dockerd":
             # cri-dockerd relays its Docker Engine's version in CRI Version.
             relayed = next(iter(found.relayed.values()), None)
@@ -374,7 +392,7 @@ def gather_node(
     book = discover.SocketBook(fs, views, errors)
     listeners = discover.daemon_listeners(fs, daemons, processes, errors)
     kubelet_ident, problem = _note_sockets(
-        book, options, daemons, listeners, named, shims, kubelet, endpoint, errors
+        book, options, daemons, listeners, named, shims, kubelet, endpoint, errors, configs
     )
     sockets = book.sockets()
     daemons = discover.owners(daemons, sockets)
@@ -382,7 +400,7 @@ def gather_node(
 
     found = survey(inventory, sockets) if options.query_runtimes else Survey()
     sockets = _sockets_named(sockets, found)
-    daemons = _with_versions(daemons, sockets, found)
+    daemons = _with_versions(daemons, sockets, found, fs, views, errors)
 
     containers, shim_containers = join.build_containers(
         fs, by_container, idents, processes, shims, found.metadata, sockets, layout,

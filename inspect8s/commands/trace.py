@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,9 @@ from inspect8s.commands._output import (
 )
 from inspect8s.render.escape import escape
 
+if TYPE_CHECKING:
+    from inspect8s.model import RuntimeChain
+
 TraceOpt = Annotated[
     bool,
     typer.Option(
@@ -59,25 +62,27 @@ UidOpt = Annotated[
 
 
 def _emit(
-    env: Environment, docs: list[dict[str, Any]], out: Output, lead: str | None = None
+    env: Environment, chains: list[RuntimeChain], out: Output, lead: str | None = None
 ) -> None:
-    """Write chain documents (one per pod); ``lead`` is the sentence before them (``pid``)."""
+    """Write chains (one per pod); ``lead`` is the sentence before them (``pid``)."""
     if out.is_table:
         from inspect8s.render.views import write_trace_table
 
         screen = out.screen(env)
         if lead:
             env.stdout.write(escape(lead) + "\n\n")
-        for i, doc in enumerate(docs):
+        for i, chain in enumerate(chains):
             if i:
                 env.stdout.write("\n")
-            write_trace_table(doc, env.stdout, screen)
+            write_trace_table(chain, env.stdout, screen)
     elif out.format == "html":
         from inspect8s.render.html import write_trace_html
 
-        write_trace_html(docs, env.stdout, lead=lead)
+        write_trace_html(chains, env.stdout, lead=lead)
     else:
-        out.write_document(_one_or_list(docs), env)
+        from inspect8s.render.views import document
+
+        out.write_document(_one_or_list([document("RuntimeChain", c) for c in chains]), env)
 
 
 def _one_or_list(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,9 +125,10 @@ def pod(
     kubeconfig the pod is looked up in the API (-A: in every namespace; -l: every pod whose
     labels match); a pod on another node is traced there by a short-lived agent pod,
     deleted afterwards."""
+    from dataclasses import replace
+
     from inspect8s import api
     from inspect8s.errors import UsageError
-    from inspect8s.model.serialize import to_data
     from inspect8s.render.views import document, write_pod_brief
 
     env = env_of(ctx)
@@ -161,6 +167,7 @@ def pod(
             progress=progress,
         )
     docs: list[dict[str, Any]] = []
+    chains: list[RuntimeChain] = []
     for i, answer in enumerate(answers):
         if not trace_runtime:
             if out.is_table:
@@ -175,19 +182,15 @@ def pod(
                 }
                 docs.append(document("PodContainers", body))
             continue
-        if answer.chain is not None:
-            doc = document("RuntimeChain", answer.chain)
-        else:  # traced by an agent on another node: its document as it printed it
-            doc = dict(answer.remote or {})
-        doc["api"] = to_data(answer.pod) if answer.pod is not None else None
-        doc["traced_on"] = answer.traced_on
-        docs.append(doc)
+        # traced here, or on another node by an agent pod (read back into the same models)
+        assert answer.chain is not None
+        chains.append(replace(answer.chain, api=answer.pod, traced_on=answer.traced_on))
     if not trace_runtime and out.is_table:
         return 0
     if not trace_runtime:
         out.write_document(_one_or_list(docs), env)
         return 0
-    _emit(env, docs, out)
+    _emit(env, chains, out)
     return 0
 
 
@@ -233,22 +236,26 @@ def pid(
                 "comm": origin.comm,
                 "container": None,
                 "cgroup": origin.cgroup,
+                "cgroup_line": origin.cgroup_line,
                 "role": origin.role,
                 "description": origin.description,
             }
             out.write_document(document("ProcessOrigin", body), env)
         return 0
-    doc = document("RuntimeChain", answer.chain)
-    doc["traced_on"] = answer.traced_on
+    from dataclasses import replace
+
+    chain = replace(answer.chain, traced_on=answer.traced_on)
     if out.is_table or out.format == "html":
         what = f"PID {tgid}" + (f" (thread {pid})" if pid != tgid else "")
-        _emit(env, [doc], out, lead=f"{what} is {origin.description}")
+        _emit(env, [chain], out, lead=f"{what} is {origin.description}")
     else:
         body = {
             "pid": tgid,
             "thread": pid,
             "container": container.id,
-            "chain": doc,
+            "chain": document("RuntimeChain", chain),
+            "cgroup": origin.cgroup,
+            "cgroup_line": origin.cgroup_line,
             "role": origin.role,
             "description": origin.description,
         }

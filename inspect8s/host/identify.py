@@ -13,7 +13,8 @@ Path formats (runtime-facts.md "cgroup path formats"):
   the monitor, not the container.
 * plain Docker ``/docker/<id>`` (cgroupfs) or ``/system.slice/docker-<id>.scope`` (systemd);
   podman ``libpod-<id>.scope`` (elastic/quark#222; Docker runmetrics doc) or
-  ``/libpod_parent/libpod-<id>`` (podman's cgroupfs manager).
+  ``/libpod_parent/libpod-<id>`` (podman's cgroupfs manager; ``<parent>/libpod-<id>`` under
+  a ``--cgroup-parent``).
 * Seen through a cgroup namespace the path is relative (``/``, ``/../../..``,
   ``/../kubepods-...slice/cri-containerd-<id>.scope``): leading ``..`` are ignored and what
   remains is matched; a path with nothing left gives None.
@@ -97,7 +98,7 @@ def identify(path: str) -> ContainerIdentity | None:
             uid, qos, _ = _pod_of(parts, i - 1)
             return ContainerIdentity("crio", m.group("id"), uid, qos, "cgroupfs", path)
         m = _LIBPOD_LEAF.match(comp)
-        if m and i >= 1 and parts[i - 1] == "libpod_parent":
+        if m and i >= 1:
             return ContainerIdentity("podman", m.group("id"), None, None, "cgroupfs", path)
         if _BARE_ID.match(comp) and i >= 1:
             if parts[i - 1] == "docker":

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
 from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint
+from inspect8s.model.chain import RuntimeChain, chain_from_document
 from inspect8s.model.kube import OWN_POD_LABEL
 
 DEFAULT_AGENT_IMAGE = f"{AGENT_IMAGE_REPOSITORY}:{__version__}"
@@ -404,6 +405,15 @@ def _wait_and_read(
         node_name=node_name,
         log_lines_not_json=other,
     )
+
+
+def agent_chain(run: AgentRun) -> RuntimeChain:
+    """The ``RuntimeChain`` an agent pod printed (``pod NAME --trace-runtime -o json``), read
+    back into the models a local trace gives. A document that is not one (another kind, a
+    newer schema, a wrong type anywhere) is ``ProbeFailed(MALFORMED)`` naming the agent pod
+    and where in the document it went wrong."""
+    where = f"agent pod {run.namespace}/{run.pod_name} on node {run.node_name}"
+    return chain_from_document(run.output, where)
 
 
 def _delete(

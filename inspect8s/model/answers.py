@@ -20,7 +20,8 @@ class PodTrace:
     """One pod: its containers on this node and, when asked, its runtime chain.
 
     A pod that runs on another node is traced there by an agent pod: ``containers`` is
-    then empty, ``chain`` None and ``remote`` the agent's ``RuntimeChain`` document as the
+    then empty, ``chain`` the agent's chain read back into the same models a local trace
+    gives (``RuntimeChain.from_data``), and ``remote`` its ``RuntimeChain`` document as the
     agent printed it (JSON data).
     """
 
@@ -28,7 +29,7 @@ class PodTrace:
     namespace: str | None  # None: not named (the pod's containers carry it)
     traced_on: str  # "this machine", "bundle DIR" or "agent pod on node NAME"
     containers: tuple[Container, ...] = ()  # sandbox included; (): traced on another node
-    chain: RuntimeChain | None = None  # None: not asked, or traced on another node
+    chain: RuntimeChain | None = None  # None: not asked
     pod: Pod | None = None  # the API's view of the pod; None: the API was not asked
     remote: Mapping[str, Any] | None = None  # the agent's document; None: traced here
 

@@ -187,9 +187,10 @@ class CrioRuntime:
     name: str
     runtime_path: ConfigValue | None  # None: not set (CRI-O looks the name up in $PATH)
     runtime_type: ConfigValue | None  # "oci" | "vm" | "pod"; None: not set ("oci")
-    runtime_root: ConfigValue | None
+    runtime_root: ConfigValue | None  # None: not set (the OCI runtime's own default root)
     source: str
     line: int | None = None
+    monitor_path: ConfigValue | None = None  # None: not set ([crio.runtime] conmon, else $PATH)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ Settings of interest: ``[crio.runtime]`` ``cgroup_manager`` (default ``systemd``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.errors import ProbeFailed
@@ -75,6 +76,7 @@ def merge_crio_files(files: Sequence[ParsedFile]) -> CrioConfig:
             runtime_root=get(f"{base}.runtime_root"),
             source=path,
             line=line,
+            monitor_path=get(f"{base}.monitor_path"),
         )
     return CrioConfig(
         files=tuple(f[0] for f in files),
@@ -121,3 +123,96 @@ def collect_crio_config(
         except ProbeFailed as exc:
             errors.append(exc)
     return merge_crio_files(files) if files else None
+
+
+# --------------------------------------------------------------------------- handlers
+
+# CRI-O's default handler when ``default_runtime`` is not set: runc until 1.30, crun from
+# 1.31 (cri-o 1.31 release notes, "crun is the default runtime").
+_CRUN_DEFAULT_FROM = (1, 31)
+
+
+@dataclass(frozen=True, slots=True)
+class CrioHandler:
+    """What a CRI runtime handler name means to one CRI-O: its ``[crio.runtime.runtimes]``
+    table, with where each value was set."""
+
+    asked: str  # the handler as CRI names it; "" is the default handler
+    name: str  # the table it resolves to ("runc" for "" with default_runtime = "runc")
+    resolved_by: str | None  # how "" became ``name`` ("default_runtime (FILE:LINE)"); None: named
+    runtime_path: str | None  # None: not set (CRI-O looks ``name`` up in $PATH)
+    runtime_type: str  # "oci" (conmon runs the OCI runtime) | "vm" (a shim v2) | "pod"
+    runtime_root: str | None  # None: not set (the OCI runtime's own default root)
+    monitor_path: str | None  # None: not set (conmon from $PATH)
+    defined_at: str | None  # "FILE:LINE" of its table; None: no table (CRI-O's built-in)
+    sources: tuple[str, ...]  # every file and line that said something, in order
+
+
+def _version_tuple(version: str | None) -> tuple[int, int] | None:
+    parts = (version or "").lstrip("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def resolve_handler(config: CrioConfig | None, asked: str, version: str | None) -> CrioHandler:
+    """The table CRI-O uses for handler ``asked`` (crio.conf(5): ``default_runtime`` names the
+    handler of pods that ask for none; each ``[crio.runtime.runtimes.<name>]`` gives
+    ``runtime_path`` (default: ``<name>`` in $PATH), ``runtime_type`` (default ``oci``),
+    ``runtime_root`` and ``monitor_path`` (default: ``[crio.runtime] conmon``, then $PATH)).
+    Pure; ``version`` (CRI-O's) decides the built-in default handler."""
+    sources: list[str] = []
+    name, resolved_by = asked, None
+    if not asked:
+        value = config.default_runtime if config is not None else None
+        if value is not None and isinstance(value.value, str) and value.value:
+            name = value.value
+            resolved_by = f"default_runtime ({value.where()})"
+            sources.append(f"host:{value.where()}")
+        else:
+            minor = _version_tuple(version)
+            name = "crun" if minor is not None and minor >= _CRUN_DEFAULT_FROM else "runc"
+            resolved_by = (
+                f"CRI-O {version or '(version unknown)'}'s default handler "
+                "(runc before 1.31, crun from 1.31)"
+            )
+    table = config.runtimes.get(name) if config is not None else None
+
+    def text(value: ConfigValue | None) -> str | None:
+        if value is None or not isinstance(value.value, str) or not value.value:
+            return None
+        sources.append(f"host:{value.where()}")
+        return value.value
+
+    defined_at = None
+    if table is not None:
+        defined_at = f"{table.source}:{table.line}" if table.line else table.source
+        if f"host:{defined_at}" not in sources:
+            sources.append(f"host:{defined_at}")
+    runtime_path = text(table.runtime_path) if table else None
+    runtime_type = (text(table.runtime_type) if table else None) or "oci"
+    runtime_root = text(table.runtime_root) if table else None
+    monitor = text(table.monitor_path) if table else None
+    if monitor is None and config is not None:
+        monitor = text(config.settings.get("crio.runtime.conmon"))
+    return CrioHandler(
+        asked=asked,
+        name=name,
+        resolved_by=resolved_by,
+        runtime_path=runtime_path,
+        runtime_type=runtime_type,
+        runtime_root=runtime_root,
+        monitor_path=monitor,
+        defined_at=defined_at,
+        sources=tuple(dict.fromkeys(sources)),
+    )
+
+
+def namespaces_dir(config: CrioConfig | None) -> str:
+    """Where CRI-O's pinns pins a pod's namespaces (``[crio.runtime] namespaces_dir``,
+    default ``/var/run``; files ``<dir>/{net,ipc,uts,user}ns/<id>``)."""
+    value = config.settings.get("crio.runtime.namespaces_dir") if config is not None else None
+    if value is not None and isinstance(value.value, str) and value.value:
+        return value.value.rstrip("/")
+    return "/var/run"

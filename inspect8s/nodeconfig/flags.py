@@ -41,6 +41,29 @@ def flag_values(argv: Sequence[str], names: Iterable[str]) -> list[str]:
     return out
 
 
+def option_values(argv: Sequence[str], names: Iterable[str], valued: Iterable[str]) -> list[str]:
+    """Every value given for any of ``names`` in ``argv`` by a program whose options in
+    ``valued`` (``names`` included) each take the next word as their value, whatever it
+    looks like (GLib's option parser, conmon's: ``--exit-command-arg --runtime`` is a value,
+    not the ``--runtime`` option); ``--opt=value`` works too."""
+    wanted = set(names)
+    takes = set(valued) | wanted
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if eq and name.startswith("-") and name in takes:
+            if name in wanted:
+                out.append(value)
+        elif arg in takes and i + 1 < len(argv):
+            if arg in wanted:
+                out.append(argv[i + 1])
+            i += 1
+        i += 1
+    return out
+
+
 def last_flag(argv: Sequence[str], names: Iterable[str]) -> str | None:
     """The value a pflag program uses for ``names`` (the last given); None: not given."""
     found = flag_values(argv, names)

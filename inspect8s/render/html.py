@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from inspect8s.audit.results import AuditResult, Finding, Severity, Status
 from inspect8s.errors import ProbeError
-from inspect8s.model import NodeReport
+from inspect8s.model import NodeReport, Pod
+from inspect8s.model.chain import ContainerTrace, Link, NamespacesLink, RuntimeChain
 from inspect8s.render.escape import escape
 from inspect8s.render.layout import SHORT_ID, wrap
 from inspect8s.render.views import (
@@ -26,6 +27,8 @@ from inspect8s.render.views import (
     RUNTIME_COLUMNS,
     SHIM_COLUMNS,
     SOCKET_COLUMNS,
+    api_facts,
+    api_rows,
     container_rows,
     link_summary,
     runtime_rows,
@@ -136,14 +139,11 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], cls: str = 
     )
 
 
-def _errors(errors: Iterable[ProbeError | dict[str, Any]]) -> str:
-    items = []
-    for err in errors:
-        if isinstance(err, ProbeError):
-            source, kind, detail = err.source, err.kind.value, err.detail
-        else:
-            source, kind, detail = err["source"], err["kind"], err["detail"]
-        items.append(f"<li>could not check {esc(source)}: {esc(kind)}: {esc(detail)}</li>")
+def _errors(errors: Iterable[ProbeError]) -> str:
+    items = [
+        f"<li>could not check {esc(err.source)}: {esc(err.kind.value)}: {esc(err.detail)}</li>"
+        for err in errors
+    ]
     if not items:
         return ""
     return (
@@ -197,10 +197,10 @@ def _svg_text(x: int, y: int, lines: Sequence[str], cls: str) -> str:
     return f'<text class="{cls}" x="{x}" y="{y}">{spans}</text>'
 
 
-def _namespace_chips(values: dict[str, Any], y: int) -> tuple[str, int]:
-    inodes: dict[str, Any] = values.get("inodes") or {}
-    host = set(values.get("shared_with_host") or ())
-    sandbox = set(values.get("shared_with_sandbox") or ())
+def _namespace_chips(link: NamespacesLink, y: int) -> tuple[str, int]:
+    inodes = link.inodes
+    host = set(link.shared_with_host)
+    sandbox = set(link.shared_with_sandbox)
     parts = []
     x = _BOX_X + _PAD
     for ns in sorted(set(inodes) | host | sandbox):
@@ -220,21 +220,21 @@ def _namespace_chips(values: dict[str, Any], y: int) -> tuple[str, int]:
     return "".join(parts), (_CHIP_H + 6 if parts else 0)
 
 
-def chain_svg(links: Sequence[dict[str, Any]], label: str) -> str:
+def chain_svg(links: Sequence[Link], label: str) -> str:
     """The chain ``links`` (kubelet first) as an SVG drawing of boxes and arrows."""
     parts: list[str] = []
     y = 10
     for i, link in enumerate(links):
-        name = str(link.get("name") or "?")
-        missing = link.get("missing")
+        name = link.name or "?"
+        missing = link.missing
         group = "missing" if missing else _GROUP.get(name, "kernel")
         value_lines = wrap(link_summary(link), _VALUE_CHARS)
-        source = str(link.get("source") or ("not found" if missing else "-"))
+        source = link.source or ("not found" if missing else "-")
         source_lines = wrap(f"source: {source}", _SOURCE_CHARS)
         chips, chips_h = ("", 0)
-        if name == "namespaces" and not missing:
+        if isinstance(link, NamespacesLink) and not missing:
             chips_y = y + _PAD + 18 + _LINE * len(value_lines) + 2
-            chips, chips_h = _namespace_chips(link.get("values") or {}, chips_y)
+            chips, chips_h = _namespace_chips(link, chips_y)
         height = _PAD * 2 + 18 + _LINE * len(value_lines) + chips_h
         height = max(height, _PAD * 2 + _LINE * len(source_lines))
         title = _TITLES.get(name, name)
@@ -274,11 +274,11 @@ _LEGEND = (
 )
 
 
-def _chain_section(kind: str, one: dict[str, Any], node_links: Sequence[dict[str, Any]]) -> str:
-    cid = str(one.get("container_id") or "")
-    name = one.get("name") or ("" if kind == "sandbox" else "?")
+def _chain_section(kind: str, one: ContainerTrace, node_links: Sequence[Link]) -> str:
+    cid = one.container_id
+    name = one.name or ("" if kind == "sandbox" else "?")
     heading = " ".join(part for part in (kind, name, cid[:SHORT_ID]) if part)
-    links = [*node_links, *(one.get("links") or [])]
+    links = [*node_links, *one.links]
     return (
         f'<section class="chain" data-container="{esc(cid)}">\n<h3>{esc(heading)}</h3>\n'
         f'<p class="mono">{esc(cid)}</p>\n'
@@ -287,39 +287,22 @@ def _chain_section(kind: str, one: dict[str, Any], node_links: Sequence[dict[str
     )
 
 
-def _api_view(pod: dict[str, Any]) -> str:
-    from inspect8s.render.views import human_bytes
-
-    rows = []
-    for c in pod.get("containers") or []:
-        limits = c.get("limits") or {}
-        rows.append(
-            [
-                c.get("name"),
-                c.get("container_id") or "-",
-                c.get("restart_count", 0),
-                c.get("last_termination_reason") or "-",
-                human_bytes(limits.get("memory_bytes")),
-                f"{limits['cpu_millicores']}m" if limits.get("cpu_millicores") else "-",
-            ]
-        )
-    facts = (
-        f"phase {pod.get('phase') or '?'}, node {pod.get('node_name') or '?'}, "
-        f"QoS {pod.get('qos') or '?'}"
-    )
+def _api_view(pod: Pod) -> str:
+    rows = api_rows(pod)
+    facts = api_facts(pod)
     headers = ["container", "container ID", "restarts", "last exit", "memory limit", "CPU"]
     return f"<h2>In the Kubernetes API</h2>\n<p>{esc(facts)}</p>\n" + (
         _table(headers, rows) if rows else ""
     )
 
 
-def _trace_body(doc: dict[str, Any]) -> str:
-    name, ns = doc.get("pod_name"), doc.get("pod_namespace")
+def _trace_body(doc: RuntimeChain) -> str:
+    name, ns = doc.pod_name, doc.pod_namespace
     facts = " · ".join(
         part
         for part in (
-            f"uid {doc['pod_uid']}" if doc.get("pod_uid") else "",
-            f"traced on {doc['traced_on']}" if doc.get("traced_on") else "",
+            f"uid {doc.pod_uid}" if doc.pod_uid else "",
+            f"traced on {doc.traced_on}" if doc.traced_on else "",
         )
         if part
     )
@@ -327,26 +310,24 @@ def _trace_body(doc: dict[str, Any]) -> str:
     body.append(f"<h2>Pod {esc(ns)}/{esc(name)}</h2>\n" if name else "<h2>Runtime chain</h2>\n")
     if facts:
         body.append(f"<p>{esc(facts)}</p>\n")
-    if doc.get("api"):
-        body.append(_api_view(doc["api"]))
-    node_links = doc.get("node_links") or []
-    if doc.get("sandbox"):
-        body.append(_chain_section("sandbox", doc["sandbox"], node_links))
-    for one in doc.get("containers") or []:
+    if doc.api is not None:
+        body.append(_api_view(doc.api))
+    node_links = doc.node_links
+    if doc.sandbox is not None:
+        body.append(_chain_section("sandbox", doc.sandbox, node_links))
+    for one in doc.containers:
         body.append(_chain_section("container", one, node_links))
-    if not doc.get("sandbox") and not doc.get("containers"):
+    if doc.sandbox is None and not doc.containers:
         body.append(chain_svg(node_links, "node links"))
-    body.append(_errors(doc.get("errors") or []))
+    body.append(_errors(doc.errors))
     body.append("</article>\n")
     return "".join(body)
 
 
-def write_trace_html(
-    docs: Sequence[dict[str, Any]], out: TextIO, *, lead: str | None = None
-) -> None:
-    """Runtime chain documents (``pod --trace-runtime``, one per pod; ``pid``) as a page."""
-    if len(docs) == 1 and docs[0].get("pod_name"):
-        title = f"Pod {docs[0].get('pod_namespace')}/{docs[0]['pod_name']}"
+def write_trace_html(docs: Sequence[RuntimeChain], out: TextIO, *, lead: str | None = None) -> None:
+    """Runtime chains (``pod --trace-runtime``, one per pod; ``pid``) as a page."""
+    if len(docs) == 1 and docs[0].pod_name:
+        title = f"Pod {docs[0].pod_namespace}/{docs[0].pod_name}"
     else:
         title = f"Runtime chains of {len(docs)} pods" if len(docs) > 1 else "Runtime chain"
     body = [f'<p class="summary">{esc(lead)}</p>\n'] if lead else []
@@ -356,7 +337,7 @@ def write_trace_html(
     )
     body.append(_LEGEND)
     body.extend(_trace_body(doc) for doc in docs)
-    traced = sorted({str(d.get("traced_on")) for d in docs if d.get("traced_on")})
+    traced = sorted({d.traced_on for d in docs if d.traced_on})
     out.write(_page(title, "traced on " + ", ".join(traced) if traced else "", "".join(body)))
 
 

@@ -17,6 +17,23 @@ from inspect8s.model import (
     Container,
     NodeConfig,
     NodeReport,
+    Pod,
+)
+from inspect8s.model.chain import (
+    CgroupLink,
+    ContainerdLink,
+    CriEndpointLink,
+    DaemonLink,
+    HandlerLink,
+    KubeletLink,
+    LimitsLink,
+    Link,
+    NamespacesLink,
+    OciRuntimeLink,
+    ProcessesLink,
+    RuntimeChain,
+    RuntimeLink,
+    ShimLink,
 )
 from inspect8s.model.serialize import to_data
 from inspect8s.render.layout import SHORT_ID, Column, Fit, Page, Screen
@@ -251,62 +268,78 @@ def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = No
 # --------------------------------------------------------------------------- trace
 
 
-def link_summary(link: dict[str, Any]) -> str:
-    if link.get("missing"):
-        return f"MISSING: {link['missing']}"
-    v: dict[str, Any] = link.get("values") or {}
-    name = link.get("name")
-    if name == "kubelet":
-        return f"PID {v.get('pid')}, version {v.get('version') or 'unknown'}"
-    if name == "cri-endpoint":
-        text = f"{v.get('endpoint')} (set by {v.get('set_by')})"
-        if v.get("container_runs_here") is False:
+def link_summary(link: Link) -> str:
+    """One line saying what a link established (or why it could not)."""
+    if link.missing:
+        return f"MISSING: {link.missing}"
+    if isinstance(link, KubeletLink):
+        return f"PID {link.pid}, version {link.version or 'unknown'}"
+    if isinstance(link, CriEndpointLink):
+        text = f"{link.endpoint} (set by {link.set_by})"
+        if link.container_runs_here is False:
             text += "; this pod does NOT run in the runtime behind it"
         return text
-    if name in ("runtime", "dockerd", "containerd"):
-        parts = [str(v.get("name")), str(v.get("version") or "version unknown")]
-        if v.get("pid"):
-            parts.append(f"PID {v['pid']}")
-        if v.get("cri_api_version"):
-            parts.append(f"CRI {v['cri_api_version']}")
-        if v.get("namespace"):
-            parts.append(f"namespace {v['namespace']}")
-        if v.get("config_file"):
-            parts.append(f"config {v['config_file']}")
+    if isinstance(link, DaemonLink):
+        parts = [link.daemon, link.version or "version unknown"]
+        if link.pid:
+            parts.append(f"PID {link.pid}")
+        if isinstance(link, RuntimeLink) and link.cri_api_version:
+            parts.append(f"CRI {link.cri_api_version}")
+        if isinstance(link, RuntimeLink) and link.relays:
+            parts.append(f"relays Docker {link.relays}")
+        if isinstance(link, ContainerdLink) and link.namespace:
+            parts.append(f"namespace {link.namespace}")
+        if link.config_file:
+            parts.append(f"config {link.config_file}")
         return ", ".join(parts)
-    if name == "handler":
-        handler = v.get("runtime_handler") or "(default)"
-        runtime_type = v.get("runtime_type")
-        return f"handler {handler}" + (f" -> {runtime_type}" if runtime_type else "")
-    if name == "shim":
-        text = f"{v.get('binary')} PID {v.get('pid')}"
-        return text + (f" (namespace {v['namespace']})" if v.get("namespace") else "")
-    if name == "oci-runtime":
-        state = v.get("state_file") or "no state file found"
-        version = f" {v['version']}" if v.get("version") else ""
-        return f"{v.get('binary')}{version}; state {state}"
-    if name == "processes":
-        text = f"init PID {v.get('init_pid')}"
-        if v.get("sandbox_pid"):
-            text += f", sandbox PID {v['sandbox_pid']}"
-        if v.get("runtime_reported_pid") is not None:
-            text += f" (runtime says {v['runtime_reported_pid']})"
+    if isinstance(link, HandlerLink):
+        handler = link.runtime_handler or "(default)"
+        if not link.runtime_handler and link.resolved_handler:
+            handler = f"(default: {link.resolved_handler})"
+        text = f"handler {handler}" + (f" -> {link.runtime_type}" if link.runtime_type else "")
+        if link.runtime_path:
+            text += f", {link.runtime_path}"
+        if link.runtime_root:
+            text += f", root {link.runtime_root}"
         return text
-    if name == "namespaces":
-        host = ",".join(v.get("shared_with_host") or []) or "none"
-        sandbox = ",".join(v.get("shared_with_sandbox") or []) or "none"
-        return f"shared with host: {host}; with sandbox: {sandbox}"
-    if name == "cgroup":
-        return f"{v.get('path')} ({v.get('driver')}, {v.get('qos') or 'no QoS'})"
-    if name == "limits":
-        mem = human_bytes(v.get("memory_max_bytes"))
-        cpu = v.get("cpu_limit_millicores")
-        pids = v.get("pids_max")
+    if isinstance(link, ShimLink):
+        text = f"{link.binary} PID {link.pid}"
+        if link.namespace:
+            text += f" (namespace {link.namespace})"
+        if link.runtime:
+            text += f", runs {link.runtime}"
+        return text
+    if isinstance(link, OciRuntimeLink):
+        state = link.state_file or "no state file found"
+        version = f" {link.version}" if link.version else ""
+        return f"{link.binary}{version}; state {state}"
+    if isinstance(link, ProcessesLink):
+        text = f"init PID {link.init_pid}"
+        if link.sandbox_pid:
+            text += f", sandbox PID {link.sandbox_pid}"
+        if link.runtime_reported_pid is not None:
+            text += f" (runtime says {link.runtime_reported_pid})"
+        return text
+    if isinstance(link, NamespacesLink):
+        host = ",".join(link.shared_with_host) or "none"
+        sandbox = ",".join(link.shared_with_sandbox) or "none"
+        text = f"shared with host: {host}; with sandbox: {sandbox}"
+        if link.pinned:
+            text += f"; pinned: {','.join(sorted(link.pinned))}"
+        return text
+    if isinstance(link, CgroupLink):
+        return f"{link.path} ({link.driver}, {link.qos or 'no QoS'})"
+    if isinstance(link, LimitsLink):
+        lim = link.limits
+        cpu = lim.cpu_limit_millicores
+        pids = lim.pids_max
         return (
-            f"memory {mem}, cpu {f'{cpu}m' if cpu is not None else '-'}, "
+            f"memory {human_bytes(lim.memory_max_bytes)}, "
+            f"cpu {f'{cpu}m' if cpu is not None else '-'}, "
             f"pids {pids if pids is not None else '-'}"
         )
-    return ", ".join(f"{k}={val}" for k, val in v.items() if val not in (None, "", [], {}))
+    values = link.value_data()
+    return ", ".join(f"{k}={val}" for k, val in values.items() if val not in (None, "", [], {}))
 
 
 LINK_COLUMNS = (Column("LINK"), Column("VALUE", Fit.WRAP), Column("SOURCE", Fit.WRAP))
@@ -320,66 +353,68 @@ API_COLUMNS = (
 )
 
 
-def _write_links(links: Iterable[dict[str, Any]], page: Page) -> None:
-    rows = [[link["name"], link_summary(link), link.get("source") or "-"] for link in links]
+def _write_links(links: Iterable[Link], page: Page) -> None:
+    rows = [[link.name, link_summary(link), link.source or "-"] for link in links]
     page.table(rows, LINK_COLUMNS)
 
 
-def write_api_view(pod: dict[str, Any], page: Page) -> None:
-    """The pod as the Kubernetes API sees it (a ``Pod`` model as data)."""
-    page.line(
-        f"API  phase {pod.get('phase') or '?'}, node {pod.get('node_name') or '?'}, "
-        f"QoS {pod.get('qos') or '?'}"
-    )
-    rows = []
-    for c in pod.get("containers") or []:
-        limits = c.get("limits") or {}
-        rows.append(
-            [
-                c["name"],
-                c.get("container_id") or "-",
-                c.get("restart_count", 0),
-                c.get("last_termination_reason") or "-",
-                human_bytes(limits.get("memory_bytes")),
-                f"{limits['cpu_millicores']}m" if limits.get("cpu_millicores") else "-",
-            ]
-        )
+def api_rows(pod: Pod) -> list[list[object]]:
+    """The API's view of each container: name, ID, restarts, last exit, memory, CPU."""
+    return [
+        [
+            c.name,
+            c.container_id or "-",
+            c.restart_count,
+            c.last_termination_reason or "-",
+            human_bytes(c.limits.memory_bytes),
+            f"{c.limits.cpu_millicores}m" if c.limits.cpu_millicores else "-",
+        ]
+        for c in pod.containers
+    ]
+
+
+def api_facts(pod: Pod) -> str:
+    qos = pod.qos.value if pod.qos else "?"
+    return f"phase {pod.phase or '?'}, node {pod.node_name or '?'}, QoS {qos}"
+
+
+def write_api_view(pod: Pod, page: Page) -> None:
+    """The pod as the Kubernetes API sees it."""
+    page.line(f"API  {api_facts(pod)}")
+    rows = api_rows(pod)
     if rows:
         page.table(rows, API_COLUMNS)
 
 
-def write_trace_table(doc: dict[str, Any], out: TextIO, screen: Screen | None = None) -> None:
-    """A runtime chain document (``RuntimeChain`` as data, plus ``api``/``traced_on``)."""
+def write_trace_table(chain: RuntimeChain, out: TextIO, screen: Screen | None = None) -> None:
+    """A pod's runtime chain: the links it shares, then each container's, with sources."""
     page = Page(out, screen)
-    name, ns = doc.get("pod_name"), doc.get("pod_namespace")
+    name, ns = chain.pod_name, chain.pod_namespace
     title = f"POD {ns}/{name}" if name else "POD (none)"
-    if doc.get("pod_uid"):
-        title += f"  uid {doc['pod_uid']}"
-    if doc.get("traced_on"):
-        title += f"  (traced on {doc['traced_on']})"
+    if chain.pod_uid:
+        title += f"  uid {chain.pod_uid}"
+    if chain.traced_on:
+        title += f"  (traced on {chain.traced_on})"
     page.line(title)
-    if doc.get("api"):
-        write_api_view(doc["api"], page)
-    _write_links(doc.get("node_links") or [], page)
-    sandbox = doc.get("sandbox")
-    if sandbox:
+    if chain.api is not None:
+        write_api_view(chain.api, page)
+    _write_links(chain.node_links, page)
+    if chain.sandbox is not None:
         page.line()
-        page.line(f"SANDBOX {_short(str(sandbox['container_id']))}")
-        _write_links(sandbox.get("links") or [], page)
-    for trace in doc.get("containers") or []:
+        page.line(f"SANDBOX {_short(chain.sandbox.container_id)}")
+        _write_links(chain.sandbox.links, page)
+    for trace in chain.containers:
         page.line()
-        page.line(f"CONTAINER {trace.get('name') or '?'}  {_short(str(trace['container_id']))}")
-        _write_links(trace.get("links") or [], page)
-    notes = doc.get("notes") or []
-    if notes:
+        page.line(f"CONTAINER {trace.name or '?'}  {_short(trace.container_id)}")
+        _write_links(trace.links, page)
+    if chain.notes:
         _section(page, "NOTES")
-        for note in notes:
+        for note in chain.notes:
             page.line(f"  {note}")
-    errors = doc.get("errors") or []
-    if errors:
-        _section(page, f"PROBE ERRORS ({len(errors)})")
-        for err in errors:
-            page.line(f"  could not check {err['source']}: {err['kind']}: {err['detail']}")
+    if chain.errors:
+        _section(page, f"PROBE ERRORS ({len(chain.errors)})")
+        for err in chain.errors:
+            page.line(f"  could not check {err.source}: {err.kind.value}: {err.detail}")
 
 
 POD_COLUMNS = (

@@ -4,7 +4,8 @@ Locations (runtime-facts.md "OCI bundle / config.json locations"):
 
 * runc keeps ``<root>/<id>/state.json``; containerd's runc.v2 shim uses the root
   ``/run/containerd/runc/<namespace>`` unless the runtime's ``options.Root`` says otherwise;
-  Docker sets ``<exec-root>/runtime-runc/moby``; CRI-O's runc uses ``/run/runc``.
+  Docker sets ``<exec-root>/runtime-runc/moby``; CRI-O's runc uses the handler's
+  ``runtime_root`` (conmon passes it as ``--runtime-arg --root=<root>``), else ``/run/runc``.
 * crun keeps ``<root>/<id>/status`` (JSON with ``pid``, ``bundle``...) under ``/run/crun``.
 * containerd bundles: ``/run/containerd/io.containerd.runtime.v2.task/<namespace>/<id>/``;
   CRI-O: ``/run/containers/storage/overlay-containers/<id>/userdata/``.
@@ -136,22 +137,27 @@ def parse_crun_status(raw: str, source: str) -> OCIState:
 def find_state(
     fs: HostFS, container_id: str, namespace: str | None, roots: Iterable[str] = ()
 ) -> OCIState:
-    """Find and read the OCI state of ``container_id``; ``roots`` (e.g. a runtime's
-    ``options.Root``) are tried first. Raises ProbeFailed(missing) naming what was tried."""
+    """Find and read the OCI state of ``container_id``; ``roots`` (a runtime's
+    ``options.Root``, CRI-O's ``runtime_root``, conmon's ``--runtime-arg --root``) are tried
+    first, for runc's ``state.json`` and crun's ``status`` alike. Raises
+    ProbeFailed(missing) naming what was tried."""
     ns = namespace or "k8s.io"
     tried: list[str] = []
-    for root in [*roots, *(r.format(ns=ns) for r in RUNC_ROOTS)]:
-        path = f"{root.rstrip('/')}/{container_id}/state.json"
+    given = list(roots)
+    candidates = [
+        *((r, "state.json") for r in given),
+        *((r, "status") for r in given),
+        *((x.format(ns=ns), "state.json") for x in RUNC_ROOTS),
+        *((r, "status") for r in CRUN_ROOTS),
+    ]
+    for root, name in candidates:
+        path = f"{root.rstrip('/')}/{container_id}/{name}"
         if path in tried:
             continue
         tried.append(path)
         if fs.exists(path):
-            return parse_runc_state(fs.read_text(path), f"host:{path}")
-    for root in CRUN_ROOTS:
-        path = f"{root}/{container_id}/status"
-        tried.append(path)
-        if fs.exists(path):
-            return parse_crun_status(fs.read_text(path), f"host:{path}")
+            parse = parse_runc_state if name == "state.json" else parse_crun_status
+            return parse(fs.read_text(path), f"host:{path}")
     raise ProbeFailed(
         ErrorKind.MISSING, f"host:{tried[0]}", f"no OCI state found (tried {len(tried)} paths)"
     )

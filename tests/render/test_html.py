@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from inspect8s.errors import ErrorKind, ProbeError
+from inspect8s.model.chain import CgroupLink, ContainerTrace, KubeletLink, RuntimeChain
 from inspect8s.render.html import esc, write_trace_html
 from tests.browser import Browser, chromium_path
 from tests.clirun import CliResult
@@ -119,21 +121,19 @@ def test_audit_page_groups_findings_by_severity_with_rationale(tmp_path: Path) -
 
 def test_everything_from_a_host_is_escaped() -> None:
     hostile = '<script>alert("x")</script>\x1b[31m&'
-    doc = {
-        "pod_name": hostile,
-        "pod_namespace": "ns",
-        "node_links": [{"name": "kubelet", "values": {"pid": 1}, "source": hostile}],
-        "containers": [
-            {
-                "container_id": "ab" * 32,
-                "name": hostile,
-                "links": [{"name": "cgroup", "values": {"path": hostile}, "source": "x"}],
-            }
-        ],
-        "errors": [{"source": hostile, "kind": "malformed", "detail": hostile}],
-    }
+    chain = RuntimeChain(
+        pod_name=hostile,
+        pod_namespace="ns",
+        pod_uid=None,
+        node_links=(KubeletLink(pid=1, source=hostile),),
+        sandbox=None,
+        containers=(
+            ContainerTrace("ab" * 32, hostile, None, None, (CgroupLink(path=hostile, source="x"),)),
+        ),
+        errors=(ProbeError(ErrorKind.MALFORMED, hostile, hostile),),
+    )
     out = io.StringIO()
-    write_trace_html([doc], out)
+    write_trace_html([chain], out)
     text = out.getvalue()
     assert "<script>" not in text and "\x1b" not in text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\x1b[31m&amp;" in text

@@ -155,16 +155,20 @@ class TestBed:
         mount_ns: MountNamespace | None = None,
         paths: Mapping[str, str] | None = None,
         config_flag: bool = True,
+        containerd_in_daemon_json: bool = False,
     ) -> None:
         """``mount_ns`` runs the daemons in a private mount namespace the test owns, where
         ``paths`` may put sockets, state and configuration at any path (the default socket
         paths included) without touching the host's: keys ``containerd_config``,
         ``containerd_socket``, ``containerd_state``, ``runc_root``, ``docker_socket``,
         ``docker_exec_root``, each a path as the daemons see it. ``config_flag=False``
-        starts containerd without ``--config``, so it reads its default config path."""
+        starts containerd without ``--config``, so it reads its default config path;
+        ``containerd_in_daemon_json`` names containerd's socket to dockerd in its
+        daemon.json (``"containerd"``) instead of with ``--containerd``."""
         self.with_docker = docker
         self.mount_ns = mount_ns
         self.config_flag = config_flag
+        self.containerd_in_daemon_json = containerd_in_daemon_json
         self.base_dir = Path(tempfile.mkdtemp(prefix="i8s-tb-", dir=base_parent))
         b = self.base_dir
         given = {k: Path(v) for k, v in (paths or {}).items()}
@@ -434,14 +438,17 @@ oom_score = 0
         for d in (self.docker_data_root, self.here(self.docker_exec_root)):
             d.mkdir(parents=True, exist_ok=True)
         daemon_json = self.base_dir / "docker" / "daemon.json"
-        daemon_json.write_text("{}\n")  # never read the machine's /etc/docker/daemon.json
+        # never read the machine's /etc/docker/daemon.json
+        settings = {"containerd": str(self.containerd_socket)}
+        daemon_json.write_text(json.dumps(settings if self.containerd_in_daemon_json else {}))
+        containerd_flag = [] if self.containerd_in_daemon_json else ["--containerd"]
+        containerd_flag += [] if self.containerd_in_daemon_json else [str(self.containerd_socket)]
         log = open(self.base_dir / "dockerd.log", "wb")  # noqa: SIM115 - closed by the child
         self._dockerd = subprocess.Popen(
             self._daemon(
                 [
                     "dockerd",
-                    "--containerd",
-                    str(self.containerd_socket),
+                    *containerd_flag,
                     "--config-file",
                     str(daemon_json),
                     "--data-root",

@@ -29,6 +29,7 @@ from inspect8s.audit.registry import (
 )
 from inspect8s.audit.results import Severity
 from inspect8s.model import CgroupLimits, Container, ContainerSpec, Pod
+from inspect8s.model.nsrules import SPEC_FIELDS, host_namespace_rule
 
 PAGE_SIZE = 4096  # the kernel rounds memory limits down to whole pages
 
@@ -336,14 +337,6 @@ def qos_parent(ctx: ContainerContext) -> Iterator[Violation]:
         )
 
 
-_NAMESPACE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("net", "hostNetwork"),
-    ("uts", "hostNetwork"),
-    ("pid", "hostPID"),
-    ("ipc", "hostIPC"),
-)
-
-
 @check(
     "I8S-ISO-HOSTNS",
     title="Namespaces shared with the host differ from the spec",
@@ -357,11 +350,17 @@ def host_namespaces(ctx: ContainerContext) -> Iterator[Violation]:
     interface and can bind the node's ports; one in the host's PID namespace sees and can
     signal every process; the host's mount namespace means the host's whole filesystem.
 
-    The host reference is PID 1, or the kubelet or runtime when PID 1 is unreadable (see
-    ``inspect8s node``). hostNetwork also shares UTS.
+    What a spec field shares is the runtime's rule (``model/nsrules.py``): containerd and
+    cri-dockerd share the host's UTS namespace with a ``hostNetwork`` pod, CRI-O gives every
+    pod its own UTS (and, unless ``hostIPC``, IPC) namespace, so neither is reported as a
+    difference. The host reference is PID 1, or the kubelet or runtime when PID 1 is
+    unreadable (see ``inspect8s node``).
 
     Source: runtime-facts "What no existing tool does" 3 (hostPID/hostNetwork/hostIPC vs
-    actual ns inodes) and 4.6 (ns inodes vs host).
+    actual ns inodes) and 4.6 (ns inodes vs host); containerd
+    ``internal/cri/server/podsandbox/sandbox_run_linux.go``, cri-o
+    ``server/sandbox_run_linux.go``, cri-dockerd ``core/security_context.go``; the
+    real-node-1.28-two-containerds and real-crio-1.28.11 recordings.
     """
     pod, _ = _spec(ctx)
     host = _host(ctx)
@@ -371,16 +370,21 @@ def host_namespaces(ctx: ContainerContext) -> Iterator[Violation]:
     if not host.namespaces:
         raise Skip("the container's namespace links were not read")
     declared = {"hostNetwork": pod.host_network, "hostPID": pod.host_pid, "hostIPC": pod.host_ipc}
+    rule = host_namespace_rule(host.runtime)
+    expected = rule.expected(pod.host_network, pod.host_pid, pod.host_ipc)
+    optional = rule.optional(pod.host_network)
     shared = set(host.host_namespaces)
-    for ns, fieldname in _NAMESPACE_FIELDS:
-        if ns not in host.namespaces:
+    for ns, fieldname in SPEC_FIELDS:
+        if ns not in host.namespaces or ns in optional:
             continue
-        if ns in shared and not declared[fieldname]:
+        if ns in shared and ns not in expected:
+            why = f"the spec has {fieldname}: {str(declared[fieldname]).lower()}"
+            if declared[fieldname]:
+                why += f" and {rule.text}"
             yield Violation(
-                f"shares the host's {ns} namespace (inode {host.namespaces[ns]}) "
-                f"but the spec has {fieldname}: false"
+                f"shares the host's {ns} namespace (inode {host.namespaces[ns]}) but {why}"
             )
-        elif ns not in shared and declared[fieldname]:
+        elif ns not in shared and ns in expected:
             yield Violation(
                 f"the spec has {fieldname}: true but the container's {ns} namespace is "
                 "not the host's"

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from inspect8s.audit.registry import ContainerContext, Scope, Skip, Violation, check
 from inspect8s.audit.results import Severity
 from inspect8s.model import Container, ContainerSpec, Pod, host_uid
+from inspect8s.model.nsrules import host_namespace_rule
 
 # Every capability up to AUDIT_READ (bit 37, Linux 3.16): a mask holding all of them is the
 # full set on any kernel a node runs today; newer bits (PERFMON, BPF, CHECKPOINT_RESTORE)
@@ -115,7 +116,9 @@ def host_namespaces_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     memory.
 
     Judged from the kernel alone (I8S-ISO-HOSTNS compares with the spec when it is known);
-    the message says whether the spec asked for it (``hostNetwork`` shares UTS too).
+    the message says whether the spec asked for it, by the runtime's rule
+    (``model/nsrules.py``: ``hostNetwork`` shares UTS too under containerd and cri-dockerd,
+    never under CRI-O).
     Source: namespaces(7); runtime-facts 4.6 (ns inodes vs the host's).
     """
     host = _host(ctx)
@@ -125,18 +128,16 @@ def host_namespaces_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     if not host.namespaces:
         raise Skip("the container's namespace links were not read")
     spec = _spec(ctx)
-    declared = (
-        {
-            "hostNetwork": spec[0].host_network,
-            "hostPID": spec[0].host_pid,
-            "hostIPC": spec[0].host_ipc,
-        }
+    rule = host_namespace_rule(host.runtime)
+    expected = (
+        rule.expected(spec[0].host_network, spec[0].host_pid, spec[0].host_ipc)
+        | rule.optional(spec[0].host_network)
         if spec is not None
-        else {}
+        else frozenset()
     )
     for ns, fieldname in _HOST_NS:
         if ns in host.host_namespaces:
-            asked = declared.get(fieldname, False)
+            asked = ns in expected
             yield Violation(
                 f"the kernel shows it in the host's {ns} namespace (inode "
                 f"{host.namespaces.get(ns)})" + _asked(ctx, asked, f"{fieldname}: true")
