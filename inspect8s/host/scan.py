@@ -415,14 +415,13 @@ def scan_host(
             membership = cgroup_membership(fs, layout, sample)
             if membership is not None:
                 prefixes, members = membership
-    # cgroup paths from the walk -> (entries, identity)
-    walked_cache: dict[tuple[str, ...], _Parsed] = {}
     processes: dict[int, ProcessInfo] = {}
     identities: dict[int, ContainerIdentity] = {}
     failures: list[ProbeFailed] = []
     ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]] = {}
-    # raw cgroup file -> (entries, identity); shared by every process in the same cgroups
-    cgroup_cache: dict[bytes, _Parsed] = {}
+    # cgroup paths from the walk, or a raw cgroup file -> (entries, identity); shared by
+    # every process in the same cgroups
+    cgroup_cache: dict[tuple[str, ...] | bytes, _Parsed] = {}
     read_quick = fs.read_proc_quick
     direct = fs.direct_reads
     all_ns = namespaces == "all" or pids is not None
@@ -454,34 +453,25 @@ def scan_host(
                 continue
             (_, comm, state, ppid, _, threads, start), files, failed = careful
 
-        raw_cgroup = files.get("cgroup")
+        # the walk's paths, else the file's bytes: parsed once per distinct value
+        key: tuple[str, ...] | bytes | None = known if known is not None else files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()
         ident: ContainerIdentity | None = None
-        if known is not None:
-            cached = walked_cache.get(known)
+        if key is not None:
+            cached = cgroup_cache.get(key)
             if cached is None:
-                text = "".join(f"{pre}{path}\n" for pre, path in zip(prefixes, known, strict=True))
-                try:  # a cgroup name holding a newline would not read back
+                if isinstance(key, bytes):
+                    text = key.decode("utf-8", "replace")
+                else:
+                    lines = zip(prefixes, key, strict=True)
+                    text = "".join(f"{pre}{path}\n" for pre, path in lines)
+                try:  # a cgroup name holding a newline would not read back from the walk
                     entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
                 except ProbeFailed as exc:
                     failures.append(exc)
                 else:
                     ident = identify_entries(entries)
-                    walked_cache[known] = (entries, ident)
-            else:
-                entries, ident = cached
-        elif raw_cgroup is not None:
-            cached = cgroup_cache.get(raw_cgroup)
-            if cached is None:
-                try:
-                    entries = parse_proc_cgroup(
-                        raw_cgroup.decode("utf-8", "replace"), f"host:{base}/cgroup"
-                    )
-                except ProbeFailed as exc:
-                    failures.append(exc)
-                else:
-                    ident = identify_entries(entries)
-                    cgroup_cache[raw_cgroup] = (entries, ident)
+                    cgroup_cache[key] = (entries, ident)
             else:
                 entries, ident = cached
 
@@ -509,6 +499,7 @@ def scan_host(
         else:
             argv_read = False
 
+        st = None
         if want_status_all or (want_status_containers and ident is not None):
             path = f"{base}/status"
             try:
@@ -517,41 +508,18 @@ def scan_host(
                 if exc.kind is _MISSING:
                     continue
                 failures.append(exc)
-            else:
-                processes[pid] = ProcessInfo(
-                    pid,
-                    ppid,
-                    comm,
-                    argv,
-                    state,
-                    start,
-                    proc_ns,
-                    entries,
-                    st.uid,
-                    st.cap_eff,
-                    st.seccomp_mode,
-                    st.no_new_privs,
-                    st.threads if st.threads is not None else threads,
-                    st.nspid,
-                    argv_read,
-                    ns_read,
-                )
-                if ident is not None:
-                    identities[pid] = ident
-                continue
-        processes[pid] = ProcessInfo(
-            pid,
-            ppid,
-            comm,
-            argv,
-            state,
-            start,
-            proc_ns,
-            entries,
-            threads=threads,
-            cmdline_read=argv_read,
-            namespaces_read=ns_read,
-        )
+        if st is not None:
+            processes[pid] = ProcessInfo(
+                pid, ppid, comm, argv, state, start, proc_ns, entries,
+                st.uid, st.cap_eff, st.seccomp_mode, st.no_new_privs,
+                st.threads if st.threads is not None else threads, st.nspid,
+                argv_read, ns_read,
+            )  # fmt: skip
+        else:
+            processes[pid] = ProcessInfo(
+                pid, ppid, comm, argv, state, start, proc_ns, entries,
+                threads=threads, cmdline_read=argv_read, namespaces_read=ns_read,
+            )  # fmt: skip
         if ident is not None:
             identities[pid] = ident
 
