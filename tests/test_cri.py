@@ -1,13 +1,17 @@
 """CRIClient against real unix sockets: silent listeners, dead paths and small gRPC servers.
 
-No mocks: every case is a real socket made here; the servers are real gRPC servers that
-answer (or refuse) the CRI method paths with the generated messages.
+No mocks: every case is a real socket made here; the servers are real gRPC servers (grpcio,
+a test dependency only) that answer (or refuse) the CRI method paths with the generated
+messages, which proves the client's own HTTP/2 transport against another implementation.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +24,13 @@ import pytest
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.runtime._cri import api_pb2
-from inspect8s.runtime.cri import CRIClient, kind_from_grpc_code, parse_info, socket_path
+from inspect8s.runtime.cri import (
+    CRIClient,
+    kind_from_grpc_code,
+    parse_info,
+    permission_detail,
+    socket_path,
+)
 
 Handler = Callable[[Any, grpc.ServicerContext], Any]
 
@@ -307,3 +317,224 @@ def test_parse_info_keeps_non_json_values() -> None:
         "b": "not json",
         "c": "quoted",
     }
+
+
+def many_containers(total_bytes: int) -> Any:
+    """A ListContainersResponse of at least TOTAL_BYTES (containers with 1 KiB labels)."""
+    label = "v" * 1000
+    one = api_pb2.ListContainersResponse(
+        containers=[api_pb2.Container(id="0" * 64, labels={"big": label}, created_at=10**6)]
+    )
+    count = total_bytes // one.ByteSize() + 1
+    return api_pb2.ListContainersResponse(
+        containers=[
+            api_pb2.Container(id=f"{i:064x}", labels={"big": label}, created_at=i)
+            for i in range(count)
+        ]
+    )
+
+
+def test_long_answers_up_to_16_mib_from_a_real_server(short_dir: Path) -> None:
+    path = str(short_dir / "big.sock")
+    sizes = {"small": 31 * 512 * 1024, "large": 17 * 1024 * 1024}  # 15.5 MiB and 17 MiB
+    answers = {name: many_containers(size) for name, size in sizes.items()}
+    asked: list[str] = []
+
+    def list_containers(request: Any, context: grpc.ServicerContext) -> Any:
+        name = "small" if not asked else "large"
+        asked.append(name)
+        return answers[name]
+
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/ListContainers": (
+                list_containers,
+                api_pb2.ListContainersRequest,
+                api_pb2.ListContainersResponse,
+            ),
+            "/runtime.v1.RuntimeService/Version": (
+                version_handler("big-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            ),
+        },
+    )
+    try:
+        with CRIClient(path, timeout=30.0) as client:
+            small = client.list_containers()
+            assert 15 * 1024 * 1024 < answers["small"].ByteSize() <= 16 * 1024 * 1024
+            assert len(small["containers"]) == len(answers["small"].containers)
+            assert small["containers"][-1]["id"] == answers["small"].containers[-1].id
+            assert small["containers"][7]["createdAt"] == "7"
+            with pytest.raises(ProbeFailed) as failed:
+                client.list_containers()
+            assert failed.value.kind is ErrorKind.UNAVAILABLE
+            assert failed.value.detail.startswith("RESOURCE_EXHAUSTED: answer of ")
+            assert "over the limit of 16777216" in failed.value.detail
+            # the client goes on after refusing an answer
+            assert client.version()["runtimeName"] == "big-runtime"
+    finally:
+        server.stop(grace=None)
+
+
+def test_many_calls_on_one_connection_to_a_real_server(short_dir: Path) -> None:
+    path = str(short_dir / "many.sock")
+    seen_peers: set[str] = set()
+
+    def container_status(request: Any, context: grpc.ServicerContext) -> Any:
+        seen_peers.add(context.peer())
+        if request.container_id.startswith("gone"):
+            context.abort(
+                grpc.StatusCode.NOT_FOUND, f"container «{request.container_id}» 100% gone\n"
+            )
+        return api_pb2.ContainerStatusResponse(
+            status=api_pb2.ContainerStatus(id=request.container_id, state=api_pb2.CONTAINER_EXITED)
+        )
+
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/ContainerStatus": (
+                container_status,
+                api_pb2.ContainerStatusRequest,
+                api_pb2.ContainerStatusResponse,
+            )
+        },
+    )
+    try:
+        with CRIClient(path, timeout=5.0) as client:
+            for i in range(60):
+                if i % 3 == 2:
+                    with pytest.raises(ProbeFailed) as failed:
+                        client.container_status(f"gone-{i}")
+                    assert failed.value.kind is ErrorKind.MISSING
+                    assert failed.value.detail == f"NOT_FOUND: container «gone-{i}» 100% gone\n"
+                else:
+                    answer = client.container_status(f"c{i}")
+                    assert answer == {"status": {"id": f"c{i}", "state": "CONTAINER_EXITED"}}
+    finally:
+        server.stop(grace=None)
+
+
+def test_slow_handler_of_a_real_server_times_out(short_dir: Path) -> None:
+    path = str(short_dir / "slow.sock")
+    release = threading.Event()
+
+    def slow(request: Any, context: grpc.ServicerContext) -> Any:
+        release.wait(5)
+        return api_pb2.StatusResponse()
+
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/Status": (
+                slow,
+                api_pb2.StatusRequest,
+                api_pb2.StatusResponse,
+            )
+        },
+    )
+    try:
+        with CRIClient(path, timeout=0.5) as client:
+            started = time.monotonic()
+            with pytest.raises(ProbeFailed) as failed:
+                client.status()
+            assert 0.4 <= time.monotonic() - started < 10
+        assert failed.value.kind is ErrorKind.TIMEOUT
+        assert failed.value.detail == f"no answer from {path} within 0.5 s"
+    finally:
+        release.set()
+        server.stop(grace=None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_socket_the_user_may_not_open_is_a_permission_failure(short_dir: Path) -> None:
+    path = str(short_dir / "root-only.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    os.chmod(path, 0o600)
+    os.chmod(short_dir, 0o755)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, connect, report, exit without cleanup
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            try:
+                CRIClient(path, timeout=5).version()
+                report = ["answered", "", ""]
+            except ProbeFailed as exc:
+                report = [exc.kind.value, exc.source, exc.detail]
+            os.write(write_end, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as result:
+        output = result.read()
+    os.waitpid(pid, 0)
+    listener.close()
+    kind, source, detail = json.loads(output)
+    assert (kind, source) == (ErrorKind.PERMISSION.value, "cri:Version")
+    assert detail == permission_detail(path)
+
+
+def test_the_client_does_not_import_grpc(short_dir: Path) -> None:
+    path = str(short_dir / "plain.sock")
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/Version": (
+                version_handler("plain-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            )
+        },
+    )
+    code = (
+        "import sys\n"
+        "from inspect8s.runtime.cri import CRIClient, preload\n"
+        "preload()\n"
+        f"print(CRIClient({path!r}, timeout=5).version()['runtimeName'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'grpc'))\n"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+    finally:
+        server.stop(grace=None)
+    assert proc.stdout.split("\n")[:2] == ["plain-runtime", "[]"]
+
+
+def test_calls_from_several_threads_take_turns_on_one_client(short_dir: Path) -> None:
+    path = str(short_dir / "threads.sock")
+    server = serve(
+        path,
+        {
+            "/runtime.v1.RuntimeService/Version": (
+                version_handler("shared-runtime"),
+                api_pb2.VersionRequest,
+                api_pb2.VersionResponse,
+            )
+        },
+    )
+    names: list[str] = []
+    try:
+        with CRIClient(path, timeout=10.0) as client:
+
+            def ask() -> None:
+                for _ in range(10):
+                    names.append(client.version()["runtimeName"])
+
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        server.stop(grace=None)
+    assert names == ["shared-runtime"] * 40

@@ -11,7 +11,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CRI_DIR = REPO / "inspect8s" / "runtime" / "_cri"
-GENERATED = ("api_pb2.py", "api_pb2.pyi", "api_pb2_grpc.py")
+# the messages ship in the package; the gRPC service stubs (grpcio) are the tests' only
+COMMITTED = {
+    "api_pb2.py": CRI_DIR,
+    "api_pb2.pyi": CRI_DIR,
+    "api_pb2_grpc.py": REPO / "tests" / "testbed",
+}
 
 
 def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
@@ -25,7 +30,9 @@ def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     stale = [
-        name for name in GENERATED if (tmp_path / name).read_text() != (CRI_DIR / name).read_text()
+        name
+        for name, where in COMMITTED.items()
+        if (tmp_path / name).read_text() != (where / name).read_text()
     ]
     assert not stale, (
         f"stubs out of date with api.proto: {stale}; run `bash scripts/gen_cri.sh` "
@@ -33,10 +40,20 @@ def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
     )
 
 
-def test_grpc_module_imports_messages_relative_to_the_package() -> None:
-    text = (CRI_DIR / "api_pb2_grpc.py").read_text()
-    assert "from . import api_pb2 as api__pb2" in text
+def test_grpc_stubs_import_the_package_messages_and_the_package_no_grpc() -> None:
+    text = (COMMITTED["api_pb2_grpc.py"] / "api_pb2_grpc.py").read_text()
+    assert "from inspect8s.runtime._cri import api_pb2 as api__pb2" in text
     assert "\nimport api_pb2" not in text
+    package = REPO / "inspect8s"
+    importing = [
+        str(p.relative_to(REPO))
+        for p in package.rglob("*.py")
+        if any(
+            line.strip().startswith(("import grpc", "from grpc"))
+            for line in p.read_text().splitlines()
+        )
+    ]
+    assert importing == []
 
 
 @pytest.mark.parametrize(

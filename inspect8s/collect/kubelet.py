@@ -31,8 +31,17 @@ _MAX_BINARY = 512 << 20
 
 
 def parse_dpkg_version(text: str, package: str = "kubelet") -> str | None:
-    """The installed version of ``package`` in a dpkg status file; None: not installed. Pure."""
-    for paragraph in text.split("\n\n"):
+    """The installed version of ``package`` in a dpkg status file; None: not installed. Pure.
+
+    Only the paragraphs with a ``Package: <package>`` line are parsed (a node's status file
+    holds hundreds of packages)."""
+    heading = re.compile(rf"^Package:[ \t]*{re.escape(package)}[ \t]*$", re.MULTILINE)
+    paragraphs = []
+    for found in heading.finditer(text):
+        start = text.rfind("\n\n", 0, found.start())
+        end = text.find("\n\n", found.end())
+        paragraphs.append(text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)])
+    for paragraph in paragraphs:
         fields: dict[str, str] = {}
         for line in paragraph.splitlines():
             key, sep, value = line.partition(":")
@@ -90,11 +99,11 @@ def kubelet_version(
     """The kubelet's version from the first source that has it (module docstring)."""
     if given is not None:
         return given
+    if process is None and config is None:
+        return None  # no kubelet on this node: no version to find
     found = installed_version(fs, errors)
     if found:
         return KubeletVersion(found, f"host:{DPKG_STATUS}")
-    if process is None and config is None:
-        return None
     candidates: list[str] = []
     if process is not None:
         if process.cmdline and process.cmdline[0].startswith("/"):

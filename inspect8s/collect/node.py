@@ -357,12 +357,15 @@ def gather_node(
 
         threading.Thread(target=preload, name="inspect8s-preload", daemon=True).start()
 
+    if self_pid is None and fs.is_live:
+        self_pid = os.getpid()
     layout = errors.attempt(lambda: cgroups.read_layout(fs))
     host = scan.scan_host(
         fs,
         mountinfo="containers" if read_mounts else "none",
         cgroups="auto" if layout is not None else "proc",
         layout=layout,
+        namespaces_of=() if self_pid is None else (self_pid,),
     )
     for failure in host.failures:
         errors.add(failure)
@@ -373,8 +376,6 @@ def gather_node(
     kubelet = discover.find_kubelet(processes)
     by_container, idents = join.group_containers(host.identities)
     container_pids = {p for pids in by_container.values() for p in pids}
-    if self_pid is None and fs.is_live:
-        self_pid = os.getpid()
     reference = host_reference(
         processes, kubelet.pid if kubelet else None, daemons, container_pids, self_pid
     )

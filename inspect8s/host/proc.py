@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
-from inspect8s.model import NAMESPACE_TYPES, CgroupEntry, ProcessInfo
+from inspect8s.model import NAMESPACE_TYPES
 
 # include/linux/sched.h: PF_KTHREAD, bit of the "flags" field (9th) of /proc/<pid>/stat.
 PF_KTHREAD = 0x00200000
@@ -172,45 +172,3 @@ def read_namespaces(fs: HostFS, pid: int | str) -> tuple[dict[str, int], dict[st
         except ProbeFailed as exc:
             failures[kind] = exc
     return inodes, failures
-
-
-def process_info(
-    stat: StatFields,
-    cmdline: tuple[str, ...],
-    namespaces: dict[str, int],
-    cgroups: tuple[CgroupEntry, ...],
-    status: StatusFields | None,
-    *,
-    cmdline_read: bool = True,
-) -> ProcessInfo:
-    """Join parsed parts into the model (pure)."""
-    if status is None:
-        return ProcessInfo(
-            pid=stat.pid,
-            ppid=stat.ppid,
-            comm=stat.comm,
-            cmdline=cmdline,
-            state=stat.state,
-            start_time_ticks=stat.start_time_ticks,
-            namespaces=namespaces,
-            cgroups=cgroups,
-            threads=stat.num_threads,
-            cmdline_read=cmdline_read,
-        )
-    return ProcessInfo(
-        pid=stat.pid,
-        ppid=stat.ppid,
-        comm=stat.comm,
-        cmdline=cmdline,
-        state=stat.state,
-        start_time_ticks=stat.start_time_ticks,
-        namespaces=namespaces,
-        cgroups=cgroups,
-        uid=status.uid,
-        cap_eff=status.cap_eff,
-        seccomp_mode=status.seccomp_mode,
-        no_new_privs=status.no_new_privs,
-        threads=status.threads if status.threads is not None else stat.num_threads,
-        nspid=status.nspid,
-        cmdline_read=cmdline_read,
-    )

@@ -2,10 +2,15 @@
 
 What is read per process (decisions, measured in benchmarks/README.md "host_scan"):
 
-* always: ``stat`` (ppid, comm, state), ``cgroup`` and the eight ``ns/*`` links (inodes
-  taken from the link text, no ``stat``), in one :meth:`HostFS.read_proc_quick` call per
-  process; when that meets any error the process is read again with
-  :meth:`HostFS.read_proc_dir`, which says what failed.
+* always: ``stat`` (ppid, comm, state) and ``cgroup`` (unless the cgroup walk below gave
+  it): what decides container membership and daemon identity, in one
+  :meth:`HostFS.read_proc_quick` call per process; when that meets any error the process
+  is read again with :meth:`HostFS.read_proc_dir`, which says what failed.
+* the eight ``ns/*`` links (inodes taken from the link text, no ``stat``) only for the
+  processes that matter (``namespaces="needed"``): PID 1, container processes, the daemons
+  named in :data:`CMDLINE_COMMS` and the caller itself; the others get ``namespaces={}``
+  and ``ProcessInfo.namespaces_read`` False. On a node of 5,000 processes these links were
+  about half of the scan's syscalls (benchmarks/README.md, "node_scan").
 * ``cmdline`` only for container processes and for the daemons named in
   :data:`CMDLINE_COMMS` (kubelet, runtimes, shims, conmon) by default
   (``cmdline="needed"``; ``ProcessInfo.cmdline_read`` is False for the others);
@@ -100,6 +105,8 @@ CMDLINE_COMMS: frozenset[str] = frozenset(
 )
 _PIDS_SHOWN = 5
 
+# stat_tuple: (pid, comm, state, ppid, flags, threads, start time)
+_Stat = tuple[int, str, str, int, int, int, int]
 # a cgroup file's entries and the container they identify, if any
 _Parsed = tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]
 
@@ -269,56 +276,76 @@ def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
     return None
 
 
-def _read_process(
+def _read_files(
     fs: HostFS,
     base: str,
-    pid: int,
     names: tuple[str, ...],
     failures: list[ProbeFailed],
-    ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]],
-) -> (
-    tuple[
-        tuple[int, str, str, int, int, int, int],
-        dict[str, int],
-        dict[str, bytes],
-        dict[str, ProbeFailed],
-    ]
-    | None
-):
-    """One process read file by file, each failure recorded: the path taken when the quick
-    read of :meth:`HostFS.read_proc_quick` met an error. None: leave the process out
+) -> tuple[_Stat, dict[str, bytes], dict[str, ProbeFailed]] | None:
+    """A process's files read one by one, each failure recorded: the path taken when the
+    quick read of :meth:`HostFS.read_proc_quick` met an error. None: leave the process out
     (gone mid-scan, or its ``stat`` unreadable)."""
     try:
-        files, links, failed = fs.read_proc_dir(base, names, "ns", NAMESPACE_TYPES)
+        files, _, failed = fs.read_proc_dir(base, names, "ns", ())
     except ProbeFailed as exc:
         if exc.kind is not _MISSING:
             failures.append(exc)
         return None
-    link_failed: dict[str, ProbeFailed] = {}
     if failed:
-        file_failed: dict[str, ProbeFailed] = {}
-        for key, one in failed.items():
-            if key.startswith("ns/"):
-                link_failed[key[3:]] = one
-            elif key == "ns":
-                link_failed = dict.fromkeys(NAMESPACE_TYPES, one)
-            else:
-                file_failed[key] = one
-        if any(f.kind is _MISSING for f in file_failed.values()):
+        if any(f.kind is _MISSING for f in failed.values()):
             return None  # gone mid-scan
-        if "stat" in file_failed:
-            failures.append(file_failed["stat"])
+        if "stat" in failed:
+            failures.append(failed["stat"])
             return None
-        failures.extend(file_failed.values())
+        failures.extend(failed.values())
     try:
         stat = stat_tuple(files["stat"].decode("utf-8", "replace"), f"host:{base}/stat")
     except ProbeFailed as exc:
         failures.append(exc)
         return None
+    return stat, files, failed
 
+
+# "net:[4026531840]": the inode sits between "net:[" and the final "]".
+_NS_INODE = tuple(slice(len(kind) + 2, -1) for kind in NAMESPACE_TYPES)
+
+
+def _read_namespaces(
+    fs: HostFS,
+    base: str,
+    pid: int,
+    state: str,
+    ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]],
+) -> dict[str, int] | None:
+    """The eight ``ns/*`` links of one process (inodes from the link text, no ``stat``):
+    one :meth:`HostFS.read_proc_quick`, or link by link when that meets an error, each
+    unreadable type aggregated into ``ns_failed``. None: every link gone (the process
+    exited after its ``stat`` was read)."""
+    if fs.direct_reads:
+        got = fs.read_proc_quick(base, (), "ns", NAMESPACE_TYPES)
+        if got is not None:
+            try:
+                return {
+                    kind: int(target[inode])
+                    for kind, inode, target in zip(NAMESPACE_TYPES, _NS_INODE, got[1], strict=True)
+                }
+            except ValueError:
+                pass  # a link of another shape: the careful path below names it
+    try:
+        _, links, failed = fs.read_proc_dir(base, (), "ns", NAMESPACE_TYPES)
+    except ProbeFailed as exc:
+        if exc.kind is _MISSING:
+            return None
+        failed = {"ns": exc}
+        links = {}
+    link_failed: dict[str, ProbeFailed] = {}
+    for key, one in failed.items():
+        if key.startswith("ns/"):
+            link_failed[key[3:]] = one
+        elif key == "ns":
+            link_failed = dict.fromkeys(NAMESPACE_TYPES, one)
     namespaces: dict[str, int] = {}
     for kind, target in links.items():
-        # "net:[4026531840]": the inode sits between "[" and the final "]".
         try:
             namespaces[kind] = int(target[target.index("[") + 1 : -1])
         except ValueError:
@@ -330,7 +357,7 @@ def _read_process(
     if link_failed:
         if (
             not namespaces
-            and stat[2] != "Z"
+            and state != "Z"
             and all(f.kind is _MISSING for f in link_failed.values())
         ):
             return None  # every link gone: exited between stat and ns
@@ -340,7 +367,7 @@ def _read_process(
                 by_kind.setdefault(link_exc.kind, []).append(kind)
         for ekind, kinds in by_kind.items():
             ns_failed.setdefault((ekind, tuple(sorted(kinds))), []).append(pid)
-    return stat, namespaces, files, failed
+    return namespaces
 
 
 def scan_host(
@@ -353,6 +380,8 @@ def scan_host(
     mountinfo: Literal["containers", "none"] = "containers",
     cgroups: Literal["auto", "walk", "proc"] = "auto",
     layout: CgroupLayout | None = None,
+    namespaces: Literal["needed", "all"] = "needed",
+    namespaces_of: Collection[int] = (),
 ) -> HostScan:
     """Scan every process under ``fs`` (or only ``pids``) in one pass; see the module doc.
 
@@ -360,6 +389,12 @@ def scan_host(
     ``comm`` is in ``cmdline_comms`` (runtime daemons, shims, kubelet); the others get
     ``cmdline=()`` and ``cmdline_read=False``. Raises ProbeFailed only if ``/proc`` itself
     cannot be listed.
+
+    ``namespaces="needed"`` reads the ``ns/*`` links of the processes that matter: PID 1 (the
+    host's namespaces), container processes, the processes whose ``comm`` is in
+    ``cmdline_comms``, and ``namespaces_of`` (the caller itself); the others get
+    ``namespaces={}`` and ``namespaces_read=False``. ``"all"``, or an explicit ``pids``,
+    reads them for every process.
 
     ``cgroups="auto"`` takes cgroup membership from ``cgroup.procs`` on a cgroup v2 host
     when the whole host is scanned, ``"walk"`` on any host, ``"proc"`` never (see the module
@@ -380,18 +415,17 @@ def scan_host(
             membership = cgroup_membership(fs, layout, sample)
             if membership is not None:
                 prefixes, members = membership
-    # cgroup paths from the walk -> (entries, identity)
-    walked_cache: dict[tuple[str, ...], _Parsed] = {}
     processes: dict[int, ProcessInfo] = {}
     identities: dict[int, ContainerIdentity] = {}
     failures: list[ProbeFailed] = []
     ns_failed: dict[tuple[ErrorKind, tuple[str, ...]], list[int]] = {}
-    # raw cgroup file -> (entries, identity); shared by every process in the same cgroups
-    cgroup_cache: dict[bytes, _Parsed] = {}
+    # cgroup paths from the walk, or a raw cgroup file -> (entries, identity); shared by
+    # every process in the same cgroups
+    cgroup_cache: dict[tuple[str, ...] | bytes, _Parsed] = {}
     read_quick = fs.read_proc_quick
     direct = fs.direct_reads
-    ns_inode = tuple(slice(len(kind) + 2, -1) for kind in NAMESPACE_TYPES)
-    ns_types = NAMESPACE_TYPES
+    all_ns = namespaces == "all" or pids is not None
+    ns_pids = frozenset({1, *namespaces_of})
     files_wanted = _PROC_FILES_ALL if cmdline == "all" else _PROC_FILES
     files_known = _PROC_FILES_ALL_KNOWN_CGROUP if cmdline == "all" else _PROC_FILES_KNOWN_CGROUP
     comms = frozenset(cmdline_comms)
@@ -402,18 +436,8 @@ def scan_host(
         base = f"/proc/{pid}"
         known = members.get(pid)
         names = files_wanted if known is None else files_known
-        got = read_quick(base, names, "ns", ns_types) if direct else None
-        namespaces: dict[str, int] | None = None
+        got = read_quick(base, names, "ns", ()) if direct else None
         if got is not None:
-            try:
-                # "net:[4026531840]": the inode sits between "net:[" and the final "]".
-                namespaces = {
-                    kind: int(target[inode])
-                    for kind, inode, target in zip(ns_types, ns_inode, got[1], strict=True)
-                }
-            except ValueError:
-                pass  # a link of another shape: the careful path below names it
-        if namespaces is not None and got is not None:
             files = dict(zip(names, got[0], strict=True))
             failed: dict[str, ProbeFailed] = {}
             try:
@@ -424,41 +448,40 @@ def scan_host(
                 failures.append(exc)
                 continue
         else:
-            careful = _read_process(fs, base, pid, names, failures, ns_failed)
+            careful = _read_files(fs, base, names, failures)
             if careful is None:
                 continue
-            (_, comm, state, ppid, _, threads, start), namespaces, files, failed = careful
+            (_, comm, state, ppid, _, threads, start), files, failed = careful
 
-        raw_cgroup = files.get("cgroup")
+        # the walk's paths, else the file's bytes: parsed once per distinct value
+        key: tuple[str, ...] | bytes | None = known if known is not None else files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()
         ident: ContainerIdentity | None = None
-        if known is not None:
-            cached = walked_cache.get(known)
+        if key is not None:
+            cached = cgroup_cache.get(key)
             if cached is None:
-                text = "".join(f"{pre}{path}\n" for pre, path in zip(prefixes, known, strict=True))
-                try:  # a cgroup name holding a newline would not read back
+                if isinstance(key, bytes):
+                    text = key.decode("utf-8", "replace")
+                else:
+                    lines = zip(prefixes, key, strict=True)
+                    text = "".join(f"{pre}{path}\n" for pre, path in lines)
+                try:  # a cgroup name holding a newline would not read back from the walk
                     entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
                 except ProbeFailed as exc:
                     failures.append(exc)
                 else:
                     ident = identify_entries(entries)
-                    walked_cache[known] = (entries, ident)
+                    cgroup_cache[key] = (entries, ident)
             else:
                 entries, ident = cached
-        elif raw_cgroup is not None:
-            cached = cgroup_cache.get(raw_cgroup)
-            if cached is None:
-                try:
-                    entries = parse_proc_cgroup(
-                        raw_cgroup.decode("utf-8", "replace"), f"host:{base}/cgroup"
-                    )
-                except ProbeFailed as exc:
-                    failures.append(exc)
-                else:
-                    ident = identify_entries(entries)
-                    cgroup_cache[raw_cgroup] = (entries, ident)
-            else:
-                entries, ident = cached
+
+        proc_ns: dict[str, int] = {}
+        ns_read = all_ns or ident is not None or comm in comms or pid in ns_pids
+        if ns_read:
+            read = _read_namespaces(fs, base, pid, state, ns_failed)
+            if read is None:
+                continue  # gone mid-scan
+            proc_ns = read
 
         argv: tuple[str, ...] = ()
         argv_read = True
@@ -476,6 +499,7 @@ def scan_host(
         else:
             argv_read = False
 
+        st = None
         if want_status_all or (want_status_containers and ident is not None):
             path = f"{base}/status"
             try:
@@ -484,39 +508,18 @@ def scan_host(
                 if exc.kind is _MISSING:
                     continue
                 failures.append(exc)
-            else:
-                processes[pid] = ProcessInfo(
-                    pid,
-                    ppid,
-                    comm,
-                    argv,
-                    state,
-                    start,
-                    namespaces,
-                    entries,
-                    st.uid,
-                    st.cap_eff,
-                    st.seccomp_mode,
-                    st.no_new_privs,
-                    st.threads if st.threads is not None else threads,
-                    st.nspid,
-                    argv_read,
-                )
-                if ident is not None:
-                    identities[pid] = ident
-                continue
-        processes[pid] = ProcessInfo(
-            pid,
-            ppid,
-            comm,
-            argv,
-            state,
-            start,
-            namespaces,
-            entries,
-            threads=threads,
-            cmdline_read=argv_read,
-        )
+        if st is not None:
+            processes[pid] = ProcessInfo(
+                pid, ppid, comm, argv, state, start, proc_ns, entries,
+                st.uid, st.cap_eff, st.seccomp_mode, st.no_new_privs,
+                st.threads if st.threads is not None else threads, st.nspid,
+                argv_read, ns_read,
+            )  # fmt: skip
+        else:
+            processes[pid] = ProcessInfo(
+                pid, ppid, comm, argv, state, start, proc_ns, entries,
+                threads=threads, cmdline_read=argv_read, namespaces_read=ns_read,
+            )  # fmt: skip
         if ident is not None:
             identities[pid] = ident
 

@@ -50,6 +50,7 @@ class ProcessInfo:
     threads: int | None = None
     nspid: tuple[int, ...] = ()  # status "NSpid:", host PID first; (): status not read
     cmdline_read: bool = True  # False: the host scan skipped cmdline (host/scan.py, "needed")
+    namespaces_read: bool = True  # False: the host scan skipped ns/* (host/scan.py, "needed")
 
     @property
     def exe_name(self) -> str:

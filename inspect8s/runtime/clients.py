@@ -133,19 +133,8 @@ class LiveClients:
         if isinstance(real, ProbeFailed):
             unreachable: CRIAnswers = Unreachable(real)
             return unreachable
-
-        class LiveCRI(CRIClient):
-            def version_v1alpha2(self) -> JSONDict:
-                """Version over runtime.v1alpha2 (same message fields as v1)."""
-                alpha = self._channel.unary_unary(
-                    "/runtime.v1alpha2.RuntimeService/Version",
-                    request_serializer=self._pb.VersionRequest.SerializeToString,
-                    response_deserializer=self._pb.VersionResponse.FromString,
-                )
-                return self._to_dict(self._call("Version", alpha, self._pb.VersionRequest()))
-
         try:
-            client: CRIAnswers = LiveCRI(real, timeout=timeout)
+            client: CRIAnswers = CRIClient(real, timeout=timeout)
         except ProbeFailed as exc:
             return Unreachable(exc)
         return client

@@ -1,10 +1,13 @@
 """A read-only CRI client (RuntimeService and ImageService) over a unix socket.
 
 inspect8s never changes a node, so this client only reads: version, status, configuration,
-sandboxes, containers and images. Every call carries a deadline (``timeout`` seconds) and
-does not wait for a connection that is not ready (gRPC ``wait_for_ready=False``): a socket
-that nobody serves fails at once, a socket that accepts but never answers fails at the
-deadline.
+sandboxes, containers and images. Every call carries a deadline (``timeout`` seconds) that
+covers connecting, sending and receiving: a socket that nobody serves fails at once, a
+socket that accepts but never answers fails at the deadline.
+
+The transport is the project's own HTTP/2 client of gRPC unary calls
+(``inspect8s/runtime/h2.py``); requests and answers are the protobuf messages of the
+generated ``_cri/api_pb2`` module.
 
 Answers are plain dicts in protobuf's ``MessageToDict`` shape (camelCase keys, 64-bit
 integers as strings, enums by name, default values left out): the shape of the recorded
@@ -13,14 +16,13 @@ The values of a verbose ``info`` map are JSON documents (containerd puts one und
 ``"info"``); each is parsed, and a value that is not JSON (containerd's
 ``lastCNILoadStatus``) stays a string.
 
-grpc and the generated stubs are imported when a client is made, never at module import:
-the CLI must start without them.
+protobuf and the generated messages are imported when a client is made, never at module
+import: the CLI must start without them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -46,17 +48,17 @@ _V1ALPHA2_VERSION = "/runtime.v1alpha2.RuntimeService/Version"
 
 
 def preload() -> None:
-    """Import gRPC and the CRI stubs (about 75 ms of imports) ahead of the first client.
+    """Import protobuf and the CRI messages (about 30 ms of imports) ahead of the first client.
 
     The node pipeline calls it on a background thread while it scans ``/proc``: the scan
     spends most of its time in system calls, which release the interpreter, so the two
     overlap and a node command does not wait for the imports after the scan. Any failure
     is left for the client to report."""
     try:
-        import grpc  # noqa: F401
         from google.protobuf import json_format  # noqa: F401
 
-        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc  # noqa: F401
+        from inspect8s.runtime import h2  # noqa: F401
+        from inspect8s.runtime._cri import api_pb2  # noqa: F401
     except Exception:  # CRIClient raises it again, with its message
         return
 
@@ -113,51 +115,51 @@ class CRIClient:
     """
 
     def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
-        import grpc
-
-        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc
+        from inspect8s.runtime._cri import api_pb2
+        from inspect8s.runtime.h2 import Channel
 
         self.endpoint = endpoint
         self.socket_path = socket_path(endpoint)
         self.timeout = timeout
-        self._grpc: Any = grpc
         self._pb: Any = api_pb2
-        self._channel: Any = grpc.insecure_channel(
-            f"unix:{self.socket_path}",
-            options=[
-                ("grpc.enable_http_proxy", 0),
-                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-            ],
-        )
-        stubs: Any = api_pb2_grpc  # generated without annotations
-        self._runtime: Any = stubs.RuntimeServiceStub(self._channel)
-        self._images: Any = stubs.ImageServiceStub(self._channel)
+        self._channel = Channel(self.socket_path, max_message=_MAX_MESSAGE_BYTES)
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _failure(self, method: str, err: Any) -> ProbeFailed:
-        code = err.code()
-        name = code.name if code is not None else "UNKNOWN"
-        details = err.details() or name
-        if name == "UNAVAILABLE" and "permission denied" in details.lower():
-            # gRPC reports a socket connect() refused with EACCES as UNAVAILABLE with the
-            # errno text in the details ("... unix:/run/x.sock: Permission denied").
+    def _failure(self, method: str, code: str, message: str) -> ProbeFailed:
+        details = message or code
+        if code == "UNAVAILABLE" and "permission denied" in details.lower():
+            # connect() refused with EACCES: the socket's mode or group keeps this user out.
             return ProbeFailed(
                 ErrorKind.PERMISSION, f"cri:{method}", permission_detail(self.socket_path)
             )
-        if name == "UNIMPLEMENTED":
+        if code == "UNIMPLEMENTED":
             detail = f"not implemented by the runtime at {self.socket_path}: {details}"
-        elif name == "DEADLINE_EXCEEDED":
+        elif code == "DEADLINE_EXCEEDED":
             detail = f"no answer from {self.socket_path} within {self.timeout:g} s"
         else:
-            detail = f"{name}: {details}"
-        return ProbeFailed(kind_from_grpc_code(name), f"cri:{method}", detail)
+            detail = f"{code}: {details}"
+        return ProbeFailed(kind_from_grpc_code(code), f"cri:{method}", detail)
 
-    def _call(self, method: str, rpc: Callable[..., Any], request: Any) -> Any:
+    def _unary(self, method: str, path: str, request: Any, answer_type: Any) -> Any:
+        """Call ``path`` with ``request``; the answer as an ``answer_type`` message."""
+        from google.protobuf.message import DecodeError
+
+        from inspect8s.runtime.h2 import CallError
+
         try:
-            return rpc(request, timeout=self.timeout, wait_for_ready=False)
-        except self._grpc.RpcError as err:
-            raise self._failure(method, err) from None
+            data = self._channel.unary(path, request.SerializeToString(), self.timeout)
+        except CallError as err:
+            raise self._failure(method, err.code, err.message) from None
+        try:
+            return answer_type.FromString(data)
+        except DecodeError as exc:
+            raise self._failure(
+                method, "INTERNAL", f"could not parse the answer from {self.socket_path}: {exc}"
+            ) from None
+
+    def _call(self, method: str, request: Any, answer_type: Any) -> Any:
+        return self._unary(method, f"/runtime.v1.RuntimeService/{method}", request, answer_type)
 
     def _to_dict(self, message: Any) -> JSONDict:
         from google.protobuf.json_format import MessageToDict
@@ -171,9 +173,14 @@ class CRIClient:
 
     def version(self) -> JSONDict:
         """``Version``: runtimeName, runtimeVersion, runtimeApiVersion."""
-        return self._to_dict(
-            self._call("Version", self._runtime.Version, self._pb.VersionRequest())
-        )
+        pb = self._pb
+        return self._to_dict(self._call("Version", pb.VersionRequest(), pb.VersionResponse))
+
+    def version_v1alpha2(self) -> JSONDict:
+        """``Version`` over ``runtime.v1alpha2`` (the same message fields as v1)."""
+        pb = self._pb
+        answer = self._unary("Version", _V1ALPHA2_VERSION, pb.VersionRequest(), pb.VersionResponse)
+        return self._to_dict(answer)
 
     def api_version(self) -> str:
         """The CRI API the endpoint serves: ``"v1"``, or ``"v1alpha2"`` if only that.
@@ -181,64 +188,63 @@ class CRIClient:
         Runtimes from before Kubernetes 1.23's move to v1 (containerd < 1.5.x, CRI-O < 1.20)
         only answer ``runtime.v1alpha2``; its ``Version`` messages have the same fields.
         """
-        request = self._pb.VersionRequest()
+        from inspect8s.runtime.h2 import CallError
+
+        request = self._pb.VersionRequest().SerializeToString()
         try:
-            self._runtime.Version(request, timeout=self.timeout, wait_for_ready=False)
+            self._channel.unary("/runtime.v1.RuntimeService/Version", request, self.timeout)
             return "v1"
-        except self._grpc.RpcError as err:
-            if err.code() != self._grpc.StatusCode.UNIMPLEMENTED:
-                raise self._failure("Version", err) from None
+        except CallError as err:
+            if err.code != "UNIMPLEMENTED":
+                raise self._failure("Version", err.code, err.message) from None
             v1_error = err
-        alpha = self._channel.unary_unary(
-            _V1ALPHA2_VERSION,
-            request_serializer=self._pb.VersionRequest.SerializeToString,
-            response_deserializer=self._pb.VersionResponse.FromString,
-        )
         try:
-            alpha(request, timeout=self.timeout, wait_for_ready=False)
-        except self._grpc.RpcError:
-            raise self._failure("Version", v1_error) from None
+            self._channel.unary(_V1ALPHA2_VERSION, request, self.timeout)
+        except CallError:
+            raise self._failure("Version", v1_error.code, v1_error.message) from None
         return "v1alpha2"
 
     def status(self, verbose: bool = True) -> JSONDict:
         """``Status``: runtime conditions and, verbose, the runtime's configuration."""
         request = self._pb.StatusRequest(verbose=verbose)
-        return self._to_dict(self._call("Status", self._runtime.Status, request))
+        return self._to_dict(self._call("Status", request, self._pb.StatusResponse))
 
     def runtime_config(self) -> JSONDict:
         """``RuntimeConfig``: the cgroup driver (containerd >= 2.0, CRI-O, cri-dockerd 0.3.x;
         containerd 1.6 and 1.7 answer UNIMPLEMENTED: runtime-facts.md C3)."""
         request = self._pb.RuntimeConfigRequest()
-        return self._to_dict(self._call("RuntimeConfig", self._runtime.RuntimeConfig, request))
+        return self._to_dict(self._call("RuntimeConfig", request, self._pb.RuntimeConfigResponse))
 
     def list_pod_sandboxes(self) -> JSONDict:
         """``ListPodSandbox`` without filter: ``{"items": [...]}``."""
         request = self._pb.ListPodSandboxRequest()
-        return self._to_dict(self._call("ListPodSandbox", self._runtime.ListPodSandbox, request))
+        return self._to_dict(self._call("ListPodSandbox", request, self._pb.ListPodSandboxResponse))
 
     def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> JSONDict:
         """``PodSandboxStatus``: ``{"status": {...}, "info": {...}}``."""
         request = self._pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=verbose)
         return self._to_dict(
-            self._call("PodSandboxStatus", self._runtime.PodSandboxStatus, request)
+            self._call("PodSandboxStatus", request, self._pb.PodSandboxStatusResponse)
         )
 
     def list_containers(self) -> JSONDict:
         """``ListContainers`` without filter: ``{"containers": [...]}``."""
         request = self._pb.ListContainersRequest()
-        return self._to_dict(self._call("ListContainers", self._runtime.ListContainers, request))
+        return self._to_dict(self._call("ListContainers", request, self._pb.ListContainersResponse))
 
     def container_status(self, container_id: str, verbose: bool = True) -> JSONDict:
         """``ContainerStatus``: ``{"status": {...}, "info": {...}}``."""
         request = self._pb.ContainerStatusRequest(container_id=container_id, verbose=verbose)
-        return self._to_dict(self._call("ContainerStatus", self._runtime.ContainerStatus, request))
+        return self._to_dict(
+            self._call("ContainerStatus", request, self._pb.ContainerStatusResponse)
+        )
 
     # -- ImageService -----------------------------------------------------------------------
 
     # -- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the channel; the client cannot be used afterwards."""
+        """Close the connection; a later call opens a new one."""
         self._channel.close()
 
     def __enter__(self) -> CRIClient:

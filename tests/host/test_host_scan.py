@@ -16,7 +16,7 @@ from inspect8s.collect.join import group_containers
 from inspect8s.errors import ErrorKind
 from inspect8s.host.fs import HostFS
 from inspect8s.host.proc import read_namespaces
-from inspect8s.host.scan import HostScan, scan_host
+from inspect8s.host.scan import CMDLINE_COMMS, HostScan, scan_host
 from inspect8s.model import NAMESPACE_TYPES, ProcessInfo, QoS
 
 NODES = Path(__file__).resolve().parents[1] / "fixtures" / "nodes"
@@ -193,13 +193,36 @@ def test_fault_ns_links_aggregated_over_many_processes(tree: Path) -> None:
     pids = sorted(int(p.name) for p in (tree / "proc").iterdir() if p.name.isdigit())
     for pid in pids:
         _replace_link_with_file(tree, pid, "net")
-    scan = scan_host(HostFS(str(tree)))
+    scan = scan_host(HostFS(str(tree)), namespaces="all")
     assert len(scan.processes) == len(pids)
     assert len(scan.failures) == 1
     f = scan.failures[0]
     assert f.source == "host:/proc/*/ns/{net}"
     assert f"for {len(pids)} processes" in f.detail
     assert f"and {len(pids) - 5} more" in f.detail
+
+
+def test_namespaces_read_only_for_the_processes_that_matter(tree: Path) -> None:
+    """PID 1, container processes, runtime daemons/shims/kubelet and the caller: their links
+    are read; any other process's are not (so an unreadable one is no failure either)."""
+    pids = sorted(int(p.name) for p in (tree / "proc").iterdir() if p.name.isdigit())
+    for pid in pids:
+        _replace_link_with_file(tree, pid, "net")
+    everything = scan_host(HostFS(str(tree)), namespaces="all")
+    scan = scan_host(HostFS(str(tree)), namespaces_of=[pids[-1]])
+    read = {pid for pid, p in scan.processes.items() if p.namespaces_read}
+    skipped = set(scan.processes) - read
+    assert skipped, "the fixture has processes that are neither containers nor daemons"
+    for pid in skipped:
+        proc = scan.processes[pid]
+        assert proc.namespaces == {} and pid not in scan.identities and pid != 1
+        assert proc.comm not in CMDLINE_COMMS and pid != pids[-1]
+        assert everything.processes[pid].namespaces  # readable: left out by choice
+    assert {1, pids[-1], *scan.identities} <= read
+    for pid in read:
+        assert scan.processes[pid].namespaces == everything.processes[pid].namespaces
+    (f,) = scan.failures
+    assert f"for {len(read)} processes" in f.detail
 
 
 def test_fault_vanished_processes_are_dropped_silently(tree: Path) -> None:
@@ -271,7 +294,7 @@ def _pid1_ns_readable() -> bool:
 
 
 def test_live_scan_finds_itself() -> None:
-    scan = scan_host(HostFS("/"), cmdline="all")
+    scan = scan_host(HostFS("/"), cmdline="all", namespaces_of=[os.getpid()])
     me = scan.processes[os.getpid()]
     assert me.ppid == os.getppid()
     raw = Path("/proc/self/cmdline").read_bytes()

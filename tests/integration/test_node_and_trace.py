@@ -185,12 +185,15 @@ def test_docker_container_is_listed(scene: Scene, report: dict[str, Any]) -> Non
 
 
 def test_runtimes_versions_from_their_apis(scene: Scene, report: dict[str, Any]) -> None:
-    runtimes = {r["name"]: r for r in report["runtimes"]}
+    # by daemon PID: a busy host runs containerds and dockerds of its own beside the bed's
+    runtimes = {r["pid"]: r for r in report["runtimes"]}
     version = scene.bed.cri_client().version()
-    assert runtimes["containerd"]["version"] == version["runtimeVersion"]
-    assert runtimes["containerd"]["pid"] == scene.bed.containerd_pid
-    assert runtimes["dockerd"]["version"] == scene.bed.docker.version()["Version"]
-    assert runtimes["dockerd"]["pid"] == scene.bed.dockerd_pid
+    containerd = runtimes[scene.bed.containerd_pid]
+    assert containerd["name"] == "containerd"
+    assert containerd["version"] == version["runtimeVersion"]
+    dockerd = runtimes[scene.bed.dockerd_pid]
+    assert dockerd["name"] == "dockerd"
+    assert dockerd["version"] == scene.bed.docker.version()["Version"]
 
 
 def link(trace: dict[str, Any], name: str) -> dict[str, Any]:

@@ -344,7 +344,9 @@ oom_score = 0
     def _start_containerd(self) -> None:
         import grpc
 
-        from inspect8s.runtime._cri import api_pb2, api_pb2_grpc
+        from inspect8s.runtime._cri import api_pb2
+
+        from . import api_pb2_grpc
 
         self._write_containerd_config()
         log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
