@@ -8,35 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from inspect8s.errors import ProbeError
-from inspect8s.model import (
-    CgroupLimits,
-    ConfigValue,
-    Container,
-    NodeConfig,
-    NodeReport,
-    Pod,
-)
-from inspect8s.model.chain import (
-    CgroupLink,
-    ContainerdLink,
-    CriEndpointLink,
-    DaemonLink,
-    HandlerLink,
-    KubeletLink,
-    LimitsLink,
-    Link,
-    NamespacesLink,
-    OciRuntimeLink,
-    ProcessesLink,
-    RuntimeChain,
-    RuntimeLink,
-    ShimLink,
-)
 from inspect8s.model.serialize import to_data
 from inspect8s.render.layout import SHORT_ID, Column, Fit, Page, Screen
+
+if TYPE_CHECKING:  # the models load on first use: `node -o json` needs none of these here
+    from inspect8s.errors import ProbeError
+    from inspect8s.model import CgroupLimits, ConfigValue, Container, NodeConfig, NodeReport, Pod
+    from inspect8s.model.chain import Link, RuntimeChain
 
 SCHEMA_VERSION = 1
 
@@ -270,6 +250,21 @@ def write_node_table(report: NodeReport, out: TextIO, screen: Screen | None = No
 
 def link_summary(link: Link) -> str:
     """One line saying what a link established (or why it could not)."""
+    from inspect8s.model.chain import (
+        CgroupLink,
+        ContainerdLink,
+        CriEndpointLink,
+        DaemonLink,
+        HandlerLink,
+        KubeletLink,
+        LimitsLink,
+        NamespacesLink,
+        OciRuntimeLink,
+        ProcessesLink,
+        RuntimeLink,
+        ShimLink,
+    )
+
     if link.missing:
         return f"MISSING: {link.missing}"
     if isinstance(link, KubeletLink):
