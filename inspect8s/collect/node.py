@@ -350,13 +350,6 @@ def gather_node(
     if inventory is None:
         inventory = Inventory(fs, options.clients, timeout=options.timeout, errors=errors)
     not_found: list[str] = []
-    if options.query_runtimes and options.clients is None:
-        import threading
-
-        from inspect8s.runtime.cri import preload
-
-        threading.Thread(target=preload, name="inspect8s-preload", daemon=True).start()
-
     if self_pid is None and fs.is_live:
         self_pid = os.getpid()
     layout = errors.attempt(lambda: cgroups.read_layout(fs))

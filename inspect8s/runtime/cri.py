@@ -47,22 +47,6 @@ _MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _V1ALPHA2_VERSION = "/runtime.v1alpha2.RuntimeService/Version"
 
 
-def preload() -> None:
-    """Import protobuf and the CRI messages (about 30 ms of imports) ahead of the first client.
-
-    The node pipeline calls it on a background thread while it scans ``/proc``: the scan
-    spends most of its time in system calls, which release the interpreter, so the two
-    overlap and a node command does not wait for the imports after the scan. Any failure
-    is left for the client to report."""
-    try:
-        from google.protobuf import json_format  # noqa: F401
-
-        from inspect8s.runtime import h2  # noqa: F401
-        from inspect8s.runtime._cri import api_pb2  # noqa: F401
-    except Exception:  # CRIClient raises it again, with its message
-        return
-
-
 def kind_from_grpc_code(code_name: str) -> ErrorKind:
     """Map a gRPC status code name ("NOT_FOUND") to an ErrorKind."""
     return _GRPC_KINDS.get(code_name, ErrorKind.UNAVAILABLE)
