@@ -102,15 +102,21 @@ def test_hierarchy_that_cannot_be_read_is_not_walked(tree: Path, damage: str) ->
 
 def test_live_walk_matches_proc_files() -> None:
     """On this machine (any layout: every mounted hierarchy is walked), each process
-    seen by both scans, with the same start time, is in the same cgroups."""
+    seen by both scans, with the same start time, is in the same cgroups. The files are read
+    before and after the walk: a process that moved meanwhile (a busy machine's services
+    do) is left out, since either answer was right at its moment."""
     fs = HostFS("/")
+    before = scan_host(fs, cgroups="proc", mountinfo="none")
     walked = scan_host(fs, cgroups="walk", mountinfo="none")
     per_file = scan_host(fs, cgroups="proc", mountinfo="none")
     both = [
         pid
         for pid, proc in walked.processes.items()
         if pid in per_file.processes
+        and pid in before.processes
         and per_file.processes[pid].start_time_ticks == proc.start_time_ticks
+        and before.processes[pid].start_time_ticks == proc.start_time_ticks
+        and before.processes[pid].cgroups == per_file.processes[pid].cgroups
     ]
     assert os.getpid() in both and len(both) > 10
     differ = [
