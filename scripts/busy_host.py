@@ -46,10 +46,13 @@ def _run(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
     if not argv:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     from testbed import ContainerRequest, TestBed, TestBedUnavailable, missing_requirements
 

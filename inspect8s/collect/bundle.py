@@ -86,6 +86,13 @@ class Bundle:
         """The ``--docker-host`` values given to ``record``."""
         return _strings(_options(self.manifest).get("dockerHosts"))
 
+    @property
+    def recorder_pid(self) -> int | None:
+        """The PID of the ``record`` process on its host (under ``/``): the top of ``host/``
+        is what that process saw, in its own mount namespace."""
+        pid = self.manifest.get("recorderPid")
+        return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+
 
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
@@ -131,6 +138,7 @@ _MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
     "root": (str,),
     "notes": (list,),
     "redactions": (dict,),
+    "recorderPid": (int,),
 }
 
 
@@ -232,11 +240,12 @@ def load_bundle(path: str) -> Bundle:
 class ReplayHostFS(HostFS):
     """A HostFS over ``DIR/host`` that reports the recorded sockets and read failures."""
 
-    __slots__ = ("_errors", "_sockets", "_stats")
+    __slots__ = ("_errors", "_recorder", "_sockets", "_stats")
     direct_reads = False  # every read goes through the methods below
 
     def __init__(self, bundle: Bundle) -> None:
         super().__init__(bundle.host_root)
+        self._recorder = bundle.recorder_pid
         self._sockets = frozenset(bundle.sockets)
         self._stats = bundle.host_stat
         self._errors: dict[str, ProbeFailed] = {}
@@ -246,6 +255,10 @@ class ReplayHostFS(HostFS):
             self._errors[str(host_path)] = ProbeFailed(
                 _kind(err.get("kind")), f"host:{host_path}", str(err.get("detail", ""))
             )
+
+    @property
+    def own_pid(self) -> int | None:
+        return self._recorder
 
     def _recorded_failure(self, path: str) -> None:
         failure = self._errors.get(path)

@@ -14,7 +14,6 @@ report; the rest of the report is still built.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -350,8 +349,8 @@ def gather_node(
     if inventory is None:
         inventory = Inventory(fs, options.clients, timeout=options.timeout, errors=errors)
     not_found: list[str] = []
-    if self_pid is None and fs.is_live:
-        self_pid = os.getpid()
+    if self_pid is None:
+        self_pid = fs.own_pid
     layout = errors.attempt(lambda: cgroups.read_layout(fs))
     host = scan.scan_host(
         fs,

@@ -509,6 +509,7 @@ def record_node(
             "runtimeAnswers": clients.redacted_answers,
         },
         "notes": fs.notes + ([f"unix socket peers not read: {peer_error}"] if peer_error else []),
+        "recorderPid": fs.own_pid,
     }
     _write_json(out / MANIFEST, manifest)
     if fs.errors:

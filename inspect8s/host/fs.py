@@ -111,6 +111,12 @@ class HostFS:
         return self._prefix == ""
 
     @property
+    def own_pid(self) -> int | None:
+        """The PID of the process whose view the top of this tree is (a live ``/``: this
+        process; a bundle: the process that recorded it); None when unknown."""
+        return os.getpid() if self.is_live else None
+
+    @property
     def confinement(self) -> str:
         """How paths are kept inside the root: "none" (the root is ``/``), "openat2"
         (the kernel resolves in the root) or "walk" (component by component)."""

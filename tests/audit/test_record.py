@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,6 +110,7 @@ def test_record_a_root_and_replay_gives_the_same_audit(tmp_path: Path) -> None:
     manifest = json.loads((bundle / "bundle.json").read_text())
     assert manifest["format"] == "inspect8s-bundle" and manifest["version"] == 1
     assert manifest["kubeletVersion"] == {"version": "v1.33.5", "source": "option"}
+    assert manifest["recorderPid"] is None  # under --root the top of host/ is the root's
     # credentials are gone, lines stay where they were
     original = (root / "etc/containerd/config.toml").read_text()
     kept = (bundle / "host/etc/containerd/config.toml").read_text()
@@ -170,3 +172,19 @@ def test_parsers_never_raise_on_random_bytes(data: bytes) -> None:
     redact_text(text)
     redact_file("/proc/1/cmdline", data)
     redact_file("/etc/containerd/config.toml", data)
+
+
+@pytest.mark.parametrize(
+    ("value", "pid"), [(4321, 4321), (None, None), ("4321", None), (True, None), (0, None)]
+)
+def test_replay_takes_the_recorder_as_its_own_process(
+    tmp_path: Path, value: object, pid: int | None
+) -> None:
+    """The top of ``host/`` is the recorder's view: replay resolves other processes' paths
+    against it as the live run did (a daemon in another mount namespace binding the same
+    path is another socket); a damaged value is no PID."""
+    from inspect8s.collect.bundle import Bundle, ReplayHostFS
+
+    bundle = Bundle(str(tmp_path), {"format": "inspect8s-bundle", "recorderPid": value})
+    assert bundle.recorder_pid == pid
+    assert ReplayHostFS(bundle).own_pid == pid
