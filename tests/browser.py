@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -96,6 +97,7 @@ class Browser:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "HOME": self._profile.name},
+            start_new_session=True,  # its helpers (zygote, renderers, crashpad) in one group
         )
         try:
             port = self._devtools_port()
@@ -119,9 +121,21 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=15)
+            # the helpers may outlive the browser a moment, still writing to the profile
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._proc = None
         if self._profile is not None:
-            self._profile.cleanup()
+            for attempt in range(50):
+                try:
+                    self._profile.cleanup()  # again while the directory is there
+                    break
+                except OSError:  # a helper exiting wrote one last file
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
             self._profile = None
 
     def _devtools_port(self) -> int:
