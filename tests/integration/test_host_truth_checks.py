@@ -25,8 +25,15 @@ pytestmark = pytest.mark.integration
 
 MiB = 1 << 20
 # A child shell builds a 200 MiB string inside a 32 MiB cgroup and is OOM-killed; the
-# container's init shell lives on.
-OOM_COMMAND = ("/bin/sh", "-c", "( x=$(head -c 200m /dev/zero | tr '\\0' x) ); sleep infinity")
+# container's init shell lives on: the child makes itself the OOM killer's first choice
+# (raising one's own oom_score_adj needs no privilege), so the killer never takes the init
+# shell, whose exit would remove the cgroup with the counter the checks read.
+OOM_COMMAND = (
+    "/bin/sh",
+    "-c",
+    "( echo 1000 > /proc/self/oom_score_adj; x=$(head -c 200m /dev/zero | tr '\\0' x) ); "
+    "sleep infinity",
+)
 
 
 @dataclass
@@ -113,12 +120,14 @@ def scene(testbed: TestBed) -> Any:
             containers=[ContainerRequest("app", command=OOM_COMMAND, memory_limit_bytes=32 * MiB)],
         ),
     }
-    deadline = time.monotonic() + 30
-    while oom_kills(pods["oom"], "app") == 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    yield Scene(bed, pods)
-    for handle in pods.values():
-        bed.remove_pod(handle)
+    try:
+        deadline = time.monotonic() + 30
+        while oom_kills(pods["oom"], "app") == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield Scene(bed, pods)
+    finally:  # also when the scene failed to come up: the bed is shared with later tests
+        for handle in pods.values():
+            bed.remove_pod(handle)
 
 
 def pod_list(scene: Scene) -> dict[str, Any]:
