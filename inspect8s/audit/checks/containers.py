@@ -117,10 +117,23 @@ def _norm_cap(raw: str) -> str:
     return name[4:] if name.startswith("CAP_") else name
 
 
-def _host(ctx: ContainerContext) -> Container:
+def container_on_node(ctx: ContainerContext) -> Container:
+    """The container as the node probe saw it; Skip when it was not found there."""
     if ctx.container is None:
         raise Skip("the container was not found on this node")
     return ctx.container
+
+
+def container_namespaces(ctx: ContainerContext) -> Container:
+    """:func:`container_on_node`, with its namespace links read and a host reference to
+    compare them with; Skip otherwise."""
+    host = container_on_node(ctx)
+    node = ctx.snapshot.node
+    if node is not None and node.host_reference.pid is None:
+        raise Skip(f"no host namespace reference: {node.host_reference.reason}")
+    if not host.namespaces:
+        raise Skip("the container's namespace links were not read")
+    return host
 
 
 def _spec(ctx: ContainerContext) -> tuple[Pod, ContainerSpec]:
@@ -175,7 +188,7 @@ def memory_limit_enforced(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts "What no existing tool does" 3 (spec limits vs memory.max) and 4.6.
     """
     _, spec = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     wanted = spec.limits.memory_bytes
     if wanted is None:
         return
@@ -212,7 +225,7 @@ def cpu_limit_enforced(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts "What no existing tool does" 3 (spec limits vs cpu.max) and 4.6.
     """
     _, spec = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     wanted = spec.limits.cpu_millicores
     if wanted is None:
         return
@@ -247,7 +260,7 @@ def memory_unlimited(ctx: ContainerContext) -> Iterator[Violation]:
 
     Source: runtime-facts 4.6 (the cgroup files actually carry the limits).
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if not _memory_read(host.limits):
         raise Skip("the container's memory cgroup files were not read")
     if host.limits.memory_max_bytes is not None:
@@ -285,7 +298,7 @@ def pids_unlimited(ctx: ContainerContext) -> Iterator[Violation]:
 
     Source: runtime-facts 4.6 (``pids.max`` carries the limit); kubelet ``podPidsLimit``.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.limits.pids_current is None:
         raise Skip("the container's pids cgroup files were not read")
     pod_max = host.pod_limits.pids_max if host.pod_limits is not None else None
@@ -325,7 +338,7 @@ def qos_parent(ctx: ContainerContext) -> Iterator[Violation]:
     "cgroup path formats" (Guaranteed pods sit directly under kubepods).
     """
     pod, _ = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if pod.qos is None:
         raise Skip("the pod's QoS class is not known")
     if host.qos is None:
@@ -363,12 +376,7 @@ def host_namespaces(ctx: ContainerContext) -> Iterator[Violation]:
     real-node-1.28-two-containerds and real-crio-1.28.11 recordings.
     """
     pod, _ = _spec(ctx)
-    host = _host(ctx)
-    node = ctx.snapshot.node
-    if node is not None and node.host_reference.pid is None:
-        raise Skip(f"no host namespace reference: {node.host_reference.reason}")
-    if not host.namespaces:
-        raise Skip("the container's namespace links were not read")
+    host = container_namespaces(ctx)
     declared = {"hostNetwork": pod.host_network, "hostPID": pod.host_pid, "hostIPC": pod.host_ipc}
     rule = host_namespace_rule(host.runtime)
     expected = rule.expected(pod.host_network, pod.host_pid, pod.host_ipc)
@@ -418,7 +426,7 @@ def capabilities_match(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts "What no existing tool does" 3 and 4.6 (``CapEff`` matches the spec).
     """
     _, spec = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.cap_eff is None:
         raise Skip("the init process's /proc/<pid>/status was not read")
     if spec.privileged:
@@ -456,7 +464,7 @@ def seccomp_applied(ctx: ContainerContext) -> Iterator[Violation]:
     and 4.6.
     """
     pod, spec = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     profile = _effective_seccomp(pod, spec)
     if profile is None or profile == "Unconfined" or spec.privileged:
         return
@@ -484,7 +492,7 @@ def no_new_privs_set(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts 4.6 (``/proc/<pid>/status`` ``NoNewPrivs`` matches the spec).
     """
     _, spec = _spec(ctx)
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if spec.allow_privilege_escalation is not False:
         return
     if host.no_new_privs is None:
@@ -516,7 +524,7 @@ def oom_kills(ctx: ContainerContext, settings: CheckSettings) -> Iterator[Violat
     Source: runtime-facts 4.6 (host truth of resource limits); kernel
     Documentation/admin-guide/cgroup-v2.rst ``memory.events``.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     kills = host.limits.memory_oom_kills
     if kills is None:
         raise Skip("this kernel or cgroup version does not report OOM kills")
@@ -543,7 +551,7 @@ def cpu_throttling(ctx: ContainerContext, settings: CheckSettings) -> Iterator[V
 
     Source: runtime-facts 4.6; kernel Documentation/scheduler/sched-bwc.rst (``cpu.stat``).
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     periods = host.limits.cpu_nr_periods
     throttled = host.limits.cpu_nr_throttled
     if periods is None or throttled is None:
@@ -604,7 +612,7 @@ def runtime_socket_mounted(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts 4.5 S3 (cross-check actual mounts in mountinfo) and
     "What no existing tool does" 8.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.mounts is None:
         raise Skip("the container's mount table was not read")
     for message in _sockets_exposed(host):
@@ -632,7 +640,7 @@ def cgroupfs_writable(ctx: ContainerContext) -> Iterator[Violation]:
     Source: runtime-facts 4.4 C6 (privileged pods on cgroup v2 see the host cgroupfs
     read-write).
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.mounts is None:
         raise Skip("the container's mount table was not read")
     seen: set[str] = set()

@@ -18,21 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from inspect8s.audit.checks.containers import container_namespaces, container_on_node
 from inspect8s.audit.registry import ContainerContext, Scope, Skip, Violation, check
 from inspect8s.audit.results import Severity
-from inspect8s.model import Container, ContainerSpec, Pod, host_uid
+from inspect8s.model import ContainerSpec, Pod, host_uid
 from inspect8s.model.nsrules import host_namespace_rule
 
 # Every capability up to AUDIT_READ (bit 37, Linux 3.16): a mask holding all of them is the
 # full set on any kernel a node runs today; newer bits (PERFMON, BPF, CHECKPOINT_RESTORE)
 # count when the kernel has them, which a privileged container then holds too.
 FULL_SET_BITS = 38
-
-
-def _host(ctx: ContainerContext) -> Container:
-    if ctx.container is None:
-        raise Skip("the container was not found on this node")
-    return ctx.container
 
 
 def _spec(ctx: ContainerContext) -> tuple[Pod, ContainerSpec] | None:
@@ -71,7 +66,7 @@ def privileged_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     Judged from the kernel alone; the message says whether the pod spec asked for it.
     Source: capabilities(7); cgroup-v1 devices.rst; runtime-facts 4.4 C6 and 4.6.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.cap_eff is None and host.devices_allow_all is None and host.mounts is None:
         raise Skip("neither the init process's status, its devices cgroup nor its mounts were read")
     reasons = []
@@ -121,12 +116,7 @@ def host_namespaces_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     never under CRI-O).
     Source: namespaces(7); runtime-facts 4.6 (ns inodes vs the host's).
     """
-    host = _host(ctx)
-    node = ctx.snapshot.node
-    if node is not None and node.host_reference.pid is None:
-        raise Skip(f"no host namespace reference: {node.host_reference.reason}")
-    if not host.namespaces:
-        raise Skip("the container's namespace links were not read")
+    host = container_namespaces(ctx)
     spec = _spec(ctx)
     rule = host_namespace_rule(host.runtime)
     expected = (
@@ -161,7 +151,7 @@ def host_root_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     Source: user_namespaces(7); proc(5) ``Uid:``; Kubernetes docs "Use a User Namespace
     With a Pod".
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.uid is None:
         raise Skip("the init process's /proc/<pid>/status was not read")
     if host.uid != 0:
@@ -202,7 +192,7 @@ def seccomp_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
     Judged from the kernel alone (I8S-ISO-SECCOMP compares with a profile the spec asks
     for). Source: seccomp(2); proc(5) ``Seccomp:``; runtime-facts 4.5 S6 and 4.6.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.seccomp_mode is None:
         raise Skip("the init process's seccomp mode was not read")
     if host.seccomp_mode != 0:
@@ -238,7 +228,7 @@ def rootfs_in_kernel(ctx: ContainerContext) -> Iterator[Violation]:
 
     Judged from the kernel alone. Source: proc(5) mountinfo; runtime-facts 4.6.
     """
-    host = _host(ctx)
+    host = container_on_node(ctx)
     if host.mounts is None:
         raise Skip("the container's mount table was not read")
     roots = [m for m in host.mounts if m.mount_point == "/"]
