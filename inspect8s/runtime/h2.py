@@ -243,10 +243,12 @@ class _Connection:
         except TimeoutError:
             raise CallError("DEADLINE_EXCEEDED", f"sending to unix:{self.path} timed out") from None
         except OSError as exc:
-            self.closed = True
-            raise CallError(
-                "UNAVAILABLE", f"connection to unix:{self.path} failed: {_why(exc)}"
-            ) from None
+            raise self._lost(exc) from None
+
+    def _lost(self, exc: OSError) -> CallError:
+        """The connection broke: it is not used again."""
+        self.closed = True
+        return CallError("UNAVAILABLE", f"connection to unix:{self.path} failed: {_why(exc)}")
 
     def _control(self, data: bytes, deadline: float) -> None:
         """Send an acknowledgement or a WINDOW_UPDATE: a peer that has already closed its
@@ -266,10 +268,7 @@ class _Connection:
             except TimeoutError:
                 raise CallError("DEADLINE_EXCEEDED", f"no answer from unix:{self.path}") from None
             except OSError as exc:
-                self.closed = True
-                raise CallError(
-                    "UNAVAILABLE", f"connection to unix:{self.path} failed: {_why(exc)}"
-                ) from None
+                raise self._lost(exc) from None
             if not chunk:
                 self.closed = True
                 raise CallError(
