@@ -220,7 +220,7 @@ def _note_sockets(
     kubelet: KubeletProcess | None,
     endpoint: tuple[str, str, str] | None,
     errors: Errors,
-    configs: Mapping[int, DaemonConfig | None] | None = None,
+    configs: Mapping[int, DaemonConfig | None],
 ) -> tuple[str | None, str | None]:
     """Fill the socket book from every source; returns the kubelet endpoint's socket
     identity (None: nothing there) and, when it leads nowhere, why."""
@@ -232,7 +232,7 @@ def _note_sockets(
                 if path:
                     book.add(path, f"dockerd (PID {d.pid}) --containerd", pid=d.pid,
                              runtime="containerd")  # fmt: skip
-            config = (configs or {}).get(d.pid) if d.pid is not None else None
+            config = configs.get(d.pid) if d.pid is not None else None
             address = config.containerd_address if isinstance(config, DockerDaemonConfig) else None
             if address is not None and isinstance(address.value, str):
                 path = parse_endpoint(address.value).path
@@ -283,9 +283,9 @@ def _with_versions(
     daemons: Sequence[RuntimeDaemon],
     sockets: Sequence[SocketInfo],
     found: Survey,
-    fs: HostFS | None = None,
-    views: discover.Views | None = None,
-    errors: Errors | None = None,
+    fs: HostFS,
+    views: discover.Views,
+    errors: Errors,
 ) -> list[RuntimeDaemon]:
     """Daemons with the version their own sockets answered (cri-dockerd: its package's or
     binary's, ``collect/daemonversion.py``); runtimes that answered on a socket whose
@@ -295,10 +295,10 @@ def _with_versions(
     for d in daemons:
         mine = [s for s in sockets if d.pid is not None and s.daemon_pid == d.pid]
         version = next((found.versions[s.ident] for s in mine if s.ident in found.versions), None)
-        if version is None and d.name == "cri-dockerd" and fs is not None and views is not None:
+        if version is None and d.name == "cri-dockerd":
             from inspect8s.collect.daemonversion import cri_dockerd_version
 
-            version = cri_dockerd_version(fs, views.fs_of(d.pid), d, errors or Errors())
+            version = cri_dockerd_version(fs, views.fs_of(d.pid), d, errors)
         if version is None and d.name == "dockerd":
             # cri-dockerd relays its Docker Engine's version in CRI Version.
             relayed = next(iter(found.relayed.values()), None)
