@@ -12,14 +12,9 @@ from __future__ import annotations
 from inspect8s.collect.node import NodeCollection
 from inspect8s.collect.podlookup import pod_label
 from inspect8s.errors import NotFoundError, ProbeFailed
+from inspect8s.host.cgroups import RESOURCE_CONTROLLERS
 from inspect8s.host.fs import HostFS
 from inspect8s.model import Container, ProcessInfo, ProcessOrigin, Shim
-
-# v1 controllers in the order that best says where a process is: the resource controllers
-# runtimes always place a container in. ``name=systemd`` and the ``0::`` line are not: CRI-O
-# leaves conmon at ``/`` there while every v1 controller says ``.../crio-conmon-<id>``
-# (real-crio-1.28.11 SOURCE.md, "conmon's cgroup").
-_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer")
 
 
 def cgroup_line(proc: ProcessInfo) -> tuple[str, str]:
@@ -28,7 +23,7 @@ def cgroup_line(proc: ProcessInfo) -> tuple[str, str]:
     ``name=systemd``; on v2 hosts the unified ``0::`` line. ``which`` is the controller, or
     ``"unified"``; ``("unknown", "")`` when the process has no cgroup lines."""
     entries = list(proc.cgroups)
-    for wanted in _CONTROLLERS:
+    for wanted in RESOURCE_CONTROLLERS:
         for e in entries:
             if wanted in e.controllers:
                 return e.path, wanted

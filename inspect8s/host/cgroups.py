@@ -30,6 +30,13 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 V1_UNLIMITED_THRESHOLD = (1 << 63) - (1 << 20)
 
 
+# v1 controllers in the order that best says where a process is: the resource controllers
+# runtimes always place a container in. ``name=systemd`` and the ``0::`` line are not: CRI-O
+# leaves conmon at ``/`` there while every v1 controller says ``.../crio-conmon-<id>``
+# (real-crio-1.28.11 SOURCE.md, "conmon's cgroup").
+RESOURCE_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer")
+
+
 def _malformed(source: str, detail: str) -> ProbeFailed:
     return ProbeFailed(ErrorKind.MALFORMED, source, detail)
 

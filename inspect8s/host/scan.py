@@ -29,8 +29,16 @@ What is read per process (decisions, measured in benchmarks/README.md "host_scan
   cgroup instead of one per process (a node has far fewer cgroups than processes; about
   -40 ms at 5,000 processes). On v1 and hybrid hosts every hierarchy would have to be
   walked and each root's ``cgroup.procs`` lists every process: ten hierarchies cost as
-  much as the per-process reads they save (benchmarks/README.md), so ``auto`` reads
-  ``/proc/<pid>/cgroup`` there. The text
+  much as the per-process reads they save (benchmarks/README.md), so ``auto`` *screens*
+  there (``"screen"``): it walks only the hierarchies that say whether a process is in a
+  container (the first mounted resource controller, memory before pids, which runtimes
+  always place a container in, and a hybrid host's v2 hierarchy, whose ``cgroup.procs``
+  is cheap). A process those lines place in a container, one that is a daemon, shim or
+  the kubelet (:data:`CMDLINE_COMMS`), PID 1, ``namespaces_of`` and any process the walk
+  did not find have their ``/proc/<pid>/cgroup`` read as usual; every other process is
+  read by its ``stat`` alone and keeps only its screening lines, with
+  ``ProcessInfo.cgroups_complete`` False (about -25 % of the scan's CPU time at 5,000
+  processes on a hybrid host, benchmarks/README.md "node_scan"). The text
   ``/proc/<pid>/cgroup`` would show is rebuilt from that (hierarchy ids and controller
   names taken from one process's file, paths joined to each mount's root the way the
   kernel shows them), so the result is the same. A process is read the usual way when it
@@ -61,7 +69,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.host.cgroups import CgroupLayout, parse_proc_cgroup, read_layout
+from inspect8s.host.cgroups import (
+    RESOURCE_CONTROLLERS,
+    CgroupLayout,
+    parse_proc_cgroup,
+    read_layout,
+)
 from inspect8s.host.fs import HostFS
 from inspect8s.host.identify import identify_entries
 from inspect8s.host.mounts import parse_mountinfo
@@ -211,7 +224,10 @@ def _walk_hierarchy(fs: HostFS, mount_point: str, mount_root: str) -> dict[int, 
 
 
 def cgroup_membership(
-    fs: HostFS, layout: CgroupLayout, sample: str
+    fs: HostFS,
+    layout: CgroupLayout,
+    sample: str,
+    only: Collection[str] | None = None,
 ) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]] | None:
     """Every process's cgroup in every hierarchy, from the hierarchies' ``cgroup.procs``.
 
@@ -219,7 +235,8 @@ def cgroup_membership(
     kernel's order and their ``id:controllers:`` prefixes (the same for every process).
     Returns ``(prefixes, pid -> paths)`` where ``paths[i]`` belongs to ``prefixes[i]``;
     only PIDs found in every hierarchy are in the map. None when some hierarchy has no
-    mount under the root or cannot be walked.
+    mount under the root or cannot be walked. ``only`` limits the walk to the hierarchies
+    whose controller lists are given (``"memory"``, ``"cpu,cpuacct"``; ``""`` for v2).
     """
     prefixes: list[str] = []
     walks: list[dict[int, str]] = []
@@ -230,6 +247,8 @@ def cgroup_membership(
         controllers, sep2, _ = rest.partition(":")
         if not (sep and sep2):
             return None
+        if only is not None and controllers not in only:
+            continue
         names = tuple(controllers.split(",")) if controllers else ()
         if hid == "0" and not names:
             mount = layout.v2
@@ -265,6 +284,24 @@ def cgroup_membership(
 def _unified(sample: str) -> bool:
     """True when a ``/proc/<pid>/cgroup`` text has the single v2 line only."""
     return sample.startswith("0::") and sample.count("\n") <= 1
+
+
+def screening_hierarchies(sample: str, layout: CgroupLayout) -> tuple[str, ...]:
+    """The hierarchies of a v1 or hybrid host that screen processes for containers (their
+    controller lists as ``/proc/<pid>/cgroup`` writes them): the v2 line of a hybrid host
+    when its hierarchy is mounted, and the first mounted one of the resource controllers
+    runtimes always place a container in (:data:`~inspect8s.host.cgroups.RESOURCE_CONTROLLERS`,
+    memory first)."""
+    lines = [line.split(":", 2) for line in sample.splitlines() if line.count(":") >= 2]
+    picked = []
+    if layout.v2 is not None and any(h == "0" and c == "" for h, c, _ in lines):
+        picked.append("")
+    for wanted in RESOURCE_CONTROLLERS:
+        found = next((c for _, c, _ in lines if wanted in c.split(",")), None)
+        if found is not None and layout.v1.get(wanted) is not None:
+            picked.append(found)
+            break
+    return tuple(picked)
 
 
 def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
@@ -378,7 +415,7 @@ def scan_host(
     cmdline: Literal["needed", "all"] = "needed",
     cmdline_comms: Collection[str] = CMDLINE_COMMS,
     mountinfo: Literal["containers", "none"] = "containers",
-    cgroups: Literal["auto", "walk", "proc"] = "auto",
+    cgroups: Literal["auto", "walk", "screen", "proc"] = "auto",
     layout: CgroupLayout | None = None,
     namespaces: Literal["needed", "all"] = "needed",
     namespaces_of: Collection[int] = (),
@@ -397,13 +434,17 @@ def scan_host(
     reads them for every process.
 
     ``cgroups="auto"`` takes cgroup membership from ``cgroup.procs`` on a cgroup v2 host
-    when the whole host is scanned, ``"walk"`` on any host, ``"proc"`` never (see the module
-    doc); ``layout`` saves reading the mount table again when the caller has it. A HostFS
+    when the whole host is scanned and screens by one resource controller on v1 and hybrid
+    hosts, ``"walk"`` walks every hierarchy on any host, ``"screen"`` screens (on a v2 host
+    it does what ``"auto"`` does), ``"proc"`` reads every file (see the module doc); ``layout`` saves reading the mount table again when the caller has it. A HostFS
     whose ``direct_reads`` is False (recording, replaying) is always read file by file.
     """
     pid_list = list(fs.iter_pids()) if pids is None else list(pids)
     prefixes: tuple[str, ...] = ()
     members: dict[int, tuple[str, ...]] = {}
+    # screened PIDs (v1 and hybrid hosts): pid -> their lines in the screening hierarchies
+    screen_prefixes: tuple[str, ...] = ()
+    screened: dict[int, tuple[str, ...]] = {}
     if cgroups != "proc" and pids is None and fs.direct_reads:
         if layout is None:
             try:
@@ -411,10 +452,16 @@ def scan_host(
             except ProbeFailed:
                 layout = None
         sample = _sample_cgroup(fs, pid_list) if layout is not None else None
-        if layout is not None and sample is not None and (cgroups == "walk" or _unified(sample)):
-            membership = cgroup_membership(fs, layout, sample)
-            if membership is not None:
-                prefixes, members = membership
+        if layout is not None and sample is not None:
+            if cgroups == "walk" or _unified(sample):
+                membership = cgroup_membership(fs, layout, sample)
+                if membership is not None:
+                    prefixes, members = membership
+            elif cgroups in ("auto", "screen"):
+                only = screening_hierarchies(sample, layout)
+                walked = cgroup_membership(fs, layout, sample, only) if only else None
+                if walked is not None:
+                    screen_prefixes, screened = walked
     processes: dict[int, ProcessInfo] = {}
     identities: dict[int, ContainerIdentity] = {}
     failures: list[ProbeFailed] = []
@@ -432,10 +479,31 @@ def scan_host(
     want_status_all = status == "all"
     want_status_containers = status == "containers"
 
+    # screening lines -> their entries when they name no container, else None (read the
+    # file); shared by every process in the same cgroups
+    screen_cache: dict[tuple[str, ...], tuple[CgroupEntry, ...] | None] = {}
+
     for pid in pid_list:
         base = f"/proc/{pid}"
         known = members.get(pid)
-        names = files_wanted if known is None else files_known
+        # a screened process whose screening lines name no container: its stat is enough
+        boring: tuple[CgroupEntry, ...] | None = None
+        seen = screened.get(pid) if screened else None
+        if seen is not None:
+            if seen in screen_cache:
+                boring = screen_cache[seen]
+            else:
+                text = "".join(
+                    f"{pre}{path}\n" for pre, path in zip(screen_prefixes, seen, strict=True)
+                )
+                try:
+                    found = parse_proc_cgroup(text, f"host:{base}/cgroup")
+                except ProbeFailed:  # a name holding a newline: read the file
+                    boring = None
+                else:
+                    boring = found if identify_entries(found) is None else None
+                screen_cache[seen] = boring
+        names = files_wanted if known is None and boring is None else files_known
         got = read_quick(base, names, "ns", ()) if direct else None
         if got is not None:
             files = dict(zip(names, got[0], strict=True))
@@ -453,11 +521,27 @@ def scan_host(
                 continue
             (_, comm, state, ppid, _, threads, start), files, failed = careful
 
+        complete = True
+        if boring is not None:
+            if comm in comms or pid in ns_pids:
+                # daemons, shims, the kubelet, PID 1 and the caller: every line
+                try:
+                    files["cgroup"] = fs.read_bytes(f"{base}/cgroup")
+                except ProbeFailed as exc:
+                    if exc.kind is _MISSING:
+                        continue
+                    failures.append(exc)
+                    complete = False
+            else:
+                complete = False
+
         # the walk's paths, else the file's bytes: parsed once per distinct value
         key: tuple[str, ...] | bytes | None = known if known is not None else files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()
         ident: ContainerIdentity | None = None
-        if key is not None:
+        if not complete:
+            entries = boring or ()
+        elif key is not None:
             cached = cgroup_cache.get(key)
             if cached is None:
                 if isinstance(key, bytes):
@@ -513,12 +597,13 @@ def scan_host(
                 pid, ppid, comm, argv, state, start, proc_ns, entries,
                 st.uid, st.cap_eff, st.seccomp_mode, st.no_new_privs,
                 st.threads if st.threads is not None else threads, st.nspid,
-                argv_read, ns_read,
+                argv_read, ns_read, complete,
             )  # fmt: skip
         else:
             processes[pid] = ProcessInfo(
                 pid, ppid, comm, argv, state, start, proc_ns, entries,
                 threads=threads, cmdline_read=argv_read, namespaces_read=ns_read,
+                cgroups_complete=complete,
             )  # fmt: skip
         if ident is not None:
             identities[pid] = ident

@@ -51,6 +51,9 @@ class ProcessInfo:
     nspid: tuple[int, ...] = ()  # status "NSpid:", host PID first; (): status not read
     cmdline_read: bool = True  # False: the host scan skipped cmdline (host/scan.py, "needed")
     namespaces_read: bool = True  # False: the host scan skipped ns/* (host/scan.py, "needed")
+    # False: ``cgroups`` holds only the lines of the hierarchies the scan screened with, for
+    # a process they place in no container (host/scan.py, "screen")
+    cgroups_complete: bool = True
 
     @property
     def exe_name(self) -> str:
