@@ -20,7 +20,7 @@ import io
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -28,17 +28,47 @@ from inspect8s._version import __version__
 from inspect8s.commands._env import Environment, env_of
 from inspect8s.errors import ExitStatus
 
+if TYPE_CHECKING:
+    from typer import _click as click
+
+# what every Typer app here shares: the root and each command's own (commands.build)
+_SETTINGS: dict[str, Any] = {
+    "add_completion": False,
+    "rich_markup_mode": None,  # plain help: fast to start, readable in any terminal or CI log
+    "pretty_exceptions_enable": False,  # execute() owns error reporting
+}
+
+
+class _Commands(typer.core.TyperGroup):
+    """The root command, whose subcommands are built when first asked for: running one
+    command imports and builds only that one (``--help`` lists them all)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from inspect8s.commands import COMMANDS
+
+        return [name for _, _, name in COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            from inspect8s.commands import build
+
+            command = build(cmd_name, _SETTINGS)
+            if command is not None:
+                self.add_command(command, cmd_name)
+        return command
+
+
 app = typer.Typer(
     name="inspect8s",
     help=(
         "Explain where every pod really sits on a Linux node (runtime, shim, processes, "
         "namespaces, cgroups, limits) and audit what is wrong with it."
     ),
+    cls=_Commands,
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,  # plain help: fast to start, readable in any terminal or CI log
-    pretty_exceptions_enable=False,  # execute() owns error reporting
     context_settings={"help_option_names": ["-h", "--help"]},
+    **_SETTINGS,
 )
 
 
@@ -73,10 +103,7 @@ def _command() -> typer.core.TyperGroup:
     Typer builds it anew on every ``app(...)`` call (and sets ``sys.excepthook``); a process
     that runs the CLI many times (:func:`run` from a library or the tests) reuses this one.
     """
-    # Each command lives in inspect8s/commands/; importing them is cheap (no heavy imports).
-    from inspect8s.commands import register
-
-    register(app)
+    # Each command lives in inspect8s/commands/ and is built when it is first asked for.
     command = typer.main.get_command(app)
     assert isinstance(command, typer.core.TyperGroup)
     return command
