@@ -38,10 +38,10 @@ import dataclasses
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from inspect8s.errors import UsageError
+from inspect8s.model.frozen import frozen
 
 if TYPE_CHECKING:
     from inspect8s.audit.registry import Check, CheckSettings
@@ -223,7 +223,7 @@ def node_config(
 # --------------------------------------------------------------------------- pods and PIDs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Agent:
     """How to trace a pod on another node: an agent pod there."""
 

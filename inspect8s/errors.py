@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import errno
 import socket
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+
+from inspect8s.model.frozen import frozen
 
 
 class ExitStatus(IntEnum):
@@ -94,7 +95,7 @@ class ProbeFailed(Exception):
         return ProbeError(kind=self.kind, source=self.source, detail=self.detail)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeError:
     """A probe that failed, as shown to the user: "could not check SOURCE: DETAIL"."""
 

@@ -29,12 +29,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from inspect8s.errors import UsageError
+from inspect8s.model.frozen import frozen
 
 Release = tuple[int, int]  # (major, minor): (1, 22) for Kubernetes 1.22
 
@@ -67,7 +68,7 @@ def show(release: Release) -> str:
 FieldPath = tuple[str, ...]  # field path parts; "[]" walks every list item, "**" any depth
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """Something else to change with the apiVersion, shown when the object has one of the
     ``when`` fields (empty: always) and none of the ``unless`` fields."""
@@ -77,7 +78,7 @@ class Change:
     unless: tuple[FieldPath, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ApiEntry:
     """One group/version/kind that is deprecated or removed."""
 
@@ -102,7 +103,7 @@ class ApiEntry:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FieldEntry:
     """An annotation, volume plugin or node label that stops working."""
 
@@ -124,13 +125,13 @@ class FieldEntry:
         return self.key[:-1] if self.key.endswith("*") else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReviewedRelease:
     release: Release
     removes: str  # the guide section that lists its removals, or "none"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ApiTable:
     """The built-in table plus any versions files, indexed for the checks."""
 
@@ -218,7 +219,7 @@ class ApiTable:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Replacement:
     """Where to move an object: apiVersion, kind, and the release that serves it from."""
 
@@ -407,7 +408,7 @@ def _field_entry(raw: Any, where: str, origin: str) -> FieldEntry:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Parsed:
     releases: tuple[ReviewedRelease, ...]
     apis: tuple[ApiEntry, ...]

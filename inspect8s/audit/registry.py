@@ -30,7 +30,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from inspect8s.audit.results import CheckInfo, Location, Scope, Severity
 from inspect8s.errors import ExitStatus, Inspect8sError
 from inspect8s.model import Container, ContainerSpec, ContainerTrace, Pod, Snapshot
+from inspect8s.model.frozen import frozen
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -89,7 +90,7 @@ class Skip(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Violation:
     """One thing a check found wrong.
 
@@ -121,7 +122,7 @@ class FieldLocator(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckSettings:
     """Run-wide settings a check may read (passed when it takes a second parameter).
 
@@ -142,7 +143,7 @@ class CheckSettings:
             object.__setattr__(self, "target_version", parse_target_version(self.target_version))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerContext:
     """What a ``Scope.CONTAINER`` check receives: one container, spec and host truth joined.
 
@@ -162,7 +163,7 @@ class ContainerContext:
 CheckFunc = Callable[..., Iterable[Violation]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Check:
     """A registered check: its description plus the function that runs it."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import overload
 
 from inspect8s.errors import ProbeError
+from inspect8s.model.frozen import frozen
 
 
 class Severity(StrEnum):
@@ -69,7 +70,7 @@ class Status(StrEnum):
     ERROR = "error"  # the check raised something unexpected (a bug in the check)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Location:
     """Where a finding comes from in a file: a manifest document or a config file line.
 
@@ -90,7 +91,7 @@ class Location:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckInfo:
     """The description of a check, as renderers show it (no function attached)."""
 
@@ -111,7 +112,7 @@ class CheckInfo:
         return " ".join(first.split())
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     """One violation of one check by one subject.
 
@@ -141,7 +142,7 @@ class Finding:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """What one check said about one subject (a pod, a container or the node)."""
 
@@ -308,7 +309,7 @@ class OutcomeTable(Sequence[Outcome]):
         return tuple(self)[index]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LeftOut:
     """A pod the audit did not judge, and why (it is inspect8s's own: an agent pod)."""
 
@@ -316,7 +317,7 @@ class LeftOut:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AuditResult:
     """Everything an audit run produced, in a deterministic order.
 

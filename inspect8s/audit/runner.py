@@ -14,7 +14,6 @@ import fnmatch
 import gc
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +39,7 @@ from inspect8s.audit.results import (
 )
 from inspect8s.errors import ExitStatus, ProbeError, ProbeFailed, UsageError
 from inspect8s.model import OWN_POD_LABEL, KubeObject, Pod, Snapshot
+from inspect8s.model.frozen import frozen
 
 DEFAULT_FAIL_ON = Severity.HIGH
 
@@ -92,7 +92,7 @@ def object_location(obj: KubeObject) -> Location | None:
     return Location(obj.file, obj.document_index, obj.line)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _NotRead:
     """An object source that failed: object checks are skipped on it, with the reason."""
 
@@ -154,7 +154,7 @@ def container_contexts(snapshot: Snapshot) -> Iterator[ContainerContext]:
 # --------------------------------------------------------------------------- own pods
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OwnPods:
     """The pods inspect8s made (its agent pods, its DaemonSet and Job), which an audit
     leaves out, and how to recognise anything of theirs in a finding's subject."""
@@ -216,7 +216,7 @@ def _is_own(item: Any, subject: str, own: OwnPods) -> bool:
 # --------------------------------------------------------------------------- ignore file
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IgnoreRule:
     """An accepted finding: check ID (glob) and subject (glob), with the reason it is OK."""
 

@@ -18,7 +18,6 @@ instead of passing on objects never read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ from inspect8s.audit.apitable import POD, ApiTable
 from inspect8s.errors import ProbeError, ProbeFailed
 from inspect8s.kube import apiobjects as conv
 from inspect8s.model import ApiServerInfo, KubeObject, ServedResource, UnreadSource
+from inspect8s.model.frozen import frozen
 from inspect8s.model.objects import POD_TEMPLATE_PATHS
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ _FIELD_KIND_GROUPS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterObjects:
     """What :func:`collect_api_objects` found, ready for the Snapshot."""
 

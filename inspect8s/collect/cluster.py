@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +35,7 @@ from inspect8s.audit.results import (
 )
 from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed, UsageError
 from inspect8s.model import KubeletVersion, KubeNode, Pod, RuntimeClass, Snapshot
+from inspect8s.model.frozen import frozen
 
 if TYPE_CHECKING:
     from inspect8s.host.fs import HostFS
@@ -108,7 +108,7 @@ def pods_of_node(
     return pods_from_items(items, "api")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Machine:
     """What tells this machine apart from every other Node: its boot ID and host name."""
 
@@ -336,7 +336,7 @@ def collect_cluster(
 # --------------------------------------------------------------------------- agents
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeAudit:
     """What the agent on one node returned: its audit result, or why there is none."""
 

@@ -64,7 +64,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import IO, Any
 
 import yaml
@@ -72,6 +72,7 @@ import yaml
 from inspect8s.audit.results import Location
 from inspect8s.errors import ErrorKind, NotFoundError, ProbeError, ProbeFailed, kind_from_oserror
 from inspect8s.model import Pod
+from inspect8s.model.frozen import frozen
 
 MANIFEST_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -98,7 +99,7 @@ Progress = Callable[[str, int, int | None, int], None]  # file, bytes read, size
 # --------------------------------------------------------------------------- objects
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ManifestObject:
     """One Kubernetes object read from a manifest file (see the module docstring)."""
 
@@ -758,7 +759,7 @@ def _dig(data: Any, path: Sequence[str]) -> Any:
 _OWN_META = ("name", "namespace")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PodFields:
     """Lines of a workload's pod fields: pod paths (``spec``, ``containers``, 0, ...) are
     looked up under the workload's template (``spec.template.spec.containers[0]``)."""
@@ -839,7 +840,7 @@ def workload_pod(obj: ManifestObject) -> tuple[Pod, PodFields] | None:
 # --------------------------------------------------------------------------- all at once
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ManifestSet:
     """The pods found in a set of manifest files, with their locations and the errors."""
 

@@ -40,6 +40,7 @@ from inspect8s.model import (
     RuntimeDaemon,
     SocketInfo,
 )
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig import flags as daemon_flags
 from inspect8s.runtime.clients import RuntimeClients
 from inspect8s.runtime.convert import ContainerMeta
@@ -50,7 +51,7 @@ __all__ = ["FLAGGED_NAMESPACES", "NodeCollection", "RuntimeOptions", "collect_no
 DaemonConfig = ContainerdConfig | CrioConfig | DockerDaemonConfig
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeOptions:
     """Where to find runtimes beyond what the node names, and how long to wait."""
 

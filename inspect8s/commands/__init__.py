@@ -26,7 +26,6 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-
 def build(name: str, settings: dict[str, Any]) -> click.Command | None:
     """The click command of the command ``name`` (None: no such command), made from its
     function as Typer makes it, with the app's ``settings`` (help formatting, exceptions).

@@ -9,13 +9,13 @@ plugins' formats. ``--no-headers`` leaves the header rows out of table and wide 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from inspect8s.commands._options import output_format
 from inspect8s.errors import UsageError
+from inspect8s.model.frozen import frozen
 
 if TYPE_CHECKING:
     from inspect8s.commands._env import Environment
@@ -58,7 +58,7 @@ SelectorOpt = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Output:
     """What ``-o`` asked for: a format, its JSONPath template, and whether tables get
     header rows."""

@@ -15,12 +15,13 @@ namespace root; :func:`resolve_dir` joins them the way the kernel shows them
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.host.mounts import read_mountinfo
 from inspect8s.model import CgroupEntry, CgroupLimits, CgroupVersion, Mount
+from inspect8s.model.frozen import frozen
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -71,7 +72,7 @@ def parse_proc_cgroup(text: str, source: str) -> tuple[CgroupEntry, ...]:
 # --------------------------------------------------------------------------- layout
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CgroupMount:
     """One cgroup hierarchy mounted on the host."""
 
@@ -81,7 +82,7 @@ class CgroupMount:
     controllers: tuple[str, ...]  # v1: from the super options ("memory", "name=systemd"); v2: ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CgroupLayout:
     """Where each cgroup hierarchy is mounted.
 

@@ -19,11 +19,11 @@ import posixpath
 import re
 import stat
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from inspect8s.errors import ErrorKind, ProbeFailed, kind_from_oserror
 from inspect8s.host._resolve import Resolver, is_procfs
+from inspect8s.model.frozen import frozen
 
 _PROC_ROOT = re.compile(r"/proc/(\d+)/(root|cwd)(?=/|$)")
 _PROC_EXE = re.compile(r"/proc/(\d+)/exe")
@@ -50,7 +50,7 @@ def _small_reads(fds: Iterable[int]) -> list[bytes] | None:
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileStat:
     """What ``stat(2)`` says about a host file (symlinks followed, as a reader opens it)."""
 

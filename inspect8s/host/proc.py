@@ -8,17 +8,16 @@ The whole-host scan lives in :mod:`inspect8s.host.scan`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import NAMESPACE_TYPES
+from inspect8s.model.frozen import frozen
 
 # include/linux/sched.h: PF_KTHREAD, bit of the "flags" field (9th) of /proc/<pid>/stat.
 PF_KTHREAD = 0x00200000
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StatFields:
     """The fields of ``/proc/<pid>/stat`` the scan uses."""
 
@@ -35,7 +34,7 @@ class StatFields:
         return bool(self.flags & PF_KTHREAD)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StatusFields:
     """The fields of ``/proc/<pid>/status`` the checks use; None: the line was absent."""
 

@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from inspect8s.errors import ErrorKind, ProbeFailed
@@ -86,6 +86,7 @@ from inspect8s.model import (
     Mount,
     ProcessInfo,
 )
+from inspect8s.model.frozen import frozen
 
 _MISSING = ErrorKind.MISSING
 _PROC_FILES = ("stat", "cgroup")
@@ -124,7 +125,7 @@ _Stat = tuple[int, str, str, int, int, int, int]
 _Parsed = tuple[tuple[CgroupEntry, ...], ContainerIdentity | None]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostScan:
     """The result of :func:`scan_host`."""
 
@@ -436,8 +437,9 @@ def scan_host(
     ``cgroups="auto"`` takes cgroup membership from ``cgroup.procs`` on a cgroup v2 host
     when the whole host is scanned and screens by one resource controller on v1 and hybrid
     hosts, ``"walk"`` walks every hierarchy on any host, ``"screen"`` screens (on a v2 host
-    it does what ``"auto"`` does), ``"proc"`` reads every file (see the module doc); ``layout`` saves reading the mount table again when the caller has it. A HostFS
-    whose ``direct_reads`` is False (recording, replaying) is always read file by file.
+    it does what ``"auto"`` does), ``"proc"`` reads every file (see the module doc);
+    ``layout`` saves reading the mount table again when the caller has it. A HostFS whose
+    ``direct_reads`` is False (recording, replaying) is always read file by file.
     """
     pid_list = list(fs.iter_pids()) if pids is None else list(pids)
     prefixes: tuple[str, ...] = ()

@@ -28,13 +28,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
 from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint
 from inspect8s.model.chain import RuntimeChain, chain_from_document
+from inspect8s.model.frozen import frozen
 from inspect8s.model.kube import OWN_POD_LABEL
 
 DEFAULT_AGENT_IMAGE = f"{AGENT_IMAGE_REPOSITORY}:{__version__}"
@@ -99,7 +99,7 @@ def _to_the_end(fn: Callable[[], T]) -> tuple[T | None, Exception | None, bool]:
             signal.signal(signal.SIGINT, previous)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AgentRun:
     """What the agent returned."""
 

@@ -25,11 +25,11 @@ import binascii
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.model import KubeObject, ServedResource, WrittenVersion
+from inspect8s.model.frozen import frozen
 from inspect8s.model.objects import APPLIED, ORIGIN_API, ORIGIN_HELM
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -154,7 +154,7 @@ def live_object(item: Mapping[str, Any], api_version: str, kind: str) -> KubeObj
 # --------------------------------------------------------------------------- Helm
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HelmRelease:
     """One Helm 3 release revision: what it installed, nothing else of the secret."""
 

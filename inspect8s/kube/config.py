@@ -26,11 +26,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from inspect8s.errors import Inspect8sError, UsageError
+from inspect8s.model.frozen import frozen
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_NAMESPACE = "default"
@@ -43,7 +43,7 @@ class KubeConfigError(Inspect8sError):
     """No usable cluster configuration (exit 4; a bad --context or --kubeconfig is exit 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterConfig:
     """A loaded client configuration and where it came from."""
 

@@ -7,15 +7,15 @@ chain a host process belongs to; what ``record`` wrote.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.model.chain import ProcessOrigin, RuntimeChain
+from inspect8s.model.frozen import frozen
 from inspect8s.model.kube import Pod
 from inspect8s.model.node import Container
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PodTrace:
     """One pod: its containers on this node and, when asked, its runtime chain.
 
@@ -34,7 +34,7 @@ class PodTrace:
     remote: Mapping[str, Any] | None = None  # the agent's document; None: traced here
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProcessTrace:
     """What a host process is, and the chain of the pod whose story it is part of."""
 
@@ -44,7 +44,7 @@ class ProcessTrace:
     traced_on: str  # "this machine" or "bundle DIR"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecordedBundle:
     """A bundle written by ``record``: where, which format, what was redacted."""
 

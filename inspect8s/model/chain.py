@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, TypeVar
 
 from inspect8s.errors import ErrorKind, ProbeError, ProbeFailed
+from inspect8s.model.frozen import frozen
 from inspect8s.model.host import CgroupLimits
 from inspect8s.model.kube import Pod
 from inspect8s.model.serialize import Malformed, decode, decode_fields, to_data
@@ -25,7 +26,7 @@ SCHEMA_VERSION = 1  # of the RuntimeChain document (docs/output-formats.md)
 L = TypeVar("L", bound="Link")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class Link:
     """One link of a runtime chain. ``missing`` is None when the link was established, else
     the reason it was not; ``source`` says what proved its values (None: nothing did)."""
@@ -81,7 +82,7 @@ class Link:
         return cls(source=source, missing=missing, **kwargs)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class KubeletLink(Link):
     """The kubelet process (or, stopped, its unit and files) and its version."""
 
@@ -92,7 +93,7 @@ class KubeletLink(Link):
     cmdline: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class CriEndpointLink(Link):
     """The CRI endpoint the kubelet uses, who set it, and the daemon behind it."""
 
@@ -105,7 +106,7 @@ class CriEndpointLink(Link):
     container_runs_here: bool | None = None  # the pod runs in that daemon; None: not asked
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class DaemonLink(Link):
     """A runtime daemon process: which one, how it was found, what it said."""
 
@@ -133,7 +134,7 @@ class DaemonLink(Link):
         return cls(source=source, missing=missing, **kwargs)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class RuntimeLink(DaemonLink):
     """The daemon that runs the pod: the one behind the socket that listed it."""
 
@@ -143,14 +144,14 @@ class RuntimeLink(DaemonLink):
     relays: str | None = None  # cri-dockerd: the Docker Engine version its CRI Version relays
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class DockerdLink(DaemonLink):
     """The Docker Engine behind cri-dockerd (or that runs a Docker container)."""
 
     NAME: ClassVar[str] = "dockerd"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ContainerdLink(DaemonLink):
     """The containerd that dockerd drives (namespace ``moby``)."""
 
@@ -159,7 +160,7 @@ class ContainerdLink(DaemonLink):
     socket_from_dockerd: str | None = None  # the socket dockerd's configuration names
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class HandlerLink(Link):
     """The runtime handler (RuntimeClass) and what it resolves to in the runtime."""
 
@@ -177,7 +178,7 @@ class HandlerLink(Link):
     defined_at: str | None = None  # the runtime table in the configuration ("FILE:LINE")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ShimLink(Link):
     """The monitor process the container's init process is a child of."""
 
@@ -196,7 +197,7 @@ class ShimLink(Link):
     cgroup: str | None = None  # the monitor's own cgroup (conmon: <pod>/crio-conmon-<id>)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OciRuntimeLink(Link):
     """The OCI runtime binary and the state it keeps for the container."""
 
@@ -211,7 +212,7 @@ class OciRuntimeLink(Link):
     state_namespaces: dict[str, str] = field(default_factory=dict)  # type -> path ("": own)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ProcessesLink(Link):
     """The container's processes on the host."""
 
@@ -222,7 +223,7 @@ class ProcessesLink(Link):
     pids: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class NamespacesLink(Link):
     """The init process's namespaces, compared with the host's and the sandbox's."""
 
@@ -235,7 +236,7 @@ class NamespacesLink(Link):
     runtime_rule: str | None = None  # the runtime's namespace rule that applies, with source
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class CgroupLink(Link):
     """The container's cgroup."""
 
@@ -245,7 +246,7 @@ class CgroupLink(Link):
     qos: str | None = None  # "Guaranteed" | "Burstable" | "BestEffort"; None: not a pod path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class LimitsLink(Link):
     """The limits the kernel enforces in the container's cgroup (its own files)."""
 
@@ -265,7 +266,7 @@ class LimitsLink(Link):
         return cls(limits=limits, source=source, missing=missing)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class RequestedLink(Link):
     """What the runtime's OCI spec asked for (``linux.resources``)."""
 
@@ -278,7 +279,7 @@ class RequestedLink(Link):
     privileged: bool | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OtherLink(Link):
     """A link of a kind this inspect8s does not know (from a newer one), kept as data."""
 
@@ -319,7 +320,7 @@ def _links(data: object, where: str) -> tuple[Link, ...]:
     return tuple(Link.from_data(item, where=f"{where}[{i}]") for i, item in enumerate(data))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerTrace:
     """Where one container sits, link by link (see docs/architecture.md)."""
 
@@ -356,7 +357,7 @@ class ContainerTrace:
         return cls(links=_links(data.get("links", []), f"{where}.links"), **kwargs)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeChain:
     """The trace of one pod: the links it shares (kubelet..runtime) and one trace per container."""
 
@@ -432,7 +433,7 @@ def chain_from_document(data: object, source: str) -> RuntimeChain:
         raise ProbeFailed(ErrorKind.MALFORMED, source, "nested too deeply") from None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProcessOrigin:
     """What one host process is, in the chain's terms (``inspect8s pid``)."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from inspect8s.errors import ProbeError
+from inspect8s.model.frozen import frozen
 
 # The kinds of place a kubelet value comes from (``ConfigValue.origin``), lowest precedence
 # first as the kubelet applies them.
@@ -21,7 +22,7 @@ KUBELET_ORIGINS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigValue:
     """One configuration value and where it came from.
 
@@ -43,7 +44,7 @@ class ConfigValue:
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletFile:
     """A file the kubelet uses, named by its unit, a flag or a setting, with mode and owner."""
 
@@ -63,7 +64,7 @@ def nested_get(
     return leaves.get(path) if "." in path else settings.get(path)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletConfig:
     """The kubelet's effective configuration, merged the way the kubelet merges it.
 
@@ -97,7 +98,7 @@ class KubeletConfig:
         return nested_get(self.settings, self.leaves, path)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletConfigz:
     """The running kubelet's configuration as it answers ``/configz`` (through the API
     server's node proxy): every field after the kubelet merged files, flags and defaults.
@@ -114,7 +115,7 @@ class KubeletConfigz:
         return nested_get(self.settings, self.leaves, path)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerdRuntime:
     """One CRI runtime handler of containerd (``...containerd.runtimes.<name>``)."""
 
@@ -131,7 +132,7 @@ class ContainerdRuntime:
         return value.value if value is not None and isinstance(value.value, bool) else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeprecatedKey:
     """A configuration key or value that a containerd release ignores or removed.
 
@@ -147,7 +148,7 @@ class DeprecatedKey:
     replacement: str  # what to use instead, one line
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerdConfig:
     """containerd's configuration: the main file merged with its ``imports``.
 
@@ -182,7 +183,7 @@ class ContainerdConfig:
         return any(v.value in names for v in self.disabled_plugins)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CrioRuntime:
     name: str
     runtime_path: ConfigValue | None  # None: not set (CRI-O looks the name up in $PATH)
@@ -193,7 +194,7 @@ class CrioRuntime:
     monitor_path: ConfigValue | None = None  # None: not set ([crio.runtime] conmon, else $PATH)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CrioConfig:
     """CRI-O's crio.conf followed by crio.conf.d/*.conf in lexical order (later wins per key)."""
 
@@ -206,7 +207,7 @@ class CrioConfig:
     pause_image: ConfigValue | None  # None: not set (CRI-O's built-in pause image)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DockerDaemonConfig:
     """dockerd's daemon.json (top-level keys with lines)."""
 
@@ -219,7 +220,7 @@ class DockerDaemonConfig:
     containerd_address: ConfigValue | None = None  # "containerd"; None: dockerd's own/managed
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CrictlConfig:
     """crictl's configuration file (/etc/crictl.yaml or $CRI_CONFIG_FILE)."""
 
@@ -234,7 +235,7 @@ class CrictlConfig:
         return self.runtime_endpoint is None or not str(self.runtime_endpoint.value).strip()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeProxyConfig:
     """A kube-proxy process on the host and the kubeconfig file it uses (CIS 4.1.3/4.1.4)."""
 
@@ -243,7 +244,7 @@ class KubeProxyConfig:
     reason: str | None = None  # why no file is judged (runs in a pod, no kubeconfig); None: one is
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeConfig:
     """Node configuration with provenance. A part is None when its file is absent."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from inspect8s.model.frozen import frozen
 
 # Namespace types as named under /proc/<pid>/ns (pid_for_children/time_for_children are
 # read too but are not "the process's" namespace).
@@ -22,7 +23,7 @@ class CgroupVersion(StrEnum):
     HYBRID = "hybrid"  # v1 controllers plus a cgroup2 mount (usually /sys/fs/cgroup/unified)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CgroupEntry:
     """One line of /proc/<pid>/cgroup: ``hierarchy-id:controllers:path``."""
 
@@ -31,7 +32,7 @@ class CgroupEntry:
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProcessInfo:
     """One process as read from /proc/<pid>/{stat,status,cmdline,ns/*,cgroup}."""
 
@@ -63,7 +64,7 @@ class ProcessInfo:
         return self.comm
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mount:
     """One line of /proc/<pid>/mountinfo (proc(5))."""
 
@@ -82,7 +83,7 @@ class Mount:
         return "ro" in self.options
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CgroupLimits:
     """Effective limits and stats of one cgroup, from whichever version holds them.
 
@@ -112,7 +113,7 @@ class CgroupLimits:
         return (self.cpu_quota_us * 1000) // self.cpu_period_us
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerIdentity:
     """What a cgroup path says about the container a process belongs to."""
 
@@ -124,7 +125,7 @@ class ContainerIdentity:
     cgroup_path: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerMount:
     """One mount of a container's mount namespace, with where it comes from on the host."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from inspect8s.model.frozen import frozen
 from inspect8s.model.host import QoS
 
 # The label on every pod inspect8s creates (agent pods) or ships (plugins/kubectl/
@@ -11,7 +12,7 @@ from inspect8s.model.host import QoS
 OWN_POD_LABEL = ("app.kubernetes.io/managed-by", "inspect8s")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResourceList:
     """Requests or limits of one container in canonical units; None: not set."""
 
@@ -20,14 +21,14 @@ class ResourceList:
     ephemeral_storage_bytes: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VolumeMount:
     name: str
     mount_path: str
     read_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Volume:
     name: str
     host_path: str | None  # None: not a hostPath volume
@@ -35,7 +36,7 @@ class Volume:
     kind: str = "other"  # "hostPath" | "emptyDir" | "configMap" | ... first key of the volume
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerSpec:
     """A container of a pod spec, plus its status when the pod came from the API."""
 
@@ -66,7 +67,7 @@ class ContainerSpec:
     state_reason: str | None = None  # e.g. "CrashLoopBackOff", "OOMKilled"; None: none given
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pod:
     name: str
     namespace: str
@@ -90,7 +91,7 @@ class Pod:
     automount_service_account_token: bool | None = None  # None: not set (defaults to true)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeNode:
     name: str
     kubelet_version: str | None
@@ -107,7 +108,7 @@ class KubeNode:
         return self.annotations.get("kubeadm.alpha.kubernetes.io/cri-socket")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeClass:
     """A node.k8s.io/v1 RuntimeClass: the name pods use and the CRI handler it selects."""
 

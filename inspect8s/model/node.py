@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from inspect8s.errors import ProbeError
+from inspect8s.model.frozen import frozen
 from inspect8s.model.host import CgroupLimits, CgroupVersion, ContainerMount, QoS
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeDaemon:
     """A container runtime daemon found on the node."""
 
@@ -23,7 +24,7 @@ class RuntimeDaemon:
     mount_ns: int | None = None  # inode of its mount namespace; None: unreadable or no process
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SocketInfo:
     """A runtime socket: one file, however many paths name it (``/var/run`` -> ``/run``).
 
@@ -46,7 +47,7 @@ class SocketInfo:
         return self.key or self.path
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Shim:
     """A per-sandbox/per-container monitor process (containerd-shim-*, conmon)."""
 
@@ -60,7 +61,7 @@ class Shim:
     address: str | None = None  # containerd shims: the daemon socket given with -address
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletProcess:
     pid: int
     version: str | None  # None: could not be determined from the host
@@ -68,7 +69,7 @@ class KubeletProcess:
     flags: dict[str, str]  # "--flag" -> value ("true" for bare boolean flags)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NamespaceReference:
     """The process whose namespaces stand for "the host" when comparing inodes."""
 
@@ -77,7 +78,7 @@ class NamespaceReference:
     namespaces: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UidMapRange:
     """One line of /proc/<pid>/uid_map: ``count`` IDs from ``inside`` map to ``outside``
     (in the parent user namespace; the host's for a container's first level)."""
@@ -95,7 +96,7 @@ def host_uid(uid: int, uid_map: tuple[UidMapRange, ...]) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Container:
     """A container as seen on the node: host truth joined with what the runtime says."""
 
@@ -132,7 +133,7 @@ class Container:
     devices_allow_all: bool | None = None  # v1 devices.list is "a *:* rwm"; None: not known
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeInfo:
     hostname: str
     kernel: str
@@ -142,7 +143,7 @@ class NodeInfo:
     root: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeReport:
     """The whole node picture, as `inspect8s node` prints it."""
 
@@ -159,7 +160,7 @@ class NodeReport:
     kubelet_version: KubeletVersion | None = None  # None: not determined
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletRuntime:
     """The CRI endpoint the kubelet uses and the runtime behind it, each with its source.
 
@@ -179,7 +180,7 @@ class KubeletRuntime:
     problem: str | None = None  # why the endpoint leads nowhere; None: it was found
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeCondition:
     """One CRI ``Status`` condition (``RuntimeReady``, ``ContainerdHasNoDeprecationWarnings``)."""
 
@@ -189,7 +190,7 @@ class RuntimeCondition:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RuntimeStatus:
     """What one CRI endpoint answered to Version, Status(verbose) and RuntimeConfig."""
 
@@ -206,7 +207,7 @@ class RuntimeStatus:
     daemon_pid: int | None = None  # the daemon serving it; None: not found
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DockerEngineStatus:
     """What one Docker Engine socket answered."""
 
@@ -217,7 +218,7 @@ class DockerEngineStatus:
     source: str = "docker"  # "docker" (live) or "bundle:<dir>"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeletVersion:
     """The kubelet's version and where it was read (``--kubelet-version``, a bundle, dpkg)."""
 
@@ -233,7 +234,7 @@ class KubeletVersion:
         return int(digits) if digits else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SocketHolder:
     """A process holding a connection to (or the listener of) a runtime socket."""
 

@@ -29,7 +29,7 @@ Any other runtime: ``hostNetwork`` shares the network namespace and may or may n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from inspect8s.model.frozen import frozen
 
 # spec field -> the host namespace it asks for (its first effect in every runtime)
 SPEC_FIELDS: tuple[tuple[str, str], ...] = (
@@ -40,7 +40,7 @@ SPEC_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostNamespaceRule:
     """What one runtime shares with the host for a pod's host-namespace fields."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from inspect8s.model.frozen import frozen
 
 # Where a KubeObject was read from:
 ORIGIN_MANIFEST = "manifest"  # a manifest file or standard input (--manifests)
@@ -28,7 +30,7 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 APPLIED = "the last-applied-configuration annotation"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WrittenVersion:
     """An apiVersion a client used to write a live object, and how that is known."""
 
@@ -36,7 +38,7 @@ class WrittenVersion:
     how: str  # "the last-applied-configuration annotation", "managedFields (kubectl, Update)"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KubeObject:
     """One Kubernetes object: its apiVersion and kind, its name, where it came from.
 
@@ -60,7 +62,7 @@ class KubeObject:
     field_lines: Mapping[str, int] = field(default_factory=dict)  # "metadata.annotations" -> line
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServedResource:
     """A kind the API server serves in one group/version (from discovery)."""
 
@@ -71,7 +73,7 @@ class ServedResource:
     verbs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ApiServerInfo:
     """What the API server said about itself: its version and the versions it serves."""
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from inspect8s.errors import ProbeError
 from inspect8s.model.chain import RuntimeChain
 from inspect8s.model.config import KubeletConfigz, NodeConfig
+from inspect8s.model.frozen import frozen
 from inspect8s.model.kube import KubeNode, Pod, RuntimeClass
 from inspect8s.model.node import (
     DockerEngineStatus,
@@ -18,7 +17,7 @@ from inspect8s.model.node import (
 from inspect8s.model.objects import ApiServerInfo, KubeObject
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnreadSource:
     """A source of objects that could not be read, so object checks cannot pass on it."""
 
@@ -26,7 +25,7 @@ class UnreadSource:
     reason: str  # why: the probe error, in one line
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Snapshot:
     """Everything collected for one run: what checks read and renderers show.
 

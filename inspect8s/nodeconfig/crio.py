@@ -12,12 +12,12 @@ Settings of interest: ``[crio.runtime]`` ``cgroup_manager`` (default ``systemd``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.errors import ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import ConfigValue, CrioConfig, CrioRuntime
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig._parse import line_of, load_toml, read_config, toml_key_lines
 
 DEFAULT_CONFIG = "/etc/crio/crio.conf"
@@ -132,7 +132,7 @@ def collect_crio_config(
 _CRUN_DEFAULT_FROM = (1, 31)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CrioHandler:
     """What a CRI runtime handler name means to one CRI-O: its ``[crio.runtime.runtimes]``
     table, with where each value was set."""

@@ -12,14 +12,13 @@ MALFORMED error naming the line where the value starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig._parse import malformed
 
 _WS = " \t\r"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnvAssignment:
     name: str
     value: str

@@ -20,7 +20,8 @@ Sources: ``containerd --help`` (``--address/-a``, ``--config/-c``; default confi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+from inspect8s.model.frozen import frozen
 
 
 def flag_values(argv: Sequence[str], names: Iterable[str]) -> list[str]:
@@ -94,7 +95,7 @@ def parse_flags(argv: Sequence[str]) -> dict[str, str]:
     return flags
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DaemonFlags:
     """Where one daemon listens and what it reads, as its flags and defaults say."""
 

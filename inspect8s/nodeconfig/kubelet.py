@@ -40,12 +40,13 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import ConfigValue, KubeletConfig, KubeletFile
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig._parse import load_yaml_mapping, malformed, read_config
 from inspect8s.nodeconfig.envfile import parse_env_file
 from inspect8s.nodeconfig.systemd import Word, resolve_service, unit_origin
@@ -376,7 +377,7 @@ def attribute_cmdline(cmdline: Sequence[str], unit_words: Sequence[Word]) -> lis
 # --------------------------------------------------------------------------- config files
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Merged:
     """The result of :func:`merge_kubelet`."""
 

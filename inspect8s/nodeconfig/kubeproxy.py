@@ -11,16 +11,16 @@ through the host's paths.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from inspect8s.errors import ProbeFailed
 from inspect8s.host.fs import HostFS
 from inspect8s.model import ConfigValue, KubeProxyConfig, ProcessInfo
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig._parse import load_yaml_mapping, read_config
 from inspect8s.nodeconfig.kubelet import cmdline_words, kubelet_file, parse_flags
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProxyProcess:
     pid: int
     cmdline: tuple[str, ...]

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 
 from inspect8s.errors import ProbeFailed
 from inspect8s.host.fs import HostFS
+from inspect8s.model.frozen import frozen
 from inspect8s.nodeconfig._parse import malformed, read_config
 from inspect8s.nodeconfig.envfile import parse_env_file
 
@@ -39,7 +39,7 @@ _VAR_WORD = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _VAR_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnitDirective:
     section: str
     key: str
@@ -48,7 +48,7 @@ class UnitDirective:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Word:
     """One argument of a command line and where it came from."""
 
@@ -64,7 +64,7 @@ def unit_origin(path: str) -> str:
     return "unit-drop-in" if ".d/" in path else "unit"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServiceCommand:
     """A service's ``ExecStart`` after expansion, with the files that shaped it."""
 

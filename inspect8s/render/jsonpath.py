@@ -15,26 +15,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from inspect8s.errors import UsageError
+from inspect8s.model.frozen import frozen
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Text:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Expr:
     source: str
     parsed: Any  # a jsonpath_ng expression
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Range:
     expr: _Expr
     body: tuple[_Text | _Expr | _Range, ...]
@@ -43,7 +43,7 @@ class _Range:
 Node = _Text | _Expr | _Range
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Template:
     source: str
     nodes: tuple[Node, ...]

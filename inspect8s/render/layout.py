@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TextIO
 
+from inspect8s.model.frozen import frozen
 from inspect8s.render.escape import escape
 
 #: crictl's short container ID (cri-tools ``truncatedIDLen``); the node tables print this much.
@@ -46,7 +47,7 @@ class Fit(Enum):
     WRAP = "wrap"  # more lines
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Column:
     header: str
     fit: Fit = Fit.KEEP
@@ -56,7 +57,7 @@ class Column:
     min_width: int | None = None  # ELIDE/WRAP: narrowest it may get (default 16/20)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Screen:
     """Where output goes: ``width`` None writes full rows (pipes, files, ``-o wide``)."""
 

@@ -9,9 +9,10 @@ that field unknown, never another exception.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from inspect8s.model.frozen import frozen
 from inspect8s.shape import obj, objects, string_map, text, total
 
 # Labels the kubelet puts on sandboxes and containers (kubelet/types/labels.go).
@@ -23,7 +24,7 @@ CONTAINER_NAME = "io.kubernetes.container.name"
 _DOCKER_K8S_PREFIX = "k8s_"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ContainerMeta:
     """What a runtime says about one container (or sandbox)."""
 
@@ -171,7 +172,7 @@ CRIO_SANDBOX_ID = "io.kubernetes.cri-o.SandboxID"
 CRIO_PRIVILEGED = "io.kubernetes.cri-o.PrivilegedRuntime"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VerboseInfo:
     """What a runtime's verbose ``ContainerStatus`` / ``PodSandboxStatus`` says, whichever
     runtime gave it. ``shape`` names the ``info`` document read: "containerd" (keys

@@ -10,14 +10,14 @@ reads runtimes through their local unix sockets only, and says so.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from inspect8s.errors import UsageError
+from inspect8s.model.frozen import frozen
 
 _HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:-]+\]?:\d+$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ParsedEndpoint:
     """One endpoint string, understood."""
 

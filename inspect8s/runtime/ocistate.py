@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
+from inspect8s.model.frozen import frozen
 from inspect8s.shape import items, obj, text, total
 
 RUNC_ROOTS = (
@@ -45,7 +46,7 @@ BUNDLE_DIRS = (
 BINARY_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OCIState:
     """What the OCI runtime's own state says about one container."""
 

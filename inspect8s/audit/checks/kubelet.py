@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from inspect8s.audit.checks.versions import kube_minor
 from inspect8s.audit.registry import CheckSettings, Scope, Skip, Violation, check
 from inspect8s.audit.results import Location, Severity
 from inspect8s.model import ConfigValue, KubeletConfig, KubeletConfigz, KubeletFile, Snapshot
+from inspect8s.model.frozen import frozen
 
 BENCHMARK = "cis-1.12"
 
@@ -121,7 +121,7 @@ def overridden(value: ConfigValue, kc: KubeletConfig | None) -> str:
 # --------------------------------------------------------------------------- sources
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Sources:
     """The kubelet configuration a check judges: from the node's files, from /configz."""
 
