@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regenerate the CRI stubs from api.proto with grpcio-tools: the messages in
 # inspect8s/runtime/_cri/ (api_pb2.py, api_pb2.pyi), the gRPC service stubs the tests use
-# (grpcio is a test dependency only) in tests/testbed/api_pb2_grpc.py.
+# (grpcio is a test dependency only) in tests/testbed/api_pb2_grpc.py; then the wire codec's
+# table, inspect8s/runtime/_cri/schema.py, from the new messages (scripts/gen_cri_schema.py).
 #
 #   bash scripts/gen_cri.sh            # rewrite the committed modules
-#   bash scripts/gen_cri.sh OUTDIR     # write all three to OUTDIR instead (tests/test_cri_stubs.py)
+#   bash scripts/gen_cri.sh OUTDIR     # write all four to OUTDIR instead (tests/test_cri_stubs.py)
 #
 # grpcio-tools writes `import api_pb2` in api_pb2_grpc.py; that only works with the
 # directory on sys.path, so it is rewritten to import the package's module. The grpcio-tools
@@ -26,3 +27,4 @@ grep -q '^from inspect8s\.runtime\._cri import api_pb2 as api__pb2$' "$STUBS" ||
   echo "gen_cri.sh: did not find the api_pb2 import to make package-relative" >&2
   exit 1
 }
+"$PY" scripts/gen_cri_schema.py --pb2 "$OUT/api_pb2.py" --out "$OUT/schema.py"

@@ -11,11 +11,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CRI_DIR = REPO / "inspect8s" / "runtime" / "_cri"
-# the messages ship in the package; the gRPC service stubs (grpcio) are the tests' only
+# the messages ship in the package; the gRPC service stubs (grpcio) are the tests' only;
+# schema.py is the wire codec's table, written from the messages
 COMMITTED = {
     "api_pb2.py": CRI_DIR,
     "api_pb2.pyi": CRI_DIR,
     "api_pb2_grpc.py": REPO / "tests" / "testbed",
+    "schema.py": CRI_DIR,
 }
 
 
