@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -448,6 +449,48 @@ def test_slow_handler_of_a_real_server_times_out(short_dir: Path) -> None:
         server.stop(grace=None)
 
 
+def test_an_answer_that_is_not_the_message_fails_to_parse(short_dir: Path) -> None:
+    path = str(short_dir / "garbled.sock")
+    garbled = {
+        "Version": (b"\x0a\x05ab", api_pb2.VersionRequest),  # a string past the end
+        "ContainerStatus": (b"\x12\x02\x38", api_pb2.ContainerStatusRequest),  # a cut varint
+        "ListContainers": (b"\x0e", api_pb2.ListContainersRequest),  # wire type 6
+    }
+    as_is = SimpleNamespace(SerializeToString=lambda data: data)  # the bytes are the answer
+    handlers: dict[str, tuple[Handler, Any, Any]] = {
+        f"/runtime.v1.RuntimeService/{method}": (lambda r, c, data=data: data, request, as_is)
+        for method, (data, request) in garbled.items()
+    }
+    ready = api_pb2.StatusResponse(
+        status=api_pb2.RuntimeStatus(conditions=[api_pb2.RuntimeCondition(type="RuntimeReady")])
+    )
+    handlers["/runtime.v1.RuntimeService/Status"] = (
+        lambda request, context: ready,
+        api_pb2.StatusRequest,
+        api_pb2.StatusResponse,
+    )
+    server = serve(path, handlers)
+    try:
+        with CRIClient(path, timeout=5.0) as client:
+            calls = {
+                "Version": client.version,
+                "ContainerStatus": lambda: client.container_status("c1"),
+                "ListContainers": client.list_containers,
+            }
+            for method, call in calls.items():
+                with pytest.raises(ProbeFailed) as failed:
+                    call()
+                assert failed.value.source == f"cri:{method}"
+                assert failed.value.kind is ErrorKind.UNAVAILABLE
+                assert failed.value.detail.startswith(
+                    f"INTERNAL: could not parse the answer from {path}: "
+                )
+            # the connection goes on after an answer it could not parse
+            assert client.status() == {"status": {"conditions": [{"type": "RuntimeReady"}]}}
+    finally:
+        server.stop(grace=None)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
 def test_socket_the_user_may_not_open_is_a_permission_failure(short_dir: Path) -> None:
     path = str(short_dir / "root-only.sock")
@@ -482,7 +525,7 @@ def test_socket_the_user_may_not_open_is_a_permission_failure(short_dir: Path) -
     assert detail == permission_detail(path)
 
 
-def test_the_client_does_not_import_grpc(short_dir: Path) -> None:
+def test_the_client_imports_neither_grpc_nor_protobuf(short_dir: Path) -> None:
     path = str(short_dir / "plain.sock")
     server = serve(
         path,
@@ -498,7 +541,7 @@ def test_the_client_does_not_import_grpc(short_dir: Path) -> None:
         "import sys\n"
         "from inspect8s.runtime.cri import CRIClient\n"
         f"print(CRIClient({path!r}, timeout=5).version()['runtimeName'])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'grpc'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google')))\n"
     )
     try:
         proc = subprocess.run(

@@ -6,8 +6,9 @@ covers connecting, sending and receiving: a socket that nobody serves fails at o
 socket that accepts but never answers fails at the deadline.
 
 The transport is the project's own HTTP/2 client of gRPC unary calls
-(``inspect8s/runtime/h2.py``); requests and answers are the protobuf messages of the
-generated ``_cri/api_pb2`` module.
+(``inspect8s/runtime/h2.py``); requests are encoded and answers decoded by the project's
+own protobuf wire codec (``_cri/wire.py``, with the table of the CRI messages in
+``_cri/schema.py``, generated from ``_cri/api.proto``); the protobuf runtime is not used.
 
 Answers are plain dicts in protobuf's ``MessageToDict`` shape (camelCase keys, 64-bit
 integers as strings, enums by name, default values left out): the shape of the recorded
@@ -16,13 +17,14 @@ The values of a verbose ``info`` map are JSON documents (containerd puts one und
 ``"info"``); each is parsed, and a value that is not JSON (containerd's
 ``lastCNILoadStatus``) stays a string.
 
-protobuf and the generated messages are imported when a client is made, never at module
-import: the CLI must start without them.
+The transport is imported when a client is made, the codec at its first call: neither at
+module import.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -45,6 +47,7 @@ _GRPC_KINDS: dict[str, ErrorKind] = {
 _MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 _V1ALPHA2_VERSION = "/runtime.v1alpha2.RuntimeService/Version"
+_VERSION_REQUEST = b""  # VersionRequest without a version
 
 
 def kind_from_grpc_code(code_name: str) -> ErrorKind:
@@ -99,13 +102,11 @@ class CRIClient:
     """
 
     def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
-        from inspect8s.runtime._cri import api_pb2
         from inspect8s.runtime.h2 import Channel
 
         self.endpoint = endpoint
         self.socket_path = socket_path(endpoint)
         self.timeout = timeout
-        self._pb: Any = api_pb2
         self._channel = Channel(self.socket_path, max_message=_MAX_MESSAGE_BYTES)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -125,46 +126,44 @@ class CRIClient:
             detail = f"{code}: {details}"
         return ProbeFailed(kind_from_grpc_code(code), f"cri:{method}", detail)
 
-    def _unary(self, method: str, path: str, request: Any, answer_type: Any) -> Any:
-        """Call ``path`` with ``request``; the answer as an ``answer_type`` message."""
-        from google.protobuf.message import DecodeError
-
+    def _unary(self, method: str, path: str, request: bytes, answer: str) -> JSONDict:
+        """Call ``path`` with the encoded ``request``; the answer, a message ``answer``
+        (``"VersionResponse"``), as a dict, its ``info`` values parsed."""
+        from inspect8s.runtime._cri.wire import WireError, decode
         from inspect8s.runtime.h2 import CallError
 
         try:
-            data = self._channel.unary(path, request.SerializeToString(), self.timeout)
+            data = self._channel.unary(path, request, self.timeout)
         except CallError as err:
             raise self._failure(method, err.code, err.message) from None
         try:
-            return answer_type.FromString(data)
-        except DecodeError as exc:
+            result = decode(data, answer)
+        except WireError as exc:
             raise self._failure(
                 method, "INTERNAL", f"could not parse the answer from {self.socket_path}: {exc}"
             ) from None
-
-    def _call(self, method: str, request: Any, answer_type: Any) -> Any:
-        return self._unary(method, f"/runtime.v1.RuntimeService/{method}", request, answer_type)
-
-    def _to_dict(self, message: Any) -> JSONDict:
-        from google.protobuf.json_format import MessageToDict
-
-        result: JSONDict = MessageToDict(message)
         if "info" in result:
             result["info"] = parse_info(result["info"])
         return result
+
+    def _call(self, method: str, fields: Mapping[str, str | bool] | None = None) -> JSONDict:
+        """Call RuntimeService ``method`` with a ``<method>Request`` of ``fields`` (by JSON
+        name); the ``<method>Response`` as a dict."""
+        from inspect8s.runtime._cri.wire import encode
+
+        request = encode(f"{method}Request", fields or {})
+        path = f"/runtime.v1.RuntimeService/{method}"
+        return self._unary(method, path, request, f"{method}Response")
 
     # -- RuntimeService ---------------------------------------------------------------------
 
     def version(self) -> JSONDict:
         """``Version``: runtimeName, runtimeVersion, runtimeApiVersion."""
-        pb = self._pb
-        return self._to_dict(self._call("Version", pb.VersionRequest(), pb.VersionResponse))
+        return self._call("Version")
 
     def version_v1alpha2(self) -> JSONDict:
         """``Version`` over ``runtime.v1alpha2`` (the same message fields as v1)."""
-        pb = self._pb
-        answer = self._unary("Version", _V1ALPHA2_VERSION, pb.VersionRequest(), pb.VersionResponse)
-        return self._to_dict(answer)
+        return self._unary("Version", _V1ALPHA2_VERSION, _VERSION_REQUEST, "VersionResponse")
 
     def api_version(self) -> str:
         """The CRI API the endpoint serves: ``"v1"``, or ``"v1alpha2"`` if only that.
@@ -174,7 +173,7 @@ class CRIClient:
         """
         from inspect8s.runtime.h2 import CallError
 
-        request = self._pb.VersionRequest().SerializeToString()
+        request = _VERSION_REQUEST
         try:
             self._channel.unary("/runtime.v1.RuntimeService/Version", request, self.timeout)
             return "v1"
@@ -190,38 +189,28 @@ class CRIClient:
 
     def status(self, verbose: bool = True) -> JSONDict:
         """``Status``: runtime conditions and, verbose, the runtime's configuration."""
-        request = self._pb.StatusRequest(verbose=verbose)
-        return self._to_dict(self._call("Status", request, self._pb.StatusResponse))
+        return self._call("Status", {"verbose": verbose})
 
     def runtime_config(self) -> JSONDict:
         """``RuntimeConfig``: the cgroup driver (containerd >= 2.0, CRI-O, cri-dockerd 0.3.x;
         containerd 1.6 and 1.7 answer UNIMPLEMENTED: runtime-facts.md C3)."""
-        request = self._pb.RuntimeConfigRequest()
-        return self._to_dict(self._call("RuntimeConfig", request, self._pb.RuntimeConfigResponse))
+        return self._call("RuntimeConfig")
 
     def list_pod_sandboxes(self) -> JSONDict:
         """``ListPodSandbox`` without filter: ``{"items": [...]}``."""
-        request = self._pb.ListPodSandboxRequest()
-        return self._to_dict(self._call("ListPodSandbox", request, self._pb.ListPodSandboxResponse))
+        return self._call("ListPodSandbox")
 
     def pod_sandbox_status(self, sandbox_id: str, verbose: bool = True) -> JSONDict:
         """``PodSandboxStatus``: ``{"status": {...}, "info": {...}}``."""
-        request = self._pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=verbose)
-        return self._to_dict(
-            self._call("PodSandboxStatus", request, self._pb.PodSandboxStatusResponse)
-        )
+        return self._call("PodSandboxStatus", {"podSandboxId": sandbox_id, "verbose": verbose})
 
     def list_containers(self) -> JSONDict:
         """``ListContainers`` without filter: ``{"containers": [...]}``."""
-        request = self._pb.ListContainersRequest()
-        return self._to_dict(self._call("ListContainers", request, self._pb.ListContainersResponse))
+        return self._call("ListContainers")
 
     def container_status(self, container_id: str, verbose: bool = True) -> JSONDict:
         """``ContainerStatus``: ``{"status": {...}, "info": {...}}``."""
-        request = self._pb.ContainerStatusRequest(container_id=container_id, verbose=verbose)
-        return self._to_dict(
-            self._call("ContainerStatus", request, self._pb.ContainerStatusResponse)
-        )
+        return self._call("ContainerStatus", {"containerId": container_id, "verbose": verbose})
 
     # -- ImageService -----------------------------------------------------------------------
 
