@@ -7,7 +7,7 @@
 (plugins/kubectl/krew/inspect8s.yaml):
 
 1. this checkout as a wheel, and every dependency's wheel for that platform and each
-   Python of ``--python`` (psutil, PyYAML, protobuf, ... carry compiled code), with
+   Python of ``--python`` (psutil and PyYAML carry compiled code), with
    ``pip download``;
 2. a PEX (https://docs.pex-tool.org) of them, offline (``--no-pypi``): a zipapp run by
    whichever ``python3`` (3.11 and later) is on the user's PATH, nothing else installed.

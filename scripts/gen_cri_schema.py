@@ -1,6 +1,6 @@
 """Write inspect8s/runtime/_cri/schema.py, the table of inspect8s's CRI wire codec.
 
-    python scripts/gen_cri_schema.py                      # from inspect8s/runtime/_cri/api_pb2.py
+    python scripts/gen_cri_schema.py                      # from tests/testbed/api_pb2.py
     python scripts/gen_cri_schema.py --pb2 FILE --out FILE
 
 (scripts/gen_cri.sh runs it after protoc.) The table holds the request and answer messages
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_PB2 = REPO / "inspect8s" / "runtime" / "_cri" / "api_pb2.py"
+DEFAULT_PB2 = REPO / "tests" / "testbed" / "api_pb2.py"
 DEFAULT_OUT = REPO / "inspect8s" / "runtime" / "_cri" / "schema.py"
 
 REQUESTS = (

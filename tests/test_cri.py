@@ -22,9 +22,9 @@ from typing import Any
 
 import grpc
 import pytest
+from testbed import api_pb2
 
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.runtime._cri import api_pb2
 from inspect8s.runtime.cri import (
     CRIClient,
     kind_from_grpc_code,

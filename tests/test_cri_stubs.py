@@ -11,12 +11,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CRI_DIR = REPO / "inspect8s" / "runtime" / "_cri"
-# the messages ship in the package; the gRPC service stubs (grpcio) are the tests' only;
-# schema.py is the wire codec's table, written from the messages
+TESTBED = REPO / "tests" / "testbed"
+# the package ships the wire codec's table, schema.py, written from the messages; the
+# messages (protobuf) and the gRPC service stubs (grpcio) are the tests' only
 COMMITTED = {
-    "api_pb2.py": CRI_DIR,
-    "api_pb2.pyi": CRI_DIR,
-    "api_pb2_grpc.py": REPO / "tests" / "testbed",
+    "api_pb2.py": TESTBED,
+    "api_pb2.pyi": TESTBED,
+    "api_pb2_grpc.py": TESTBED,
     "schema.py": CRI_DIR,
 }
 
@@ -42,16 +43,17 @@ def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
     )
 
 
-def test_grpc_stubs_import_the_package_messages_and_the_package_no_grpc() -> None:
+def test_grpc_stubs_import_the_test_bed_messages_and_the_package_neither() -> None:
     text = (COMMITTED["api_pb2_grpc.py"] / "api_pb2_grpc.py").read_text()
-    assert "from inspect8s.runtime._cri import api_pb2 as api__pb2" in text
+    assert "from . import api_pb2 as api__pb2" in text
     assert "\nimport api_pb2" not in text
     package = REPO / "inspect8s"
     importing = [
         str(p.relative_to(REPO))
         for p in package.rglob("*.py")
         if any(
-            line.strip().startswith(("import grpc", "from grpc"))
+            line.strip().startswith(("import grpc", "from grpc", "import google", "from google"))
+            or ("import" in line and "api_pb2" in line)
             for line in p.read_text().splitlines()
         )
     ]
@@ -78,7 +80,7 @@ def test_grpc_stubs_import_the_package_messages_and_the_package_no_grpc() -> Non
     ],
 )
 def test_field_numbers_are_the_specifications(message: str, field: str, number: int) -> None:
-    from inspect8s.runtime._cri import api_pb2
+    from testbed import api_pb2
 
     descriptor = api_pb2.DESCRIPTOR.message_types_by_name[message]
     assert descriptor.full_name == f"runtime.v1.{message}"

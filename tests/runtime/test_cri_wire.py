@@ -20,8 +20,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError, Message
+from testbed import api_pb2
 
-from inspect8s.runtime._cri import api_pb2, schema, wire
+from inspect8s.runtime._cri import schema, wire
 from inspect8s.runtime._cri.wire import Codec, WireError
 from scripts.gen_cri_schema import ANSWERS, REQUESTS, describe
 

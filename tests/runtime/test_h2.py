@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from testbed import api_pb2
 
 from inspect8s.errors import ErrorKind, ProbeFailed
-from inspect8s.runtime._cri import api_pb2
 from inspect8s.runtime.cri import CRIClient
 from inspect8s.runtime.h2 import (
     CONTINUATION,

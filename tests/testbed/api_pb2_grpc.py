@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from inspect8s.runtime._cri import api_pb2 as api__pb2
+from . import api_pb2 as api__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

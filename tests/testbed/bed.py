@@ -344,9 +344,7 @@ oom_score = 0
     def _start_containerd(self) -> None:
         import grpc
 
-        from inspect8s.runtime._cri import api_pb2
-
-        from . import api_pb2_grpc
+        from . import api_pb2, api_pb2_grpc
 
         self._write_containerd_config()
         log = open(self.base_dir / "containerd.log", "wb")  # noqa: SIM115 - closed by the child
@@ -422,7 +420,7 @@ oom_score = 0
         return image_id
 
     def _image_id(self, name: str) -> str:
-        from inspect8s.runtime._cri import api_pb2
+        from . import api_pb2
 
         if name not in self._image_ids:
             status = self.images.ImageStatus(
@@ -530,7 +528,7 @@ oom_score = 0
         ``pod_uid`` is the pod's UID (the API server's; default: a new one).
         ``kubelet.pod_request(pod)`` gives these arguments for a Pod object.
         """
-        from inspect8s.runtime._cri import api_pb2 as pb
+        from . import api_pb2 as pb
 
         if containers is None:
             containers = [ContainerRequest("app")]
@@ -683,7 +681,7 @@ oom_score = 0
 
     def wait_exited(self, handle: PodHandle, container: str, timeout: float = 120.0) -> int:
         """Wait until a container of ``handle`` has exited; its exit code."""
-        from inspect8s.runtime._cri import api_pb2 as pb
+        from . import api_pb2 as pb
 
         deadline = time.monotonic() + timeout
         while True:
@@ -788,7 +786,7 @@ oom_score = 0
 
     def remove_pod(self, handle: PodHandle) -> None:
         """Stop and remove a pod (all its containers) and its pod cgroup, as the kubelet does."""
-        from inspect8s.runtime._cri import api_pb2 as pb
+        from . import api_pb2 as pb
 
         self.runtime.StopPodSandbox(
             pb.StopPodSandboxRequest(pod_sandbox_id=handle.sandbox_id), timeout=_CALL_TIMEOUT

@@ -31,7 +31,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from inspect8s.runtime._cri import api_pb2
+from . import api_pb2
 
 CALLS = {
     "Version": ("VersionRequest", "VersionResponse"),

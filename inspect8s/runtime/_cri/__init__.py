@@ -1,5 +1,5 @@
-"""Generated CRI (runtime.v1) message modules; see README.md here.
+"""The CRI (runtime.v1) messages inspect8s sends and reads; see README.md here.
 
-Import ``api_pb2`` from this package only inside functions: it pulls in protobuf, which the
-CLI must not load at start-up.
+``wire`` encodes and decodes them without protobuf, from the table in ``schema.py``, which
+``scripts/gen_cri_schema.py`` writes from ``api.proto``'s descriptors.
 """
