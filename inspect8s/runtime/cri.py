@@ -13,6 +13,8 @@ own protobuf wire codec (``_cri/wire.py``, with the table of the CRI messages in
 Answers are plain dicts in protobuf's ``MessageToDict`` shape (camelCase keys, 64-bit
 integers as strings, enums by name, default values left out): the shape of the recorded
 answers under ``tests/fixtures``, so one set of converters reads live and recorded data.
+Map entries (labels, annotations, info) are sorted by key, so the same answer prints the
+same JSON whatever order the runtime sent them in (containerd's changes from call to call).
 The values of a verbose ``info`` map are JSON documents (containerd puts one under
 ``"info"``); each is parsed, and a value that is not JSON (containerd's
 ``lastCNILoadStatus``) stays a string.

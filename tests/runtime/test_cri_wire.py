@@ -429,7 +429,16 @@ def test_map_entries() -> None:
         "labels": {"k": "b", "long": "v" * 200, "no value": "", "": "no key", "y": "2"}
     }
     assert same("ContainerStatus", entry()) == {"labels": {"": ""}}
-    assert same("ContainerStatus", entry(vi(9, 1))) == {}
+
+
+def test_map_entries_come_sorted_by_key_whatever_order_they_were_sent_in() -> None:
+    keys = [b"zeta", b"alpha", b"io.kubernetes.pod.uid", b"io.kubernetes.pod.name", b"mid"]
+    for sent in (keys, keys[::-1]):
+        labels = b"".join(ld(8, ld(1, key) + ld(2, b"v")) for key in sent)  # Container.labels
+        answer = same("Container", labels + ld(1, b"c") + ld(9, ld(1, b"b")) + ld(9, ld(1, b"a")))
+        assert list(answer) == ["id", "labels", "annotations"]
+        assert list(answer["labels"]) == sorted(key.decode() for key in keys)
+        assert list(answer["annotations"]) == ["a", "b"]
 
 
 def test_integers_at_their_limits_and_redundant_varints() -> None:

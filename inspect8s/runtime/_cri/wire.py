@@ -11,8 +11,10 @@
 * a scalar field without explicit presence is left out at its default (0, "", false, the
   enum's 0); a proto3 ``optional`` field is kept whenever it was sent; empty repeated
   fields and maps are left out; a sub-message that was sent is kept even when empty (``{}``);
-* maps are dicts with string keys ("true"/"false" for bool keys); an entry without key or
-  value has the default one.
+* maps are dicts with string keys ("true"/"false" for bool keys), sorted by key: a runtime
+  sends map entries in any order (containerd's differs from answer to answer) and
+  MessageToDict keeps protobuf's hash-table order, so sorting is what makes the same answer
+  give the same JSON; an entry without key or value has the default one.
 
 It decodes as protobuf's upb runtime does: fields in any order, the last occurrence of a
 singular scalar wins, repeated occurrences of a singular sub-message are merged, repeated
@@ -346,6 +348,7 @@ class Codec:
         self._enums = enums
         self._tables: dict[str, dict[int, _Compiled]] = {}
         self._orders: dict[str, dict[str, int]] = {}
+        self._maps: dict[str, list[str]] = {}
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -368,11 +371,13 @@ class Codec:
             return table
         table = {}
         order = {}
+        maps = []
         for number, (json_name, kind, label, ref, key_kind) in self._messages[name].items():
             order[json_name] = number
             names = self._enums[ref] if kind == ENUM and ref is not None else None
             wire = _WIRE_TYPES[kind]
             if label == MAP:
+                maps.append(json_name)
                 how = _L_STRMAP if kind == STRING and key_kind == STRING else _L_MAP
                 value_ref = ref if names is None else names
                 entry: _Entry = (
@@ -395,6 +400,7 @@ class Codec:
                 if label == REPEATED:
                     table[number << 3 | _LEN] = (json_name, _L_PACKED, kind, names, number)
         self._orders[name] = order
+        self._maps[name] = maps
         self._tables[name] = table
         return table
 
@@ -407,6 +413,7 @@ class Codec:
             table = self._table(name)
         lookup = table.get
         ordered = not out  # merging into an earlier occurrence may add fields out of order
+        mapped = False
         last = 0
         while pos < end:
             tag = buf[pos]
@@ -459,6 +466,7 @@ class Codec:
                         if entries is None:
                             entries = out[key] = {}
                         entries[buf[at:value_at].decode()] = buf[value_at + 2 : pos].decode()
+                        mapped = True
                         continue
                 found = self._entry(buf, start, pos, ref, depth + 1)
                 if found is not None:
@@ -466,6 +474,7 @@ class Codec:
                     if entries is None:
                         entries = out[key] = {}
                     entries[found[0]] = found[1]
+                    mapped = True
             elif how == _L_STRING:
                 if start == pos:
                     out.pop(key, None)
@@ -492,6 +501,7 @@ class Codec:
                     if entries is None:
                         entries = out[key] = {}
                     entries[found[0]] = found[1]
+                    mapped = True
             elif how == _L_REPEATED:
                 items = out.get(key)
                 if items is None:
@@ -511,6 +521,11 @@ class Codec:
                         items.extend(values)
             else:  # _L_OPTIONAL
                 out[key] = _text(buf[start:pos], kind)
+        if mapped:  # runtimes send map entries in any order (Go's): keep them sorted
+            for key in self._maps[name]:
+                entries = out.get(key)
+                if entries is not None and len(entries) > 1:
+                    out[key] = dict(sorted(entries.items()))
         if not ordered:
             order = self._orders[name]
             fields = sorted(out.items(), key=lambda item: order[item[0]])
