@@ -460,6 +460,7 @@ class Codec:
                     if (
                         value_at + 2 <= pos
                         and buf[value_at] == 0x12
+                        and buf[value_at + 1] < 0x80
                         and value_at + 2 + buf[value_at + 1] == pos
                     ):
                         entries = out.get(key)
