@@ -79,13 +79,13 @@ class Scenario:
                 self.proc.send_signal(signal.SIGINT)
         _out, err = self.proc.communicate(timeout=60)
         self.server.on_request = None
-        time.sleep(self.hold + 0.3)  # requests still held by the server are answered
         return self.proc.returncode, err.decode("utf-8", "replace")
 
 
 def leftovers(server: KubeServer) -> list[tuple[str, str]]:
-    """Agent pods the server still holds a moment after the run ended."""
-    time.sleep(0.1)
+    """Agent pods the server still holds once it has answered every request it was sent
+    (an answer held back past the end of the run included)."""
+    server.settle()
     return [key for key in server.created if key[1].startswith("inspect8s-agent-")]
 
 
