@@ -94,6 +94,13 @@ class Peer:
     def send(self, *frames: bytes) -> None:
         self.conn.sendall(b"".join(frames))
 
+    def end(self) -> None:
+        """Close the connection cleanly: the client reads the end of the stream (not a
+        reset by frames of its own the server left unread), then closes its side."""
+        self.conn.shutdown(socket.SHUT_WR)
+        while self.conn.recv(65536):
+            pass
+
     def hold(self, seconds: float) -> None:
         """Keep the connection open, saying nothing, for ``seconds`` or until the server
         is closed at the end of the test."""
@@ -387,6 +394,7 @@ def test_server_closing_mid_answer(serve: Callable[[Script], Server]) -> None:
         stream, _f, _b = peer.request()
         whole = frame(DATA, 0, stream, message(b"y" * 100))
         peer.send(settings(), headers(stream, RESPONSE), whole[:40])
+        peer.end()
 
     err = failure(serve(script))
     assert err.kind is ErrorKind.UNAVAILABLE
