@@ -154,12 +154,15 @@ def run_here(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         for w in caught
         if not issubclass(w.category, _HIDDEN_WARNINGS)
     ]
+    # Written by a process, stdout is encoded strictly and stderr with backslash escapes
+    # (Python's streams under a UTF-8 locale): text stdout cannot carry fails here too.
+    result.stdout.encode("utf-8")
     stdout = stray_out.getvalue() + fd_out[0] + result.stdout
     stderr = (
         "".join(line + "\n" for line in (*records.lines, *shown))
         + stray_err.getvalue()
         + fd_err[0]
-        + result.stderr
+        + result.stderr.encode("utf-8", "backslashreplace").decode("utf-8")
     )
     return subprocess.CompletedProcess(list(args), result.returncode, stdout, stderr)
 
