@@ -47,12 +47,20 @@ class Listener:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
+            if self._stop.is_set():  # close()'s own connection, made to end the wait
+                conn.close()
+                return
             self.accepted += 1
             conn.close()
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wake:
+            try:
+                wake.connect(str(self.path))  # ends a wait in accept() at once
+            except OSError:
+                pass
+            self._thread.join()
         self._sock.close()
 
 
