@@ -19,7 +19,9 @@ client is exercised end to end:
   the API server relays the kubelet's answer; a node without one: 503 as when the kubelet
   cannot be reached.
 - Every request is recorded in ``requests`` (method, path, query, body) for assertions;
-  ``on_request`` is called with each one before it is answered.
+  ``on_request`` is called with each one before it is answered. ``settle()`` returns once
+  every connection made so far has been served to its end and closed (a client that has
+  exited leaves nothing in flight: what it asked for has been done).
 - Discovery (``/api``, ``/apis``, ``/apis/<group>/<version>``) and lists of any kind come
   from ``apis`` (tests/kubeapis.py: a 1.26 server's kinds; objects and Helm release secrets
   a test adds). Without RuntimeClasses, node.k8s.io is not served.
@@ -34,6 +36,7 @@ import base64
 import copy
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -228,7 +231,7 @@ class KubeServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._page_cache: dict[tuple[str, ...], bytes] = {}
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _CountingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------- control
@@ -245,7 +248,7 @@ class KubeServer:
         class Handler(_Handler):
             kube = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _CountingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         # stop() waits for the serving loop to see the request, at most one poll interval:
         # a short one keeps each test's teardown short.
@@ -260,6 +263,19 @@ class KubeServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every connection made to the server so far has been served and
+        closed: requests held by ``on_request`` or still queued have then been answered.
+
+        A connection of its own goes last: the kernel hands connections to ``accept`` in
+        the order they were made, so once it was accepted every earlier one was too."""
+        httpd = self._httpd
+        assert httpd is not None
+        with socket.create_connection(httpd.server_address[:2], timeout=timeout) as probe:
+            mine = probe.getsockname()[:2]
+        if not httpd.wait_idle_after(mine, timeout):
+            raise AssertionError(f"the server still serves requests after {timeout:g}s")
 
     def __enter__(self) -> KubeServer:
         return self.start()
@@ -455,6 +471,39 @@ class KubeServer:
             ],
         }
         return view
+
+
+class _CountingHTTPServer(ThreadingHTTPServer):
+    """Counts the connections it holds, from their accept to the end of their thread."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._changed = threading.Condition()
+        self._open = 0
+        self._peers: set[tuple[str, int]] = set()  # every client address accepted
+        super().__init__(*args, **kwargs)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        # Called for each accepted connection; shutdown_request follows exactly once.
+        with self._changed:
+            self._open += 1
+            self._peers.add(tuple(client_address[:2]))
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            super().shutdown_request(request)
+        finally:
+            with self._changed:
+                self._open -= 1
+                self._changed.notify_all()
+
+    def wait_idle_after(self, peer: tuple[str, int], timeout: float) -> bool:
+        """Whether, within ``timeout``, the connection from ``peer`` was accepted and no
+        connection is open any more."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: peer in self._peers and self._open == 0, timeout=timeout
+            )
 
 
 class _Handler(BaseHTTPRequestHandler):

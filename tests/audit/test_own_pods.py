@@ -11,8 +11,6 @@ import copy
 import dataclasses
 import io
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from inspect8s.kube.agent import agent_pod_spec
 from inspect8s.model import OWN_POD_LABEL, Container, Pod, Snapshot
 from inspect8s.render import get_renderer
 from tests.checks.test_container_checks import container, node_report, pod
+from tests.clirun import cli
 from tests.kubeserver import KubeServer, load_fixture
 
 OWN = {OWN_POD_LABEL[0]: OWN_POD_LABEL[1], "app.kubernetes.io/name": "inspect8s-agent"}
@@ -180,25 +179,10 @@ def test_cluster_audit_leaves_out_labelled_api_pods(tmp_path: Path) -> None:
         pods.append(body)
     with KubeServer(pods, nodes=[node]) as server:
         kubeconfig = server.kubeconfig(tmp_path / "config")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "inspect8s",
-                "audit",
-                "--cluster",
-                "--kubeconfig",
-                str(kubeconfig),
-                "--fail-on",
-                "none",
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        proc = cli(
+            "audit", "--cluster", "--kubeconfig", str(kubeconfig), "--fail-on", "none",
+            "-o", "json",
+        )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [x["subject"] for x in doc["leftOut"]] == ["Pod/default/inspect8s-agent-k2x9f"]

@@ -134,7 +134,7 @@ def _queries(server: KubeServer, path: str) -> list[dict[str, list[str]]]:
 
 def test_all_namespaces_finds_the_pod_by_name_in_any_namespace(tmp_path: Path) -> None:
     with KubeServer() as server:
-        server.agent = AgentScript(logs=AGENT_OUTPUT.read_text())
+        server.agent = AgentScript(phases=("Succeeded",), logs=AGENT_OUTPUT.read_text())
         kubeconfig = str(server.kubeconfig(tmp_path / "config", namespace="default"))
         result = cli(
             "pod", "web-guaranteed", "-A", "--trace-runtime", "--kubeconfig", kubeconfig,
@@ -152,7 +152,7 @@ def test_all_namespaces_finds_the_pod_by_name_in_any_namespace(tmp_path: Path) -
 
 def test_selector_traces_every_matching_pod(tmp_path: Path) -> None:
     with KubeServer() as server:
-        server.agent = AgentScript(logs=AGENT_OUTPUT.read_text())
+        server.agent = AgentScript(phases=("Succeeded",), logs=AGENT_OUTPUT.read_text())
         kubeconfig = str(server.kubeconfig(tmp_path / "config", namespace="shop"))
         result = cli(
             "pod", "-l", "app=frontend", "--trace-runtime", "--kubeconfig", kubeconfig,

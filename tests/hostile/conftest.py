@@ -4,23 +4,34 @@
   whose contents carry a unique marker; no output, bundle or opened path may ever show it.
 * ``run_cli``: ``python -m inspect8s`` in a subprocess with a deadline (the cases here are
   about exit codes, stderr lines, hangs and signals, which a real process shows).
+* ``run_here``: the same run in this process (tests/clirun.py), for cases about what a run
+  prints and its exit code only: its stderr also holds what a real process would have shown
+  there besides inspect8s's own lines (writes to sys.stderr or file descriptor 2, warnings
+  shown by default, log records of WARNING and above).
 * ``traced``: the same under ``strace -f -y``, returning every path the process opened
   and every unix socket it connected to, as the kernel saw them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"  # replay bundles; see its SOURCE.md
@@ -83,6 +94,77 @@ def run_cli(
         input=input_text,
         cwd=REPO,
     )
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname}:{record.name}:{record.getMessage()}")
+
+
+# What a real process does not show unless asked to (Python's default warning filters).
+_HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@contextlib.contextmanager
+def _descriptor(fd: int) -> Iterator[list[str]]:
+    """What is written to file descriptor ``fd`` meanwhile (one string, once done)."""
+    got: list[str] = []
+    with tempfile.TemporaryFile() as file:
+        saved = os.dup(fd)
+        os.dup2(file.fileno(), fd)
+        try:
+            yield got
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            file.seek(0)
+            got.append(file.read().decode("utf-8", "replace"))
+
+
+def run_here(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``inspect8s ARGS`` run in this process, with the environment, working directory and
+    exit code ``run_cli`` gives. Its stdout and stderr are the CLI's own plus whatever else
+    reached this process's stdout and stderr meanwhile, as a real process would show it; no
+    thread of the test may write there in the meantime."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env.pop("INSPECT8S_DEBUG", None)
+    records = _Records()
+    stray_out, stray_err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        _descriptor(1) as fd_out,
+        _descriptor(2) as fd_err,
+    ):
+        warnings.simplefilter("default")
+        root.addHandler(records)
+        try:
+            with contextlib.redirect_stdout(stray_out), contextlib.redirect_stderr(stray_err):
+                result = cli(*args, env=full_env, cwd=str(REPO))
+        finally:
+            root.removeHandler(records)
+    shown = [
+        f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}"
+        for w in caught
+        if not issubclass(w.category, _HIDDEN_WARNINGS)
+    ]
+    # Written by a process, stdout is encoded strictly and stderr with backslash escapes
+    # (Python's streams under a UTF-8 locale): text stdout cannot carry fails here too.
+    result.stdout.encode("utf-8")
+    stdout = stray_out.getvalue() + fd_out[0] + result.stdout
+    stderr = (
+        "".join(line + "\n" for line in (*records.lines, *shown))
+        + stray_err.getvalue()
+        + fd_err[0]
+        + result.stderr.encode("utf-8", "backslashreplace").decode("utf-8")
+    )
+    return subprocess.CompletedProcess(list(args), result.returncode, stdout, stderr)
 
 
 def one_line(stderr: str) -> str:

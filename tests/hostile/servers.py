@@ -1,7 +1,8 @@
 """HTTP servers that misbehave on purpose, on 127.0.0.1, each in its own thread.
 
-* ``drip_headers``: answers the status line and headers one byte a second;
-* ``drip_body``: sends the headers at once, then the body one byte a second;
+* ``drip_headers``: answers the status line and headers one byte every ``interval``
+  seconds (one a second unless told);
+* ``drip_body``: sends the headers at once, then the body one byte every ``interval``;
 * ``silent``: accepts connections and never answers;
 * ``huge``: answers 200 with a body of ``size`` bytes (chunked, no Content-Length), made
   from one 64 KiB buffer so the server holds no more than that;
@@ -88,12 +89,12 @@ class Server:
 _OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 
-def drip_headers() -> Server:
+def drip_headers(interval: float = 1.0) -> Server:
     server: Server
 
     def handle(conn: socket.socket, stop: threading.Event) -> None:
         for byte in _OK_HEAD + b"Content-Length: 2\r\n\r\n{}":
-            if stop.wait(1.0):
+            if stop.wait(interval):
                 return
             server.send(conn, bytes([byte]))
 
@@ -101,14 +102,14 @@ def drip_headers() -> Server:
     return server
 
 
-def drip_body() -> Server:
+def drip_body(interval: float = 1.0) -> Server:
     server: Server
 
     def handle(conn: socket.socket, stop: threading.Event) -> None:
         body = b'{"kind": "Pod", "metadata": {"name": "web"}}' + b" " * 1000
         server.send(conn, _OK_HEAD + f"Content-Length: {len(body)}\r\n\r\n".encode())
         for byte in body:
-            if stop.wait(1.0):
+            if stop.wait(interval):
                 return
             server.send(conn, bytes([byte]))
 

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ class Scenario:
         self.hold = hold
         self.proc: subprocess.Popen[bytes] | None = None
         self.sent = threading.Event()
+        self.sent_at: float | None = None  # time.monotonic() of the SIGINT sent by run()
 
     def hook(self, request: Request) -> None:
         if self.proc is not None and not self.sent.is_set() and self.when(request):
@@ -63,7 +65,11 @@ class Scenario:
             os.kill(self.proc.pid, signal.SIGINT)
             time.sleep(self.hold)  # the answer comes after the interrupt, as on a slow server
 
-    def run(self, args: list[str], *, after: float | None = None) -> tuple[int, str]:
+    def run(
+        self, args: list[str], *, after: float | None = None, start: threading.Event | None = None
+    ) -> tuple[int, str]:
+        """Run ``args``; with ``after``, send SIGINT that many seconds after ``start`` is set
+        (or after the start of the process), unless it has ended by then."""
         self.server.on_request = self.hook
         self.proc = subprocess.Popen(
             [*inspect8s_cmd(), *args],
@@ -73,19 +79,23 @@ class Scenario:
             cwd=REPO,
         )
         if after is not None:
+            if start is not None:
+                while not start.wait(0.01) and self.proc.poll() is None:
+                    pass
             time.sleep(after)
             if self.proc.poll() is None:
                 self.sent.set()
+                self.sent_at = time.monotonic()
                 self.proc.send_signal(signal.SIGINT)
         _out, err = self.proc.communicate(timeout=60)
         self.server.on_request = None
-        time.sleep(self.hold + 0.3)  # requests still held by the server are answered
         return self.proc.returncode, err.decode("utf-8", "replace")
 
 
 def leftovers(server: KubeServer) -> list[tuple[str, str]]:
-    """Agent pods the server still holds a moment after the run ended."""
-    time.sleep(0.1)
+    """Agent pods the server still holds once it has answered every request it was sent
+    (an answer held back past the end of the run included)."""
+    server.settle()
     return [key for key in server.created if key[1].startswith("inspect8s-agent-")]
 
 
@@ -143,24 +153,75 @@ def test_ctrl_c_at_each_moment_deletes_the_agent_pod(
     assert stderr.strip().splitlines()[-1] == "inspect8s: interrupted"
 
 
+# The random runs: an agent through each phase, one poll each (0.5 s apart), so that a run
+# goes through all of an agent's life within the window the moments are drawn from.
+RANDOM_PHASES = ("Pending", "Running", "Succeeded")
+# Every create is a little slow, so many interrupts find one in flight.
+DELAYS = {"POST": 0.3, "DELETE": 0.1}
+# Seconds after the run's first API request: a pod's agent lives about 1.5 s (create, three
+# polls, log, delete); in an audit of three nodes two at a time, the third agent is created
+# about 1.6 s in. Past the end, a run has finished before its moment (exit 0).
+WINDOWS = {"pod": (0.0, 1.6), "cluster": (0.0, 2.0)}
+
+
+def moment_of(requests: list[Request], sent_at: float | None) -> str:
+    """Where a run was when its SIGINT was sent, from the requests that had reached the
+    server by then (for the log of each random run)."""
+    if sent_at is None:
+        return "after the end of the run"
+    before = [r for r in requests if r.time <= sent_at]
+    if not before:
+        return "before the first request"
+    last = before[-1]
+    since = sent_at - last.time
+    if last.method in DELAYS:
+        verb = "create" if last.method == "POST" else "delete"
+        return f"{verb} in flight" if since < DELAYS[last.method] else f"after a {verb}"
+    if last.path.endswith("/log"):
+        return "reading the log"
+    if last.path.startswith(AGENT + "/"):
+        polls = sum(1 for r in before if r.method == "GET" and r.path == last.path)
+        phase = RANDOM_PHASES[min(polls, len(RANDOM_PHASES)) - 1]
+        return f"waiting on the agent (poll {polls}: {phase})"
+    return "listing the cluster"
+
+
+def random_run(
+    kubeconfig: Path, command: str, after: float
+) -> tuple[list[tuple[str, str]], int, str, str]:
+    """One random run against a server of its own: Ctrl-C ``after`` seconds past the run's
+    first API request. Its leftovers, exit code, stderr and where the Ctrl-C landed."""
+    with KubeServer(nodes=cluster_nodes("n1", "n2", "n3")) as server:
+        server.agent = AgentScript(phases=RANDOM_PHASES, logs='{"node": {"hostname": "n"}}\n')
+        first_request = threading.Event()
+
+        def slow(request: Request) -> None:
+            first_request.set()
+            time.sleep(DELAYS.get(request.method, 0.0))
+
+        scenario = Scenario(server, lambda r: False, hold=0)
+        scenario.hook = slow  # type: ignore[method-assign]
+        args = commands(server.kubeconfig(kubeconfig))[command]
+        code, stderr = scenario.run(args, after=after, start=first_request)
+        left = leftovers(server)
+        return left, code, stderr, moment_of(server.requests, scenario.sent_at)
+
+
 @pytest.mark.parametrize("command", ["pod", "cluster"])
 def test_ctrl_c_at_random_moments_never_leaves_a_pod(tmp_path: Path, command: str) -> None:
     rng = random.Random(13)
     runs = 8
-    with KubeServer(nodes=cluster_nodes("n1", "n2", "n3")) as server:
-        server.agent = AgentScript(phases=SLOW, logs='{"node": {"hostname": "n"}}\n')
-        # Every create is a little slow, so many interrupts find one in flight.
-        delays = {"POST": 0.3, "DELETE": 0.1}
-
-        def slow(request: Request) -> None:
-            time.sleep(delays.get(request.method, 0.0))
-
-        args = commands(server.kubeconfig(tmp_path / "config"))[command]
-        for i in range(runs):
-            scenario = Scenario(server, lambda r: False, hold=0)
-            server_hook = slow
-            scenario.hook = server_hook  # type: ignore[method-assign]
-            code, stderr = scenario.run(args, after=rng.uniform(0.8, 2.5))
-            left = leftovers(server)
-            assert left == [], f"run {i}: left behind {left}"
-            assert code in (0, 1, 3, 4, 130), stderr
+    low, high = WINDOWS[command]
+    afters = [rng.uniform(low, high) for _ in range(runs)]
+    # The runs spend their time waiting for polls: two at a time, each on its own server.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(
+            pool.map(
+                lambda i: random_run(tmp_path / f"config-{i}", command, afters[i]), range(runs)
+            )
+        )
+    for i, (_left, code, _stderr, moment) in enumerate(results):
+        print(f"run {i}: Ctrl-C {afters[i]:.2f} s after the first request, {moment}, exit {code}")
+    for i, (left, code, stderr, moment) in enumerate(results):
+        assert left == [], f"run {i}: left behind {left} (Ctrl-C {moment})"
+        assert code in (0, 1, 3, 4, 130), f"run {i} (Ctrl-C {moment}): {stderr}"

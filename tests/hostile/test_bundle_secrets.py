@@ -25,7 +25,7 @@ from inspect8s.collect.redact import (
 )
 from inspect8s.host.fs import HostFS
 from inspect8s.model import SocketInfo
-from tests.hostile.conftest import FIXTURE_BUNDLES, REPO, one_line, run_cli, tree_files
+from tests.hostile.conftest import FIXTURE_BUNDLES, REPO, one_line, run_here, tree_files
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 CONTAINER = "ca7cb500d202fe3ddc2bfce87d4e0d99004aba9b54e7f74205aae9558f68729b"
@@ -251,7 +251,7 @@ def secret_tree(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def test_record_of_a_tree_keeps_no_secret_and_counts_them(tmp_path: Path) -> None:
     root, values = secret_tree(tmp_path)
     bundle = tmp_path / "bundle"
-    proc = run_cli("record", str(bundle), "--root", str(root))
+    proc = run_here("record", str(bundle), "--root", str(root))
     assert proc.returncode == 0, proc.stderr
     files = tree_files(bundle)
     assert "etc/systemd/system/kubelet.service.d/30-secrets.conf" in {
@@ -273,7 +273,7 @@ def test_record_of_a_tree_keeps_no_secret_and_counts_them(tmp_path: Path) -> Non
     )
     assert f"{sum(counted.values())} values redacted" in proc.stderr
     # The replayed bundle still reads the kubelet's flags from the same unit files.
-    replay = run_cli("audit", "--from", str(bundle), "-o", "json")
+    replay = run_here("audit", "--from", str(bundle), "-o", "json")
     assert replay.returncode in (0, 1, 3), replay.stderr
 
 
@@ -317,7 +317,7 @@ def test_record_into_a_place_that_cannot_hold_a_bundle(tmp_path: Path, where: st
     else:
         target = tmp_path / "a-file"
         target.write_text("x")
-    proc = run_cli("record", str(target), "--root", str(FIXTURE_HOST))
+    proc = run_here("record", str(target), "--root", str(FIXTURE_HOST))
     assert proc.returncode == 2, proc.stderr
     line = one_line(proc.stderr)
     assert line.startswith("inspect8s: error: record: ") and str(target) in line

@@ -20,7 +20,7 @@ import pytest
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.host.fs import HostFS
-from tests.hostile.conftest import REPO, Outside, one_line, run_cli, traced, tree_files
+from tests.hostile.conftest import REPO, Outside, one_line, run_here, traced, tree_files
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 KUBELET_PID = 700
@@ -47,12 +47,20 @@ class Listener:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
+            if self._stop.is_set():  # close()'s own connection, made to end the wait
+                conn.close()
+                return
             self.accepted += 1
             conn.close()
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wake:
+            try:
+                wake.connect(str(self.path))  # ends a wait in accept() at once
+            except OSError:
+                pass
+            self._thread.join()
         self._sock.close()
 
 
@@ -237,10 +245,10 @@ def test_node_and_audit_on_a_hostile_root_read_nothing_outside(
     root = hostile_tree(tmp_path, outside)
     for args in (["node", "--root", str(root)], ["node", "--root", str(root), "-o", "json"],
                  ["audit", "--root", str(root), "-o", "json"]):  # fmt: skip
-        proc = run_cli(*args)
+        proc = run_here(*args)
         assert proc.returncode in (0, 1, 3), proc.stderr
         assert not outside.leaks(proc.stdout, proc.stderr), args
-    doc = json.loads(run_cli("node", "--root", str(root), "-o", "json").stdout)
+    doc = json.loads(run_here("node", "--root", str(root), "-o", "json").stdout)
     assert doc["node"]["os_release"] is None and doc["node"]["hostname"] != outside.marker
     assert listener.accepted == 0
 
@@ -278,7 +286,7 @@ def test_record_of_a_hostile_root_copies_nothing_from_outside(
             assert not (bundle / "host" / os.readlink(link).lstrip("/")).is_relative_to(
                 outside.path
             )
-    replay = run_cli("audit", "--from", str(bundle), "-o", "json")
+    replay = run_here("audit", "--from", str(bundle), "-o", "json")
     assert replay.returncode in (0, 1, 3), replay.stderr
     assert not outside.leaks(replay.stdout, replay.stderr)
     assert listener.accepted == 0
@@ -287,7 +295,7 @@ def test_record_of_a_hostile_root_copies_nothing_from_outside(
 def crafted_bundle(tmp_path: Path, outside: Outside) -> Path:
     """A bundle from "another machine" whose files are links out of it."""
     bundle = tmp_path / "crafted"
-    record = run_cli("record", str(bundle), "--root", str(FIXTURE_HOST))
+    record = run_here("record", str(bundle), "--root", str(FIXTURE_HOST))
     assert record.returncode == 0, record.stderr
     host = bundle / "host"
     for name, target in (("etc/os-release", f"{outside.path}/os-release"),
@@ -322,7 +330,7 @@ def test_a_bundle_whose_host_is_a_link_is_refused(tmp_path: Path, outside: Outsi
     bundle = crafted_bundle(tmp_path, outside)
     shutil.rmtree(bundle / "host")
     (bundle / "host").symlink_to("/")
-    proc = run_cli("audit", "--from", str(bundle))
+    proc = run_here("audit", "--from", str(bundle))
     assert proc.returncode == 2
     assert "host is not a directory of the bundle" in one_line(proc.stderr)
 
@@ -334,7 +342,7 @@ def test_a_bundle_manifest_that_is_a_link_out_is_not_read(tmp_path: Path, outsid
     (outside.path / "bundle.json").write_text(json.dumps(manifest))
     (bundle / "bundle.json").unlink()
     (bundle / "bundle.json").symlink_to(outside.path / "bundle.json")
-    proc = run_cli("audit", "--from", str(bundle), "-o", "json")
+    proc = run_here("audit", "--from", str(bundle), "-o", "json")
     assert proc.returncode == 2
     assert "not a bundle" in one_line(proc.stderr)
     assert not outside.leaks(proc.stdout, proc.stderr)

@@ -1,6 +1,10 @@
 """Inputs that crashed inspect8s ("internal error ... please report it", exit 4): each is now
 a one-line error with its documented exit code, or a recorded probe error with the rest of
-the report printed."""
+the report printed.
+
+Cases about the output and the exit code run the CLI in this process (``run_here``); those
+about the process itself (capabilities, a full disk as stdout, a closed pipe) and one
+malformed kubeconfig run ``python -m inspect8s``."""
 
 from __future__ import annotations
 
@@ -17,7 +21,14 @@ import pytest
 
 from inspect8s.errors import ErrorKind, ProbeFailed
 from inspect8s.nodeconfig.containerd import parse_containerd_file
-from tests.hostile.conftest import FIXTURE_BUNDLES, REPO, inspect8s_cmd, one_line, run_cli
+from tests.hostile.conftest import (
+    FIXTURE_BUNDLES,
+    REPO,
+    inspect8s_cmd,
+    one_line,
+    run_cli,
+    run_here,
+)
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 
@@ -26,7 +37,7 @@ FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 
 @pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:9", "127.0.0.1:9", "localhost:10010"])
 def test_a_tcp_cri_endpoint_is_a_usage_error(endpoint: str) -> None:
-    proc = run_cli("node", "--root", str(FIXTURE_HOST), "--cri-endpoint", endpoint)
+    proc = run_here("node", "--root", str(FIXTURE_HOST), "--cri-endpoint", endpoint)
     assert proc.returncode == 2
     assert "unix" in one_line(proc.stderr)
 
@@ -46,7 +57,7 @@ def test_a_tcp_endpoint_never_crashes_a_client(endpoint: str) -> None:
             client.version()
         assert failed.value.kind in (ErrorKind.UNAVAILABLE, ErrorKind.MALFORMED)
     for args in (["node"], ["audit", "-o", "json"]):
-        proc = run_cli(*args, "--root", str(FIXTURE_HOST), "--cri-endpoint", endpoint)
+        proc = run_here(*args, "--root", str(FIXTURE_HOST), "--cri-endpoint", endpoint)
         assert proc.returncode in (0, 1, 2, 3), proc.stderr
         assert "internal error" not in proc.stderr
 
@@ -109,9 +120,20 @@ def test_a_malformed_kubeconfig_is_one_line_exit_2(tmp_path: Path, case: str) ->
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(text)
     for args in (["pod", "web"], ["audit", "--cluster"]):
+        proc = run_here(*args, "--kubeconfig", str(kubeconfig))
+        assert proc.returncode == 2, proc.stderr
+        assert expected in one_line(proc.stderr)
+
+
+def test_a_malformed_kubeconfig_in_a_real_process_is_the_same_line(tmp_path: Path) -> None:
+    text, expected = KUBECONFIGS["broken YAML"]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(text)
+    for args in (["pod", "web"], ["audit", "--cluster"]):
         proc = run_cli(*args, "--kubeconfig", str(kubeconfig))
         assert proc.returncode == 2, proc.stderr
         assert expected in one_line(proc.stderr)
+        assert proc.stderr == run_here(*args, "--kubeconfig", str(kubeconfig)).stderr
 
 
 # --------------------------------------------------------------------------- output
@@ -163,7 +185,7 @@ def test_a_damaged_bundle_manifest_is_one_line_exit_2(
     manifest[field] = value
     (bundle / "bundle.json").write_text(json.dumps(manifest))
     for args in (["audit", "--from", str(bundle)], ["pid", "1", "--from", str(bundle)]):
-        proc = run_cli(*args)
+        proc = run_here(*args)
         assert proc.returncode == 2, proc.stderr
         assert "the bundle is damaged" in one_line(proc.stderr)
 
@@ -180,7 +202,7 @@ def test_damaged_runtime_answers_are_probe_errors_and_the_rest_is_reported(
     first = next(iter(calls["ContainerStatus"]))
     calls["ContainerStatus"][first]["answer"]["info"]["info"]["runtimeSpec"] = ["not", "a", "map"]
     (bundle / "runtime/cri.json").write_text(json.dumps(answers))
-    proc = run_cli("audit", "--from", str(bundle), "-o", "json")
+    proc = run_here("audit", "--from", str(bundle), "-o", "json")
     assert proc.returncode in (0, 1, 3), proc.stderr
     doc = json.loads(proc.stdout)
     kinds = {(e["source"], e["kind"]) for e in doc["errors"]}
@@ -218,7 +240,7 @@ def test_a_malformed_containerd_config_is_reported_not_accepted(tmp_path: Path) 
     (root / "etc/containerd/config.toml").write_text(
         'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = 12\n'
     )
-    proc = run_cli("audit", "--root", str(root), "-o", "json")
+    proc = run_here("audit", "--root", str(root), "-o", "json")
     assert proc.returncode in (0, 1, 3), proc.stderr
     errors = json.loads(proc.stdout)["errors"]
     assert any(e["source"] == "host:/etc/containerd/config.toml" and e["kind"] == "malformed"

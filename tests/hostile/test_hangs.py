@@ -1,7 +1,8 @@
-"""No call outlives ``--timeout``: an API server that drips its headers or its body a byte a
-second, one that never answers, a 2 GB answer, a credential plugin that never exits; each
-run ends within ``--timeout`` plus a small margin with one line on stderr, and a huge answer
-is cut off at the size limit without holding it in memory.
+"""No call outlives ``--timeout``: an API server that drips its headers or its body a byte at
+a time (several bytes within the deadline), one that never answers, a 2 GB answer, a
+credential plugin that never exits; each run ends within ``--timeout`` plus a small margin
+with one line on stderr, and a huge answer is cut off at the size limit without holding it
+in memory.
 
 Each case prints ``figure: <case> <seconds> s, <peak RSS> MB`` (``pytest -s`` shows them)."""
 
@@ -21,7 +22,14 @@ from tests.hostile import servers
 from tests.hostile.conftest import REPO, inspect8s_cmd, one_line
 from tests.kubeserver import KubeServer, write_kubeconfig
 
-TIMEOUT = 2.0
+# A server that never finishes its answer trips any deadline: a short one ends each case
+# sooner and tests the same thing.
+TIMEOUT = 0.5
+# The dripping servers send a byte this often: every receive gets data well within the
+# deadline, so only a deadline on the whole call can end it.
+DRIP = TIMEOUT / 4
+# The credential plugin test: the plugin (a shell) must have written its PIDs by then.
+PLUGIN_TIMEOUT = 1.0
 # Interpreter start-up, importing the kubernetes client and the exit: under 2 s on the
 # development machine, more on a loaded CI runner.
 MARGIN = 4.0
@@ -69,8 +77,8 @@ def figure(case: str, run: Run) -> None:
 
 
 SERVERS: dict[str, Callable[[], servers.Server]] = {
-    "drip-headers": servers.drip_headers,
-    "drip-body": servers.drip_body,
+    "drip-headers": lambda: servers.drip_headers(DRIP),
+    "drip-body": lambda: servers.drip_body(DRIP),
     "never-answers": servers.silent,
 }
 COMMANDS = {
@@ -136,23 +144,33 @@ def plugin_kubeconfig(tmp_path: Path, url: str, script: str | None) -> Path:
     return kubeconfig
 
 
+def alive(pid: str) -> bool:
+    """Whether process ``pid`` exists and has not ended. A killed child of the plugin is
+    left to PID 1, which may take its time to reap it: ended, it is a zombie until then."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 def test_a_plugin_that_never_exits_is_killed_with_its_children(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"#!/bin/sh\necho $$ > {pids}\nsleep 1000 &\necho $! >> {pids}\nwait\n"
     with KubeServer() as server:
         kubeconfig = plugin_kubeconfig(tmp_path, server.url, script)
         run = timed_cli("pod", "web", "-n", "shop", "--kubeconfig", str(kubeconfig),
-                        "--timeout", str(TIMEOUT))  # fmt: skip
+                        "--timeout", str(PLUGIN_TIMEOUT))  # fmt: skip
         assert server.requests == []  # no unauthenticated try
-    figure(f"exec plugin that never exits --timeout {TIMEOUT:g}", run)
+    figure(f"exec plugin that never exits --timeout {PLUGIN_TIMEOUT:g}", run)
     assert run.code == 4
-    assert run.seconds < TIMEOUT + MARGIN, run
-    assert f"did not finish within {TIMEOUT:g}s" in one_line(run.stderr)
+    assert run.seconds < PLUGIN_TIMEOUT + MARGIN, run
+    assert f"did not finish within {PLUGIN_TIMEOUT:g}s" in one_line(run.stderr)
     for pid in pids.read_text().split():
         deadline = time.monotonic() + 5
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not Path(f"/proc/{pid}").exists(), f"plugin process {pid} left running"
+        assert not alive(pid), f"plugin process {pid} left running"
 
 
 def test_a_missing_plugin_is_one_line_and_no_unauthenticated_call(tmp_path: Path) -> None:

@@ -6,14 +6,16 @@ made, the odd parts are probe errors."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -299,37 +301,58 @@ def test_json_redaction(doc: Any) -> None:
 
 BASE_BUNDLE = FIXTURE_BUNDLES / "crio-1.29"
 CHECKS = load_checks()
+MANIFEST = json.loads((BASE_BUNDLE / "bundle.json").read_text())
 
 
-def _bundle_with(cri: Any, manifest: Any | None = None) -> Path:
+@pytest.fixture(scope="module")
+def bundle() -> Iterator[Path]:
+    """One copy of the base bundle for the module: each example writes its answers and
+    manifest into it (the rest of the bundle is read, never written)."""
     base = Path(tempfile.mkdtemp(prefix="inspect8s-mutated-"))
-    bundle = base / "b"
-    shutil.copytree(BASE_BUNDLE, bundle, symlinks=True)
+    copy = base / "b"
+    shutil.copytree(BASE_BUNDLE, copy, symlinks=True)
+    yield copy
+    shutil.rmtree(base)
+
+
+def _tree(directory: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry under ``directory``: its mode, size and modification time."""
+    out = {}
+    for path in directory.rglob("*"):
+        st = path.lstat()
+        out[str(path.relative_to(directory))] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
+
+
+@contextlib.contextmanager
+def _bundle_with(bundle: Path, cri: Any, manifest: Any | None = None) -> Iterator[Path]:
+    """``bundle`` with these runtime answers and manifest (the base one by default), as a
+    fresh copy of the base bundle would be; it is left as it was found."""
     (bundle / "runtime/cri.json").write_text(json.dumps(cri))
     if manifest is not None:
         (bundle / "bundle.json").write_text(json.dumps(manifest))
-    return bundle
+    else:
+        shutil.copyfile(BASE_BUNDLE / "bundle.json", bundle / "bundle.json")
+    before = _tree(bundle)
+    yield bundle
+    assert _tree(bundle) == before, "the bundle was written to"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cri=mutated([CRIO]))
-def test_audit_of_a_mutated_bundle_makes_a_report(cri: Any) -> None:
-    bundle = _bundle_with(cri)
-    try:
+def test_audit_of_a_mutated_bundle_makes_a_report(bundle: Path, cri: Any) -> None:
+    with _bundle_with(bundle, cri):
         try:
             snapshot = collect_for_node("/", from_dirs=[str(bundle)])
         except UsageError:
             return  # a bundle file that is not an object at all: refused in one line
         run_checks(snapshot, CHECKS)
-    finally:
-        shutil.rmtree(bundle.parent)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cri=mutated([CRIO]))
-def test_trace_of_a_mutated_bundle_makes_a_chain(cri: Any) -> None:
-    bundle = _bundle_with(cri)
-    try:
+def test_trace_of_a_mutated_bundle_makes_a_chain(bundle: Path, cri: Any) -> None:
+    with _bundle_with(bundle, cri):
         try:
             loaded = load_bundle(str(bundle))
         except UsageError:
@@ -341,27 +364,20 @@ def test_trace_of_a_mutated_bundle_makes_a_chain(cri: Any) -> None:
         )
         for (_ns, _name), containers in pods_on_node(collection.report).items():
             trace_pod(fs, collection, containers, clients=clients)
-    finally:
-        shutil.rmtree(bundle.parent)
-
-
-MANIFEST = json.loads((BASE_BUNDLE / "bundle.json").read_text())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(manifest=mutated([MANIFEST]))
-def test_damaged_manifests_are_usage_errors(manifest: Any) -> None:
-    bundle = _bundle_with(CRIO, manifest)
-    try:
-        loaded = load_bundle(str(bundle))
-        fs = ReplayHostFS(loaded)
-        clients = ReplayClients(loaded)
-        assert fs.root and clients.bundle is loaded
-        loaded.cri_endpoints, loaded.docker_hosts, loaded.sockets  # noqa: B018
-    except UsageError as exc:
-        assert "\n" not in str(exc)
-    finally:
-        shutil.rmtree(bundle.parent)
+def test_damaged_manifests_are_usage_errors(bundle: Path, manifest: Any) -> None:
+    with _bundle_with(bundle, CRIO, manifest):
+        try:
+            loaded = load_bundle(str(bundle))
+            fs = ReplayHostFS(loaded)
+            clients = ReplayClients(loaded)
+            assert fs.root and clients.bundle is loaded
+            loaded.cri_endpoints, loaded.docker_hosts, loaded.sockets  # noqa: B018
+        except UsageError as exc:
+            assert "\n" not in str(exc)
 
 
 def test_the_crash_cases_of_the_issue() -> None:

@@ -18,7 +18,7 @@ AGENT_OUTPUT = REPO / "tests/fixtures/agent/pod-web-guaranteed-trace.json"
 
 def _trace(tmp_path: Path, logs: str, *out: str) -> tuple[Any, int]:
     with KubeServer() as server:
-        server.agent = AgentScript(logs=logs)
+        server.agent = AgentScript(phases=("Succeeded",), logs=logs)
         kubeconfig = str(server.kubeconfig(tmp_path / "config", namespace="shop"))
         result = cli("pod", "web-guaranteed", "--trace-runtime", "--kubeconfig", kubeconfig, *out)
         deleted = len(server.requests_for("DELETE"))

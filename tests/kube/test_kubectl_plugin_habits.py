@@ -19,7 +19,7 @@ TREE = str(REPO / "tests" / "fixtures" / "nodes" / "real-1.26-containerd")
 
 def test_all_namespaces_and_jsonpath(tmp_path: Path) -> None:
     with KubeServer() as server:
-        server.agent = AgentScript(logs=AGENT_OUTPUT.read_text())
+        server.agent = AgentScript(phases=("Succeeded",), logs=AGENT_OUTPUT.read_text())
         kubeconfig = str(server.kubeconfig(tmp_path / "config", namespace="default"))
         result = _kubectl(
             [
@@ -37,7 +37,7 @@ def test_all_namespaces_and_jsonpath(tmp_path: Path) -> None:
 
 def test_selector_lists_every_matching_pod(tmp_path: Path) -> None:
     with KubeServer() as server:
-        server.agent = AgentScript(logs=AGENT_OUTPUT.read_text())
+        server.agent = AgentScript(phases=("Succeeded",), logs=AGENT_OUTPUT.read_text())
         kubeconfig = str(server.kubeconfig(tmp_path / "config", namespace="shop"))
         result = _kubectl(
             [

@@ -52,8 +52,9 @@ METHOD = "/runtime.v1.RuntimeService/Version"
 class Peer:
     """The server side of one accepted connection."""
 
-    def __init__(self, conn: socket.socket) -> None:
+    def __init__(self, conn: socket.socket, closing: threading.Event | None = None) -> None:
         self.conn = conn
+        self.closing = closing if closing is not None else threading.Event()
         self.buf = b""
         self.decoder = Decoder()
         self.seen: list[tuple[int, int, int, bytes]] = []
@@ -93,6 +94,18 @@ class Peer:
     def send(self, *frames: bytes) -> None:
         self.conn.sendall(b"".join(frames))
 
+    def end(self) -> None:
+        """Close the connection cleanly: the client reads the end of the stream (not a
+        reset by frames of its own the server left unread), then closes its side."""
+        self.conn.shutdown(socket.SHUT_WR)
+        while self.conn.recv(65536):
+            pass
+
+    def hold(self, seconds: float) -> None:
+        """Keep the connection open, saying nothing, for ``seconds`` or until the server
+        is closed at the end of the test."""
+        self.closing.wait(seconds)
+
 
 Script = Callable[[Peer, int], None]
 
@@ -104,6 +117,8 @@ class Server:
         self.path = path
         self.script = script
         self.connections = 0
+        self.ended = threading.Condition()
+        self.finished = 0  # connections whose script has returned and that are closed
         self.failures: list[BaseException] = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
@@ -121,19 +136,35 @@ class Server:
                 continue
             except OSError:
                 return
+            if self.stop.is_set():  # close()'s own connection, made to end the wait
+                conn.close()
+                return
             number = self.connections
             self.connections += 1
             with conn:
                 try:
-                    self.script(Peer(conn), number)
+                    self.script(Peer(conn, self.stop), number)
                 except (EOFError, ConnectionError, TimeoutError):
                     pass  # the client went away: that is the client's business
                 except BaseException as exc:  # an assertion of the script
                     self.failures.append(exc)
+            with self.ended:
+                self.finished += 1
+                self.ended.notify_all()
+
+    def served(self, count: int, timeout: float = 10.0) -> bool:
+        """Whether ``count`` connections have been served to their end within ``timeout``."""
+        with self.ended:
+            return self.ended.wait_for(lambda: self.finished >= count, timeout=timeout)
 
     def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
+        self.stop.set()  # a script holding its connection lets go
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wake:
+            try:
+                wake.connect(self.path)  # ends a wait in accept() at once
+            except OSError:
+                pass
+            self.thread.join()
         self.sock.close()
         if self.failures:
             raise self.failures[0]
@@ -261,10 +292,11 @@ def test_frame_over_max_frame_size_is_a_protocol_error(serve: Callable[[Script],
             if kind == GOAWAY:
                 goaway.append(int.from_bytes(payload[4:8], "big"))
 
-    err = failure(serve(script))
+    server = serve(script)
+    err = failure(server)
     assert (err.kind, err.source) == (ErrorKind.UNAVAILABLE, "cri:Version")
     assert "16385 bytes over the 16384-byte limit" in err.detail
-    time.sleep(0.2)
+    assert server.served(1)  # the client closed the connection: every frame it sent is in
     assert goaway == [6]  # FRAME_SIZE_ERROR, told to the peer
 
 
@@ -287,7 +319,7 @@ def test_graceful_goaway_after_an_answer_moves_to_a_new_connection(
         stream, _f, _b = peer.request()
         peer.send(settings(), answer(stream, VERSION))
         peer.send(frame(GOAWAY, 0, 0, struct.pack(">LL", stream, 0) + b"shutting down"))
-        time.sleep(0.3)
+        peer.hold(0.3)
 
     server = serve(script)
     with CRIClient(server.path, timeout=5) as client:
@@ -321,7 +353,7 @@ def test_rst_stream(
     def script(peer: Peer, _: int) -> None:
         stream, _f, _b = peer.request()
         peer.send(settings(), frame(RST_STREAM, 0, stream, struct.pack(">L", code)))
-        time.sleep(0.5)
+        peer.hold(0.5)
 
     err = failure(serve(script))
     assert err.kind is kind
@@ -349,7 +381,7 @@ def test_hung_server_after_settings_times_out(serve: Callable[[Script], Server])
     def script(peer: Peer, _: int) -> None:
         peer.request()
         peer.send(settings())
-        time.sleep(3)
+        peer.hold(3)
 
     started = time.monotonic()
     err = failure(serve(script), timeout=0.5)
@@ -362,6 +394,7 @@ def test_server_closing_mid_answer(serve: Callable[[Script], Server]) -> None:
         stream, _f, _b = peer.request()
         whole = frame(DATA, 0, stream, message(b"y" * 100))
         peer.send(settings(), headers(stream, RESPONSE), whole[:40])
+        peer.end()
 
     err = failure(serve(script))
     assert err.kind is ErrorKind.UNAVAILABLE
@@ -373,7 +406,7 @@ def test_answer_over_16_mib_is_refused_from_its_prefix(serve: Callable[[Script],
         stream, _f, _b = peer.request()
         prefix = b"\x00" + struct.pack(">L", 16 * 1024 * 1024 + 1)
         peer.send(settings(), headers(stream, RESPONSE), frame(DATA, 0, stream, prefix + b"z"))
-        time.sleep(1)
+        peer.hold(1)
 
     started = time.monotonic()
     err = failure(serve(script), method="list_containers")
@@ -394,7 +427,7 @@ def test_garbage_is_a_probe_failure(serve: Callable[[Script], Server], garbage: 
     def script(peer: Peer, _: int) -> None:
         peer.request()
         peer.send(garbage)
-        time.sleep(0.3)
+        peer.hold(0.3)
 
     err = failure(serve(script))
     assert err.kind is ErrorKind.UNAVAILABLE
