@@ -130,11 +130,15 @@ class WireError(ValueError):
     """The bytes are not a well-formed encoding of the message."""
 
 
-def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    """The varint at ``pos`` (at most 10 bytes, kept to 64 bits) and the position after it."""
+def _varint(
+    buf: bytes, pos: int, end: int, what: str = "varint", most: int = 10
+) -> tuple[int, int]:
+    """The varint at ``pos`` (at most ``most`` bytes, kept to 64 bits) and the position after
+    it; ``what`` names it in errors (a tag and a length may take at most 5 bytes)."""
     result = 0
     shift = 0
     start = pos
+    limit = 7 * most
     while pos < end:
         byte = buf[pos]
         pos += 1
@@ -142,28 +146,17 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         if byte < 0x80:
             return result & _MASK64, pos
         shift += 7
-        if shift == 70:
-            raise WireError(f"varint at byte {start} is longer than 10 bytes")
-    raise WireError(f"varint at byte {start} runs past the end of its message (byte {end})")
+        if shift == limit:
+            raise WireError(f"{what} at byte {start} is longer than {most} bytes")
+    raise WireError(f"{what} at byte {start} runs past the end of its message (byte {end})")
 
 
 def _tag(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     """A field tag of more than one byte: at most 5 bytes, below 2**32."""
-    result = 0
-    shift = 0
-    start = pos
-    while pos < end:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            if result > _MASK32:
-                raise WireError(f"tag at byte {start} does not fit in 32 bits")
-            return result, pos
-        shift += 7
-        if shift == 35:
-            raise WireError(f"tag at byte {start} is longer than 5 bytes")
-    raise WireError(f"tag at byte {start} runs past the end of its message (byte {end})")
+    result, after = _varint(buf, pos, end, "tag", 5)
+    if result > _MASK32:
+        raise WireError(f"tag at byte {pos} does not fit in 32 bits")
+    return result, after
 
 
 def _span(buf: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -172,23 +165,9 @@ def _span(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         start = pos + 1
         stop = start + buf[pos]
     else:
-        length = 0
-        shift = 0
-        at = pos
-        while True:
-            if at >= end:
-                raise WireError(f"length at byte {pos} runs past the end of its message")
-            byte = buf[at]
-            at += 1
-            length |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-            if shift == 35:
-                raise WireError(f"length at byte {pos} is longer than 5 bytes")
+        length, start = _varint(buf, pos, end, "length", 5)
         if length > 0x7FFFFFFF:
             raise WireError(f"length {length} at byte {pos} is over 2 GiB")
-        start = at
         stop = start + length
     if stop > end:
         raise WireError(
