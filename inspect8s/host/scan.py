@@ -305,6 +305,11 @@ def screening_hierarchies(sample: str, layout: CgroupLayout) -> tuple[str, ...]:
     return tuple(picked)
 
 
+def _cgroup_text(prefixes: tuple[str, ...], paths: tuple[str, ...]) -> str:
+    """The ``/proc/<pid>/cgroup`` text of a process a walk found at ``paths``."""
+    return "".join(f"{pre}{path}\n" for pre, path in zip(prefixes, paths, strict=True))
+
+
 def _sample_cgroup(fs: HostFS, pid_list: list[int]) -> str | None:
     """The ``cgroup`` file of the first readable process (the hierarchies' order)."""
     for pid in pid_list[:8]:
@@ -495,10 +500,8 @@ def scan_host(
             if seen in screen_cache:
                 boring = screen_cache[seen]
             else:
-                text = "".join(
-                    f"{pre}{path}\n" for pre, path in zip(screen_prefixes, seen, strict=True)
-                )
                 try:
+                    text = _cgroup_text(screen_prefixes, seen)
                     found = parse_proc_cgroup(text, f"host:{base}/cgroup")
                 except ProbeFailed:  # a name holding a newline: read the file
                     boring = None
@@ -541,16 +544,15 @@ def scan_host(
         key: tuple[str, ...] | bytes | None = known if known is not None else files.get("cgroup")
         entries: tuple[CgroupEntry, ...] = ()
         ident: ContainerIdentity | None = None
-        if not complete:
-            entries = boring or ()
+        if boring is not None and not complete:
+            entries = boring
         elif key is not None:
             cached = cgroup_cache.get(key)
             if cached is None:
                 if isinstance(key, bytes):
                     text = key.decode("utf-8", "replace")
                 else:
-                    lines = zip(prefixes, key, strict=True)
-                    text = "".join(f"{pre}{path}\n" for pre, path in lines)
+                    text = _cgroup_text(prefixes, key)
                 try:  # a cgroup name holding a newline would not read back from the walk
                     entries = parse_proc_cgroup(text, f"host:{base}/cgroup")
                 except ProbeFailed as exc:
