@@ -8,19 +8,25 @@ environment unless the caller passes them.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import pty
 import re
 import select
 import struct
 import subprocess
-import sys
 import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.zygote import CliProcess
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+def partial_cli(args: list[str]) -> functools.partial[CliProcess]:
+    return functools.partial(CliProcess, args)
 
 
 @dataclass(frozen=True)
@@ -48,13 +54,14 @@ def run_in_pty(
     timeout: float = 120,
     command: list[str] | None = None,
 ) -> PtyResult:
-    """``python -m inspect8s ARGS`` (or ``command``) on a new pseudo-terminal."""
+    """``python -m inspect8s ARGS`` (a child of tests/zygote.py; or ``command``, a program
+    of its own) on a new pseudo-terminal."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     child_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     child_env.update(env or {})
-    proc = subprocess.Popen(
-        command or [sys.executable, "-m", "inspect8s", *args],
+    spawn = functools.partial(subprocess.Popen, command) if command else partial_cli(args)
+    proc = spawn(
         stdin=subprocess.DEVNULL,
         stdout=follower,
         stderr=follower,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.clirun import CliResult, cli
+from tests.zygote import CliProcess
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN_INPUT = FIXTURES / "manifests" / "golden"
@@ -183,10 +183,9 @@ def test_progress_goes_to_a_terminal_and_never_to_a_pipe(tmp_path: Path) -> None
 
     path = _many_documents(tmp_path, 300)  # the last count is always drawn, then erased
     report = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "inspect8s", "audit", "--manifests", str(path)]
-    cmd += ["-o", "json", "--output-file", str(report)]
+    cmd = ["audit", "--manifests", str(path), "-o", "json", "--output-file", str(report)]
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower)
+    proc = CliProcess(cmd, stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
     seen = b""
     while True:

@@ -3,7 +3,10 @@
 * ``outside``: a directory outside every root and bundle the test builds, holding files
   whose contents carry a unique marker; no output, bundle or opened path may ever show it.
 * ``run_cli``: ``python -m inspect8s`` in a subprocess with a deadline (the cases here are
-  about exit codes, stderr lines, hangs and signals, which a real process shows).
+  about exit codes, stderr lines, hangs and signals, which a real process shows), forked
+  from a warm interpreter (tests/zygote.py); ``inspect8s_cmd`` is the command line of a
+  fresh interpreter, for the few cases about the process itself (a closed pipe, dropped
+  capabilities, strace).
 * ``run_here``: the same run in this process (tests/clirun.py), for cases about what a run
   prints and its exit code only: its stderr also holds what a real process would have shown
   there besides inspect8s's own lines (writes to sys.stderr or file descriptor 2, warnings
@@ -32,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import cli
+from tests.zygote import run_forked
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_BUNDLES = REPO / "tests" / "fixtures" / "bundles"  # replay bundles; see its SOURCE.md
@@ -82,14 +86,13 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     full_env.pop("INSPECT8S_DEBUG", None)
-    return subprocess.run(
-        [*inspect8s_cmd(), *args],
+    return run_forked(
+        args,
         capture_output=stdout is None,
         stdout=stdout,
         stderr=subprocess.PIPE if stdout is not None else None,
         text=True,
         timeout=timeout,
-        check=False,
         env=full_env,
         input=input_text,
         cwd=REPO,

@@ -1,8 +1,8 @@
-"""Ctrl-C (a real SIGINT to a real ``inspect8s`` process) at every point of an agent pod's
-life, the create in flight included, and at random moments, repeatedly: the pod is always
-deleted and the run exits 130. Against tests/kubeserver.py, which sends the signal from
-its request hook at the exact moment a request arrives and holds the answer back a little,
-as a slow API server would."""
+"""Ctrl-C (a real SIGINT to a real ``inspect8s`` process, tests/zygote.py) at every point of
+an agent pod's life, the create in flight included, and at random moments, repeatedly: the
+pod is always deleted and the run exits 130. Against tests/kubeserver.py, which sends the
+signal from its request hook at the exact moment a request arrives and holds the answer back
+a little, as a slow API server would."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import REPO, inspect8s_cmd
+from tests.hostile.conftest import REPO
 from tests.kubeserver import AgentScript, KubeServer, Request, load_fixture
+from tests.zygote import CliProcess
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 AGENT = "/api/v1/namespaces/ops/pods"
@@ -55,7 +56,7 @@ class Scenario:
         self.server = server
         self.when = when
         self.hold = hold
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: CliProcess | None = None
         self.sent = threading.Event()
         self.sent_at: float | None = None  # time.monotonic() of the SIGINT sent by run()
 
@@ -71,8 +72,8 @@ class Scenario:
         """Run ``args``; with ``after``, send SIGINT that many seconds after ``start`` is set
         (or after the start of the process), unless it has ended by then."""
         self.server.on_request = self.hook
-        self.proc = subprocess.Popen(
-            [*inspect8s_cmd(), *args],
+        self.proc = CliProcess(
+            args,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(REPO)},

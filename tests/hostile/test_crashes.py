@@ -3,8 +3,9 @@ a one-line error with its documented exit code, or a recorded probe error with t
 the report printed.
 
 Cases about the output and the exit code run the CLI in this process (``run_here``); those
-about the process itself (capabilities, a full disk as stdout, a closed pipe) and one
-malformed kubeconfig run ``python -m inspect8s``."""
+about the process itself run one: a fresh ``python -m inspect8s`` for dropped capabilities
+and a closed pipe, a child of tests/zygote.py for a full disk as stdout and one malformed
+kubeconfig."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tests.hostile.conftest import (
     run_cli,
     run_here,
 )
+from tests.zygote import run_forked
 
 FIXTURE_HOST = REPO / "tests/fixtures/audit/containerd-2.1-v2-removed-keys/host"
 
@@ -142,10 +144,9 @@ def test_a_malformed_kubeconfig_in_a_real_process_is_the_same_line(tmp_path: Pat
 @pytest.mark.parametrize("args", [["node"], ["audit", "-o", "json"], ["audit"]])
 def test_stdout_on_a_full_disk_is_one_line_exit_4(args: list[str]) -> None:
     with open("/dev/full", "w") as full:
-        proc = subprocess.run(
-            [*inspect8s_cmd(), *args, "--root", str(FIXTURE_HOST)],
-            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
-            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+        proc = run_forked(
+            [*args, "--root", str(FIXTURE_HOST)], stdout=full, stderr=subprocess.PIPE,
+            text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
         )  # fmt: skip
     assert proc.returncode == 4
     assert (

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.hostile import servers
-from tests.hostile.conftest import REPO, inspect8s_cmd, one_line
+from tests.hostile.conftest import REPO, one_line
 from tests.kubeserver import KubeServer, write_kubeconfig
+from tests.zygote import CliProcess
 
 # A server that never finishes its answer trips any deadline: a short one ends each case
 # sooner and tests the same thing.
@@ -30,7 +31,7 @@ TIMEOUT = 0.5
 DRIP = TIMEOUT / 4
 # The credential plugin test: the plugin (a shell) must have written its PIDs by then.
 PLUGIN_TIMEOUT = 1.0
-# Interpreter start-up, importing the kubernetes client and the exit: under 2 s on the
+# The run's set-up (forked warm, tests/zygote.py) and its exit: well under 1 s on the
 # development machine, more on a loaded CI runner.
 MARGIN = 4.0
 
@@ -44,32 +45,29 @@ class Run:
 
 
 def timed_cli(*args: str, env: dict[str, str] | None = None, kill_after: float = 120) -> Run:
-    """Run inspect8s; its wall time and its own peak RSS (``wait4``)."""
+    """Run inspect8s (a real process, tests/zygote.py); its wall time and its own peak RSS."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [*inspect8s_cmd(), *args],
+        proc = CliProcess(
+            args,
             stdout=subprocess.DEVNULL,
             stderr=err,
             env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
             cwd=REPO,
         )
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > kill_after:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise AssertionError(
-                    f"inspect8s {' '.join(args)} still running after {kill_after}s"
-                )
-            time.sleep(0.02)
+        try:
+            proc.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(
+                f"inspect8s {' '.join(args)} still running after {kill_after}s"
+            ) from None
         seconds = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    return Run(proc.returncode, text, seconds, usage.ru_maxrss / 1024)
+    assert proc.returncode is not None and proc.maxrss_kb is not None
+    return Run(proc.returncode, text, seconds, proc.maxrss_kb / 1024)
 
 
 def figure(case: str, run: Run) -> None:
