@@ -3,6 +3,7 @@
     python benchmarks/unit_suite.py --old /path/to/old/tree --old-python /old/venv/bin/python
     python benchmarks/unit_suite.py --old ... --old-python ... --same-files   # same tests
     python benchmarks/unit_suite.py --runs 5 ...
+    python benchmarks/unit_suite.py --workers 0 ...    # the new tree in one process too
 
 Runs the suite of each tree in turn (old, new, old, new, ...), after one warm-up run of
 each that is not counted, and prints every run's wall time and CPU time (user + system of
@@ -15,10 +16,12 @@ the load; the CPU times much less.
   in the new one (so the same tests, as they are written in each tree).
 
 Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR -m "not integration"``
-from the tree's root (tests marked ``integration`` start the real test bed: they run under
-the machine's lock with the integration tests, wherever their file is), with the tree's own
-interpreter (its venv) and this process's environment (so PYTHONDONTWRITEBYTECODE, when
-set, holds for both). ``DIR`` is one directory per tree, kept between runs: pytest empties
+(for the new tree with ``-n WORKERS``, as scripts/pytest-runs.sh runs it: 2 by default;
+``--workers 0`` runs it in one process, as the old tree's suite ran) from the tree's root
+(tests marked ``integration`` start the real test bed: they run under the machine's lock
+with the integration tests, wherever their file is), with the tree's own interpreter (its
+venv) and this process's environment (so PYTHONDONTWRITEBYTECODE, when set, holds for
+both). ``DIR`` is one directory per tree, kept between runs: pytest empties
 it at the start of each run, so every run pays for removing what its own tree's previous
 run left, and never for another tree's (or another user's) directories under
 /tmp/pytest-of-USER. A run with failing tests still counts (it did all its work) and its
@@ -56,13 +59,15 @@ def _children_cpu() -> float:
 
 
 def run_suite(
-    python: str, tree: Path, basetemp: Path, files: list[str] | None
+    python: str, tree: Path, basetemp: Path, files: list[str] | None, workers: int = 0
 ) -> tuple[float, float]:
     """One run's wall time and CPU time (user + system, of pytest and every process it
     waited for); its pytest summary line is printed (failures included)."""
     targets = files if files is not None else ["tests", "--ignore=tests/integration"]
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
     cmd += ["-m", "not integration"]  # a test bed test outside tests/integration needs the lock
+    if workers:
+        cmd += ["-n", str(workers)]
     cpu_before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.run([*cmd, *targets], cwd=tree, capture_output=True, text=True, check=False)
@@ -89,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="counted runs per tree")
     parser.add_argument("--warmups", type=int, default=1, help="uncounted runs per tree first")
     parser.add_argument("--same-files", action="store_true", help="only the shared test files")
+    parser.add_argument(
+        "--workers", type=int, default=2,
+        help="pytest-xdist workers for the new tree (scripts/pytest-runs.sh: 2; 0: none)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     old_tree, new_tree = args.old.resolve(), args.new.resolve()
@@ -99,22 +108,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(shared)} test files in both trees; only in the old one: {gone or 'none'}")
         old_files = new_files = shared
     trees = {
-        "old": (args.old_python, old_tree, old_files),
-        "new": (args.new_python, new_tree, new_files),
+        "old": (args.old_python, old_tree, old_files, 0),
+        "new": (args.new_python, new_tree, new_files, args.workers),
     }
     print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
+    print(f"new tree: {f'-n {args.workers}' if args.workers else 'one process'}; old: one process")
     times: dict[str, list[float]] = {"old": [], "new": []}
     cpus: dict[str, list[float]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-") as scratch:
         basetemps = {name: Path(scratch) / name for name in trees}
         for _ in range(args.warmups):
-            for name, (python, tree, files) in trees.items():
+            for name, (python, tree, files, workers) in trees.items():
                 print(f"warm-up {name}")
-                run_suite(python, tree, basetemps[name], files)
+                run_suite(python, tree, basetemps[name], files, workers)
         for i in range(args.runs):
-            for name, (python, tree, files) in trees.items():
+            for name, (python, tree, files, workers) in trees.items():
                 load = os.getloadavg()
-                elapsed, cpu = run_suite(python, tree, basetemps[name], files)
+                elapsed, cpu = run_suite(python, tree, basetemps[name], files, workers)
                 times[name].append(elapsed)
                 cpus[name].append(cpu)
                 loads = ", ".join(f"{x:.2f}" for x in load)

@@ -54,18 +54,18 @@ ruff format --check inspect8s tests benchmarks plugins scripts
 echo "== mypy"
 mypy
 echo "== pytest"
-pytest_args=(tests)
+paths=(tests)
 if [ -d plugins/examples/inspect8s-example-checks/tests ]; then
-  pytest_args+=(plugins/examples/inspect8s-example-checks/tests)
+  paths+=(plugins/examples/inspect8s-example-checks/tests)
 fi
 set +e
 if [ "${INSPECT8S_BUSY_HOST:-1}" = 1 ]; then
   # The suite runs on a busy host: a containerd and a dockerd on the default sockets, with
   # pods named like the tests' own (scripts/busy_host.py; it starts nothing when something
   # already serves those sockets). INSPECT8S_BUSY_HOST=0 runs it on the machine as it is.
-  python scripts/busy_host.py -- pytest "${pytest_args[@]}" "$@"
+  python scripts/busy_host.py -- bash scripts/pytest-runs.sh "${paths[@]}" "$@"
 else
-  pytest "${pytest_args[@]}" "$@"
+  bash scripts/pytest-runs.sh "${paths[@]}" "$@"
 fi
 rc=$?
 set -e

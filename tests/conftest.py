@@ -3,6 +3,8 @@
 Tests that use ``testbed`` are integration tests (mark them ``@pytest.mark.integration``).
 Without root or the Debian packages they skip with the reason, except under ``CI=true``,
 where a test bed that cannot start fails them: a green CI run means they ran.
+scripts/pytest-runs.sh runs them in a pytest run of their own, in one process, after the
+other tests (those on two workers).
 """
 
 from __future__ import annotations

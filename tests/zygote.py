@@ -19,7 +19,9 @@ interpreter.
 Protocol: the zygote reads requests on a SOCK_SEQPACKET socket (a JSON header and the
 child's stdin, stdout and stderr plus a status socket, sent with SCM_RIGHTS). For each it
 forks a *waiter*, which forks the child, sends ``pid N`` on the status socket, waits for the
-child (``wait4``) and sends ``exit STATUS MAXRSS_KB``. The test reads both from its end.
+child (``wait4``) and sends ``exit STATUS MAXRSS_KB``. The test reads both from its end. The
+zygote waits for its waiters, and the test process for the zygote when it exits, so the
+children's CPU time counts in the test process's like that of any child it ran.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
         os.closerange(3, 65536)
         if request["new_session"]:
             os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir(request["cwd"])
@@ -158,7 +160,6 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
 def _run_waiter(request: dict[str, Any], fds: list[int]) -> None:
     """In the waiter: fork the child, report its PID, wait for it, report its end."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         status_fd = fds[3]
         pid = os.fork()
         if pid == 0:
@@ -172,11 +173,23 @@ def _run_waiter(request: dict[str, Any], fds: list[int]) -> None:
         os._exit(0)
 
 
+def _reap(block: bool) -> None:
+    """Collect ended waiters, so that the CPU time of each child (which its waiter waited
+    for) is counted in the zygote's, and so in the test process's once it waits for the
+    zygote (``resource.getrusage(RUSAGE_CHILDREN)``, ``time``)."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def serve(control_fd: int) -> None:
     """The zygote's loop (``python -c 'import tests.zygote as z; z.serve(FD)'``)."""
     for name in _WARM:
         __import__(name)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # waiters are reaped by the kernel
     # A child interrupted before it has set up is killed by the signal, as a process is
     # before the interpreter installs its handler.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -184,6 +197,7 @@ def serve(control_fd: int) -> None:
     sock.send(b"ready")
     while True:
         got = _recv_request(sock)
+        _reap(block=False)
         if got is None:
             break
         request, fds = got
@@ -194,6 +208,7 @@ def serve(control_fd: int) -> None:
             _run_waiter(request, fds)
         for fd in fds:
             os.close(fd)
+    _reap(block=True)  # the test process is done with us: its children are ending or killed
 
 
 # -- the test's side ------------------------------------------------------------------------

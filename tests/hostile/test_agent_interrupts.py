@@ -214,8 +214,8 @@ def test_ctrl_c_at_random_moments_never_leaves_a_pod(tmp_path: Path, command: st
     runs = 8
     low, high = WINDOWS[command]
     afters = [rng.uniform(low, high) for _ in range(runs)]
-    # The runs spend their time waiting for polls: two at a time, each on its own server.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # The runs spend their time waiting for polls: all at once, each on its own server.
+    with ThreadPoolExecutor(max_workers=runs) as pool:
         results = list(
             pool.map(
                 lambda i: random_run(tmp_path / f"config-{i}", command, afters[i]), range(runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -316,11 +317,15 @@ def bundle() -> Iterator[Path]:
 
 
 def _tree(directory: Path) -> dict[str, tuple[int, int, int]]:
-    """Every entry under ``directory``: its mode, size and modification time."""
+    """Every entry under ``directory`` (links not followed): its mode, size and
+    modification time."""
     out = {}
-    for path in directory.rglob("*"):
-        st = path.lstat()
-        out[str(path.relative_to(directory))] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    top = str(directory)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in (*dirnames, *filenames):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            out[path[len(top) + 1 :]] = (st.st_mode, st.st_size, st.st_mtime_ns)
     return out
 
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test suite in two pytest runs (scripts/test.sh calls this; arguments go to both):
+#
+#   1. every test not marked integration, on two workers (pytest-xdist, -n 2);
+#   2. the tests marked integration (they share one test bed: real containerd, runc and
+#      dockerd), in one process, one after another.
+#
+#   bash scripts/pytest-runs.sh tests                 # both runs
+#   INSPECT8S_TEST_WORKERS=0 bash scripts/pytest-runs.sh tests   # run 1 in one process too
+#
+# Exit code: 0 when both passed; 5 when neither selected a test; else the first failing
+# run's (a run that selected no test, as with -k, does not count as failed).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+workers="${INSPECT8S_TEST_WORKERS:-2}"
+parallel=()
+if [ "$workers" != 0 ]; then
+  parallel=(-n "$workers")
+fi
+
+echo "== pytest: unit tests${parallel:+ (-n $workers)}"
+pytest -m "not integration" "${parallel[@]}" "$@"
+unit=$?
+echo "== pytest: integration tests (the test bed)"
+pytest -m integration "$@"
+integration=$?
+
+for rc in "$unit" "$integration"; do
+  if [ "$rc" != 0 ] && [ "$rc" != 5 ]; then
+    exit "$rc"
+  fi
+done
+if [ "$unit" = 5 ] && [ "$integration" = 5 ]; then
+  exit 5
+fi
+exit 0
