@@ -2,9 +2,11 @@
 
 ``cli("node", "--root", str(root), "-o", "json")`` goes through the same runner as the
 console script (``inspect8s.cli.run``), with its own streams and environment variables,
-so the result carries what a user would see: the exit code, stdout and stderr. Only the
-tests of start-up, signals, broken pipes and real terminals (tests/ptyrun.py) spawn
-``python -m inspect8s``, and the kubectl plugin's tests spawn kubectl.
+so the result carries what a user would see: the exit code, stdout and stderr. The tests
+about what only a process shows (signals, hangs and kills, real terminals in tests/ptyrun.py,
+a full disk as stdout) run one forked from a warm interpreter (tests/zygote.py); those of
+start-up, a closed pipe, dropped capabilities and strace spawn ``python -m inspect8s``, and
+the kubectl plugin's tests spawn kubectl.
 """
 
 from __future__ import annotations
