@@ -301,8 +301,7 @@ def _with_versions(
 
             version = cri_dockerd_version(fs, views.fs_of(d.pid), d, errors)
         if version is None and d.name == "dockerd":
-            # cri-dockerd relays its Docker Engine's version in CRI Version.
-            relayed = next(iter(found.relayed.values()), None)
+            relayed = relayed_version(d, daemons, sockets, found)
             if relayed:
                 version = (relayed, "cri:Version (relayed by cri-dockerd)")
         if version is not None:
@@ -316,6 +315,48 @@ def _with_versions(
             out.append(RuntimeDaemon(name=name, pid=None, version=ver, version_source=src,
                                      sockets=(s.path,)))  # fmt: skip
     return out
+
+
+# cri-dockerd --help: ``--docker-endpoint`` defaults to ``unix:///var/run/docker.sock``
+# (``/run/docker.sock`` where ``/var/run`` links to ``/run``).
+CRI_DOCKERD_DEFAULT_DOCKER = ("/var/run/docker.sock", "/run/docker.sock")
+
+
+def relayed_version(
+    dockerd: RuntimeDaemon,
+    daemons: Sequence[RuntimeDaemon],
+    sockets: Sequence[SocketInfo],
+    found: Survey,
+) -> str | None:
+    """The Docker Engine version a cri-dockerd relays (in CRI ``Version``) for ``dockerd``:
+    that of the cri-dockerd whose ``--docker-endpoint`` (without the flag, its default
+    ``unix:///var/run/docker.sock``) is one of ``dockerd``'s sockets. Only when no relaying
+    cri-dockerd's process was seen (its socket answered from another PID namespace) and the
+    node has this one dockerd and one such relay is that relay taken; never another
+    dockerd's version."""
+    if not found.relayed or dockerd.pid is None:
+        return None
+    own = [s for s in sockets if s.daemon_pid == dockerd.pid]
+    by_ident = {s.ident: s for s in sockets}
+    crids = {d.pid: d for d in daemons if d.name == "cri-dockerd" and d.pid is not None}
+    unplaced = []
+    for ident, version in found.relayed.items():
+        socket = by_ident.get(ident)
+        pid = socket.daemon_pid if socket is not None else None
+        crid = crids.get(pid) if pid is not None else None
+        if crid is None:
+            unplaced.append(version)
+            continue
+        if daemon_flags.flag_values(crid.cmdline[1:], ("--docker-endpoint",)):
+            named = f"cri-dockerd (PID {crid.pid}) --docker-endpoint"
+            if any(named in s.named_by for s in own):
+                return version
+        elif any(p in CRI_DOCKERD_DEFAULT_DOCKER for s in own for p in (s.path, *s.aliases)):
+            return version
+    dockerds = [d for d in daemons if d.name == "dockerd"]
+    if len(dockerds) == 1 and len(found.relayed) == 1 and unplaced:
+        return unplaced[0]
+    return None
 
 
 def _sockets_named(sockets: Sequence[SocketInfo], found: Survey) -> list[SocketInfo]:
