@@ -19,7 +19,8 @@ interpreter.
 Protocol: the zygote reads requests on a SOCK_SEQPACKET socket (a JSON header and the
 child's stdin, stdout and stderr plus a status socket, sent with SCM_RIGHTS). For each it
 forks a *waiter*, which forks the child, sends ``pid N`` on the status socket, waits for the
-child (``wait4``) and sends ``exit STATUS MAXRSS_KB``. The test reads both from its end. The
+child's end (``ended``: it stays a zombie until the test answers ``seen``, so its PID is not
+reused before the test knows it ended), reaps it and sends ``exit STATUS MAXRSS_KB``. The
 zygote waits for its waiters, and the test process for the zygote when it exits, so the
 children's CPU time counts in the test process's like that of any child it ran.
 """
@@ -158,7 +159,11 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
 
 
 def _run_waiter(request: dict[str, Any], fds: list[int]) -> None:
-    """In the waiter: fork the child, report its PID, wait for it, report its end."""
+    """In the waiter: fork the child, report its PID, wait for it, report its end.
+
+    The child stays a zombie (``WNOWAIT``) until the test has read that it ended and said
+    so: as with a child of the test process itself, its PID cannot be reused meanwhile, so
+    a signal the test sends late reaches that ended child, never another process."""
     try:
         status_fd = fds[3]
         pid = os.fork()
@@ -167,6 +172,9 @@ def _run_waiter(request: dict[str, Any], fds: list[int]) -> None:
         for fd in fds[:3]:
             os.close(fd)
         os.write(status_fd, f"pid {pid}".encode())
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        os.write(status_fd, b"ended")
+        os.read(status_fd, 16)  # the test's "seen" (or its end: the socket closed)
         _pid, status, usage = os.wait4(pid, 0)
         os.write(status_fd, f"exit {status} {usage.ru_maxrss}".encode())
     finally:
@@ -351,6 +359,10 @@ class CliProcess(subprocess.Popen[Any]):
         if not ready:
             return False
         msg = self._status.recv(64).decode()
+        if msg == "ended":  # the child is a zombie until we say we have seen it
+            with contextlib.suppress(OSError):
+                self._status.send(b"seen")
+            msg = self._status.recv(64).decode()
         self._status.close()
         if not msg.startswith("exit "):  # the waiter died: the zygote was killed
             self.returncode = -signal.SIGKILL
