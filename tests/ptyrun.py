@@ -8,7 +8,6 @@ environment unless the caller passes them.
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import pty
 import re
@@ -19,14 +18,11 @@ import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.zygote import CliProcess
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def partial_cli(args: list[str]) -> functools.partial[CliProcess]:
-    return functools.partial(CliProcess, args)
 
 
 @dataclass(frozen=True)
@@ -60,14 +56,16 @@ def run_in_pty(
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     child_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     child_env.update(env or {})
-    spawn = functools.partial(subprocess.Popen, command) if command else partial_cli(args)
-    proc = spawn(
+    settings: dict[str, Any] = dict(
         stdin=subprocess.DEVNULL,
         stdout=follower,
         stderr=follower,
         cwd=REPO,
         env=child_env,
         start_new_session=True,
+    )
+    proc = (
+        CliProcess(args, **settings) if command is None else subprocess.Popen(command, **settings)
     )
     os.close(follower)
     chunks: list[bytes] = []

@@ -273,11 +273,6 @@ def _zygote() -> _Zygote:
         return _ZYGOTE
 
 
-def inherited_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment with the repository importable, plus ``env``."""
-    return {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-
-
 class CliProcess(subprocess.Popen[Any]):
     """``subprocess.Popen([sys.executable, "-m", "inspect8s", *args], ...)`` with a child
     forked from the zygote. ``args`` are inspect8s's own arguments; stdin, stdout, stderr,

@@ -28,7 +28,7 @@ from inspect8s.collect.discover import conmon_option
 from inspect8s.collect.errors import Errors
 from inspect8s.collect.inventory import CRIRuntime, Inventory, JSONDict
 from inspect8s.collect.join import FLAGGED_NAMESPACES
-from inspect8s.collect.node import NodeCollection
+from inspect8s.collect.node import NodeCollection, docker_endpoint_label
 from inspect8s.collect.origin import cgroup_line
 from inspect8s.errors import ProbeFailed
 from inspect8s.host.fs import HostFS
@@ -503,7 +503,7 @@ def dockerd_of(collection: NodeCollection, c: Container) -> RuntimeDaemon | None
     if daemon is not None and daemon.name == "dockerd":
         return daemon
     if daemon is not None and daemon.name == "cri-dockerd":
-        named = f"cri-dockerd (PID {daemon.pid}) --docker-endpoint"
+        named = docker_endpoint_label(daemon.pid)
         for s in report.sockets:
             if named in s.named_by and s.daemon_pid is not None:
                 return collection.daemon(s.daemon_pid)

@@ -244,7 +244,7 @@ def _note_sockets(
             for value in daemon_flags.flag_values(d.cmdline[1:], ("--docker-endpoint",)):
                 path = parse_endpoint(value).path
                 if path:
-                    book.add(path, f"cri-dockerd (PID {d.pid}) --docker-endpoint", pid=d.pid,
+                    book.add(path, docker_endpoint_label(d.pid), pid=d.pid,
                              runtime="dockerd")  # fmt: skip
     for s in shims:
         if s.address:
@@ -317,6 +317,11 @@ def _with_versions(
     return out
 
 
+def docker_endpoint_label(cri_dockerd_pid: int | None) -> str:
+    """How a socket named by a cri-dockerd's ``--docker-endpoint`` says so (``named_by``)."""
+    return f"cri-dockerd (PID {cri_dockerd_pid}) --docker-endpoint"
+
+
 # cri-dockerd --help: ``--docker-endpoint`` defaults to ``unix:///var/run/docker.sock``
 # (``/run/docker.sock`` where ``/var/run`` links to ``/run``).
 CRI_DOCKERD_DEFAULT_DOCKER = ("/var/run/docker.sock", "/run/docker.sock")
@@ -348,7 +353,7 @@ def relayed_version(
             unplaced.append(version)
             continue
         if daemon_flags.flag_values(crid.cmdline[1:], ("--docker-endpoint",)):
-            named = f"cri-dockerd (PID {crid.pid}) --docker-endpoint"
+            named = docker_endpoint_label(crid.pid)
             if any(named in s.named_by for s in own):
                 return version
         elif any(p in CRI_DOCKERD_DEFAULT_DOCKER for s in own for p in (s.path, *s.aliases)):
