@@ -16,8 +16,9 @@ the load; the CPU times much less.
   in the new one (so the same tests, as they are written in each tree).
 
 Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR -m "not integration"``
-(for the new tree with ``-n WORKERS``, as scripts/pytest-runs.sh runs it: 2 by default;
-``--workers 0`` runs it in one process, as the old tree's suite ran) from the tree's root
+(for the new tree with ``--workers N``, forked after collection by tests/forkrun.py, as
+scripts/pytest-runs.sh runs it: 6 by default; ``--workers 0`` runs it in one process, as
+the old tree's suite ran) from the tree's root
 (tests marked ``integration`` start the real test bed: they run under the machine's lock
 with the integration tests, wherever their file is), with the tree's own interpreter (its
 venv) and this process's environment (so PYTHONDONTWRITEBYTECODE, when set, holds for
@@ -67,7 +68,7 @@ def run_suite(
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
     cmd += ["-m", "not integration"]  # a test bed test outside tests/integration needs the lock
     if workers:
-        cmd += ["-n", str(workers)]
+        cmd += ["--workers", str(workers)]
     cpu_before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.run([*cmd, *targets], cwd=tree, capture_output=True, text=True, check=False)
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmups", type=int, default=1, help="uncounted runs per tree first")
     parser.add_argument("--same-files", action="store_true", help="only the shared test files")
     parser.add_argument(
-        "--workers", type=int, default=2,
-        help="pytest-xdist workers for the new tree (scripts/pytest-runs.sh: 2; 0: none)",
+        "--workers", type=int, default=6,
+        help="forked workers for the new tree (scripts/pytest-runs.sh: 6; 0: none)",
     )  # fmt: skip
     args = parser.parse_args(argv)
 
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "new": (args.new_python, new_tree, new_files, args.workers),
     }
     print(f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
-    print(f"new tree: {f'-n {args.workers}' if args.workers else 'one process'}; old: one process")
+    new_runs = f"--workers {args.workers}" if args.workers else "one process"
+    print(f"new tree: {new_runs}; old: one process")
     times: dict[str, list[float]] = {"old": [], "new": []}
     cpus: dict[str, list[float]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-") as scratch:

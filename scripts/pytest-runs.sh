@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test suite in two pytest runs (scripts/test.sh calls this; arguments go to both):
 #
-#   1. every test not marked integration, on two workers (pytest-xdist, -n 2);
+#   1. every test not marked integration, on six workers forked after one collection
+#      (tests/forkrun.py, --workers 6: more workers than cores, as many tests wait on
+#      servers, deadlines and real processes);
 #   2. the tests marked integration (they share one test bed: real containerd, runc and
 #      dockerd), in one process, one after another.
 #
@@ -13,14 +15,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-workers="${INSPECT8S_TEST_WORKERS:-2}"
-parallel=()
-if [ "$workers" != 0 ]; then
-  parallel=(-n "$workers")
-fi
+workers="${INSPECT8S_TEST_WORKERS:-6}"
 
-echo "== pytest: unit tests${parallel:+ (-n $workers)}"
-pytest -m "not integration" "${parallel[@]}" "$@"
+echo "== pytest: unit tests (--workers $workers)"
+pytest -m "not integration" --workers "$workers" "$@"
 unit=$?
 echo "== pytest: integration tests (the test bed)"
 pytest -m integration "$@"

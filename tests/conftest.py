@@ -4,7 +4,7 @@ Tests that use ``testbed`` are integration tests (mark them ``@pytest.mark.integ
 Without root or the Debian packages they skip with the reason, except under ``CI=true``,
 where a test bed that cannot start fails them: a green CI run means they ran.
 scripts/pytest-runs.sh runs them in a pytest run of their own, in one process, after the
-other tests (those on two workers).
+other tests (those on workers forked after collection, tests/forkrun.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from testbed import TestBed, missing_requirements
 
 REPO = Path(__file__).resolve().parents[1]
+pytest_plugins = ("tests.forkrun",)
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +77,10 @@ def agent_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     (out.parent / "build-seconds").write_text(f"{time.monotonic() - started:.1f}\n")
     return out
+
+
+def pytest_forkrun_before_fork(session: pytest.Session) -> None:
+    """One warm CLI interpreter for all the workers (tests/forkrun.py, tests/zygote.py)."""
+    from tests import zygote
+
+    zygote.start()

@@ -3,18 +3,21 @@
 A test that needs what only a process shows (a real SIGINT, exit codes and the exit path,
 descriptors that are pipes, a terminal or ``/dev/full``, a deadline that a hung call must
 not outlive, a kill) gets one from :class:`CliProcess`: a ``subprocess.Popen`` whose child is
-forked from a warm interpreter (the *zygote*, one per test process, started on first use)
-that has imported the CLI and the kubernetes client once. The child then runs exactly what
-``python -m inspect8s ARGS`` runs (``runpy`` of the package's ``__main__``) with its own
-pipes, environment, directory, ``sys.argv`` and standard streams built the way the
-interpreter builds them at start-up, and ends as the interpreter does (non-daemon threads
-joined, ``atexit`` handlers run, streams flushed; a failing flush of stdout is exit 120).
+forked from a warm interpreter (the *zygote*, one per test process, started on first use,
+or one for all the workers of tests/forkrun.py, started before they are forked) that has
+imported every module of the package and the kubernetes client once, its objects frozen
+out of the garbage collector's reach (so children do not copy the pages it would touch).
+The child then runs exactly what ``python -m inspect8s ARGS`` runs (``runpy`` of the
+package's ``__main__``) with its own pipes, environment, directory, ``sys.argv`` and
+standard streams built the way the interpreter builds them at start-up, and ends as the
+interpreter does (non-daemon threads joined, ``atexit`` handlers run, streams flushed; a
+failing flush of stdout is exit 120).
 
-What the fork skips is the interpreter's start-up itself: imports, and whatever reads the
-environment while importing. The tests about start-up (``--version`` without the CLI
-framework, the console scripts, imports that must stay lazy), the kubectl plugin's (kubectl
-runs the installed script) and those tracing a process with strace keep spawning a fresh
-interpreter.
+What the fork skips is the interpreter's start-up itself: imports (the package's modules
+compiled once, not by each child), and whatever reads the environment while importing.
+The tests about start-up (``--version`` without the CLI framework, the console scripts,
+imports that must stay lazy), the kubectl plugin's (kubectl runs the installed script) and
+those tracing a process with strace keep spawning a fresh interpreter.
 
 Protocol: the zygote reads requests on a SOCK_SEQPACKET socket (a JSON header and the
 child's stdin, stdout and stderr plus a status socket, sent with SCM_RIGHTS). For each it
@@ -46,20 +49,27 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 _MAX_FDS = 4
-# What the zygote imports before it forks anything: the CLI, every command, and the
-# kubernetes client modules inspect8s loads for API commands (the bulk of start-up).
+# What the zygote imports before it forks anything, besides every module of the package:
+# the kubernetes client modules inspect8s loads for API commands and the libraries that
+# commands import lazily.
 _WARM = (
-    "inspect8s.cli",
-    "inspect8s.api",
-    "inspect8s.commands.audit",
-    "inspect8s.commands.checks",
-    "inspect8s.commands.node",
-    "inspect8s.commands.record",
-    "inspect8s.commands.trace",
     "kubernetes.client",
     "kubernetes.config.kube_config",
     "kubernetes.config.incluster_config",
+    "tabulate",
+    "yaml",
 )
+
+
+def _import_package() -> None:
+    """Import every module of inspect8s but ``__main__`` (which runs the CLI)."""
+    import pkgutil
+
+    import inspect8s
+
+    for info in pkgutil.walk_packages(inspect8s.__path__, "inspect8s."):
+        if not info.name.endswith(".__main__"):
+            __import__(info.name)
 
 
 # -- the zygote -----------------------------------------------------------------------------
@@ -196,11 +206,16 @@ def _reap(block: bool) -> None:
 
 def serve(control_fd: int) -> None:
     """The zygote's loop (``python -c 'import tests.zygote as z; z.serve(FD)'``)."""
+    _import_package()
     for name in _WARM:
         __import__(name)
     # A child interrupted before it has set up is killed by the signal, as a process is
     # before the interpreter installs its handler.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    import gc
+
+    gc.collect()
+    gc.freeze()
     sock = socket.socket(fileno=control_fd)
     sock.send(b"ready")
     while True:
@@ -235,13 +250,22 @@ class _Zygote:
             stdin=subprocess.DEVNULL,
         )
         theirs.close()
+        self.owner = os.getpid()
         ours.settimeout(120)
         if ours.recv(16) != b"ready":
             raise RuntimeError("the test zygote did not start")
         ours.settimeout(None)
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if os.getpid() == self.owner:
+            return self.proc.poll() is None
+        # A process forked from the owner (tests/forkrun.py's workers) shares the zygote
+        # but cannot wait for it: alive while its /proc entry is not a zombie's.
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
     def send(self, request: dict[str, Any], fds: Sequence[int]) -> None:
         data = json.dumps(request).encode()
@@ -251,6 +275,8 @@ class _Zygote:
             )
 
     def stop(self) -> None:
+        if os.getpid() != self.owner:
+            return
         with contextlib.suppress(OSError):
             self.sock.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -262,6 +288,11 @@ class _Zygote:
 
 _ZYGOTE: _Zygote | None = None
 _ZYGOTE_LOCK = threading.Lock()
+
+
+def start() -> None:
+    """Start the zygote now (tests/forkrun.py's workers, forked after this, share it)."""
+    _zygote()
 
 
 def _zygote() -> _Zygote:
