@@ -24,6 +24,26 @@ REPO = Path(__file__).resolve().parents[1]
 pytest_plugins = ("tests.forkrun",)
 
 
+# The test modules pytest rewrites, and the package modules they import, are compiled once
+# and cached outside the checkout (under ~/.cache), PYTHONDONTWRITEBYTECODE=1 or not: the
+# suite's collection takes about 1.5 s instead of 4 s from the second run on. Processes the
+# tests start (the CLI, tests/zygote.py) keep the environment's setting.
+# INSPECT8S_TEST_PYCACHE=0 turns this off.
+def _pycache_prefix() -> str | None:
+    if os.environ.get("INSPECT8S_TEST_PYCACHE", "1") == "0" or sys.pycache_prefix is not None:
+        return None
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory: compile as the environment says
+        return None
+    return str(base / "inspect8s-tests" / "pycache")
+
+
+if (_prefix := _pycache_prefix()) is not None:
+    sys.pycache_prefix = _prefix
+    sys.dont_write_bytecode = False
+
+
 @pytest.fixture(scope="session")
 def testbed_available() -> None:
     """Skip (or, under CI=true, fail) the test when the test bed cannot run here."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gc
 import json
 import os
 import random
@@ -318,6 +319,8 @@ class _Controller:
         factory = getattr(self.config, "_tmp_path_factory", None)
         if factory is not None:
             factory.getbasetemp()  # made once here: each worker would empty it for itself
+        gc.collect()
+        gc.freeze()  # the collected suite: out of the collector's reach, so not copied by it
         try:
             for _ in range(min(self.count, len(self.queue))):
                 self._fork()
