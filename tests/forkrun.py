@@ -98,6 +98,10 @@ class _WorkerReporter:
     def __init__(self, config: pytest.Config, sock: socket.socket) -> None:
         self.config = config
         self.sock = sock
+        # pytest_warning_recorded is a historic hook: registering replays the warnings the
+        # parent recorded before the fork (its own and those earlier workers sent), which
+        # are the parent's already
+        self.replaying = True
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         _send(self.sock, {"event": "logstart", "nodeid": nodeid, "location": location})
@@ -112,6 +116,8 @@ class _WorkerReporter:
     def pytest_warning_recorded(
         self, warning_message: warnings.WarningMessage, when: str, nodeid: str, location: Any
     ) -> None:
+        if self.replaying:
+            return
         _send(
             self.sock,
             {
@@ -133,7 +139,9 @@ def _worker(session: pytest.Session, sock: socket.socket, capturing: bool) -> in
     terminal = manager.getplugin("terminalreporter")
     if terminal is not None:
         manager.unregister(terminal)
-    manager.register(_WorkerReporter(config, sock), "forkrun-worker")
+    reporter = _WorkerReporter(config, sock)
+    manager.register(reporter, "forkrun-worker")
+    reporter.replaying = False
     capman = manager.getplugin("capturemanager")
     if capturing and capman is not None:
         capman.start_global_capturing()

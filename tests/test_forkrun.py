@@ -46,6 +46,9 @@ def test_kills_its_worker():
 
 SECOND = """
 import os
+import warnings
+
+warnings.warn("a warning while collecting")  # recorded by the parent, before any fork
 
 def test_reports_its_parent():
     print(f"ppid {os.getppid()}")
@@ -98,7 +101,8 @@ def test_forked_workers_report_every_outcome_to_the_parent(tmp_path: Path) -> No
     proc = _pytest(root, "--workers", "3", "-rA", f"--junitxml={junit}")
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
-    assert "2 failed, 15 passed, 1 warning" in out, out
+    # each warning once: the collection's (the parent's own) and the worker's
+    assert "2 failed, 15 passed, 2 warnings" in out, out
     # the failing test shows its own output and nobody else's
     failure = _section(out, "test_fails_with_its_own_output")
     assert "output of the failing test" in failure
@@ -158,5 +162,5 @@ def test_without_workers_the_run_is_pytests_own(tmp_path: Path) -> None:
     (root / "test_first.py").write_text(FIRST.replace("os._exit(3)", "pass"))
     proc = _pytest(root, "-q", "-rP")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 failed, 16 passed, 1 warning" in proc.stdout
+    assert "1 failed, 16 passed, 2 warnings" in proc.stdout
     assert _parent_pid(proc.stdout) == os.getpid()  # the pytest process ran it itself
