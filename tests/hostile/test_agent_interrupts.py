@@ -88,8 +88,14 @@ class Scenario:
                 self.sent.set()
                 self.sent_at = time.monotonic()
                 self.proc.send_signal(signal.SIGINT)
-        _out, err = self.proc.communicate(timeout=60)
-        self.server.on_request = None
+        try:
+            _out, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # never left behind: fail with what it wrote
+            _out, err = self.proc.communicate()
+            pytest.fail(f"inspect8s did not end within 60 s: {err.decode(errors='replace')}")
+        finally:
+            self.server.on_request = None
         return self.proc.returncode, err.decode("utf-8", "replace")
 
 
