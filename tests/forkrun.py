@@ -174,9 +174,11 @@ def _worker(session: pytest.Session, sock: socket.socket, capturing: bool) -> in
             fetch()
         nextitem = pending[0] if pending else None
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    # What pytest's session end does: tear down what the last test left set up (every
-    # fixture, when it ran with nextitem None; those for a test not run, when stopped).
-    session._setupstate.teardown_exact(None)
+    # What pytest's session end does: tear down what the last test left set up (nothing
+    # when it ran with nextitem None, which reported its teardown; the fixtures of a test
+    # not run, when stopped: that run has failed already, so an error here is not news).
+    with contextlib.suppress(Exception):
+        session._setupstate.teardown_exact(None)
     _send(sock, {"event": "done"})
     return 0
 
