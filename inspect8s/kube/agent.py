@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +31,7 @@ from typing import Any, TypeVar
 
 from inspect8s._version import AGENT_IMAGE_REPOSITORY, __version__
 from inspect8s.errors import ErrorKind
-from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint
+from inspect8s.kube.live import KubeAPI, KubeAPIError, forbidden_hint, sigint_noted
 from inspect8s.model.chain import RuntimeChain, chain_from_document
 from inspect8s.model.frozen import frozen
 from inspect8s.model.kube import OWN_POD_LABEL
@@ -81,22 +80,14 @@ def agent_pod_name() -> str:
 def _to_the_end(fn: Callable[[], T]) -> tuple[T | None, Exception | None, bool]:
     """Run ``fn`` to its end even if Ctrl-C comes meanwhile: ``(result, error, interrupted)``.
 
-    In the main thread, SIGINT only takes note while ``fn`` runs (the previous handler is
-    put back afterwards); other threads never get KeyboardInterrupt. ``fn`` must be
-    bounded: every API call has a deadline."""
-    pending = threading.Event()
-    previous: Any = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.getsignal(signal.SIGINT)
-        if previous is not None:
-            signal.signal(signal.SIGINT, lambda _signum, _frame: pending.set())
-    try:
-        return fn(), None, pending.is_set()
-    except Exception as exc:
-        return None, exc, pending.is_set()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    In the main thread, SIGINT only takes note while ``fn`` runs (kube/live.sigint_noted);
+    other threads never get KeyboardInterrupt. ``fn`` must be bounded: every API call has
+    a deadline."""
+    with sigint_noted() as noted:
+        try:
+            return fn(), None, noted.is_set()
+        except Exception as exc:
+            return None, exc, noted.is_set()
 
 
 @frozen

@@ -24,8 +24,10 @@ Failures raise one :class:`KubeAPIError` with a one-line message that says what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -103,6 +105,63 @@ def _attach_current(conn: Any) -> None:
         deadline.attach(conn)
 
 
+@contextlib.contextmanager
+def sigint_noted() -> Iterator[threading.Event]:
+    """Within the block, Ctrl-C (SIGINT in the main thread) is only noted in the event
+    yielded; the previous handler is put back at its end. Elsewhere than in the main
+    thread, or where SIGINT is not handled by Python, nothing changes (the event stays
+    clear)."""
+    noted = threading.Event()
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGINT)
+        if callable(previous):
+            signal.signal(signal.SIGINT, lambda _signum, _frame: noted.set())
+    try:
+        yield noted
+    finally:
+        if callable(previous):
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _sigint_after() -> Iterator[None]:
+    """Ctrl-C during the block takes effect at its end, however the block ends (the
+    handler put back is called: KeyboardInterrupt, with any error of the block as its
+    context)."""
+    noted: threading.Event | None = None
+    try:
+        with sigint_noted() as noted:
+            yield
+    finally:
+        handler = signal.getsignal(signal.SIGINT)
+        if noted is not None and noted.is_set() and callable(handler):
+            handler(signal.SIGINT, None)
+
+
+class _SigintAfterQueueCalls:
+    """For urllib3 pools: Ctrl-C while the pool takes or puts back a connection, or closes,
+    takes effect when that short, non-blocking call returns.
+
+    The pool's queue of idle connections takes a plain lock. A KeyboardInterrupt raised
+    just after the lock is taken, before the ``with`` around it is entered, leaves it taken
+    for good (a known limit of ``with`` in CPython); the pool's finalizer then waits for it
+    forever, at the next garbage collection or at exit: an interrupted run that never
+    ends."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        with _sigint_after():
+            return super()._get_conn(timeout)  # type: ignore[misc]
+
+    def _put_conn(self, conn: Any) -> None:
+        with _sigint_after():
+            super()._put_conn(conn)  # type: ignore[misc]
+
+    def close(self) -> None:
+        with _sigint_after():
+            super().close()  # type: ignore[misc]
+
+
 _POOL_CLASSES: dict[str, Any] = {}
 
 
@@ -132,10 +191,10 @@ def _watched_pool_classes() -> dict[str, Any]:
                 _attach_current(self)
                 super().request(*args, **kwargs)
 
-        class WatchedHTTPPool(HTTPConnectionPool):
+        class WatchedHTTPPool(_SigintAfterQueueCalls, HTTPConnectionPool):
             ConnectionCls = WatchedHTTPConnection
 
-        class WatchedHTTPSPool(HTTPSConnectionPool):
+        class WatchedHTTPSPool(_SigintAfterQueueCalls, HTTPSConnectionPool):
             ConnectionCls = WatchedHTTPSConnection
 
         _POOL_CLASSES.update(http=WatchedHTTPPool, https=WatchedHTTPSPool)
