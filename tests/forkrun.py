@@ -17,6 +17,8 @@ pay off where tests wait (servers that hang, Ctrl-C at given moments, a browser)
   the run as interrupted.
 - Each worker captures output with its own files (the parent's capture is stopped around
   each fork), reseeds ``random`` and sends its warnings to the parent's summary.
+- With ``--pdb`` the tests run in the parent as without ``--workers`` (the debugger needs
+  the terminal).
 - ``pytest_forkrun_before_fork(session)`` lets a conftest start what the workers should
   share (tests/zygote.py's warm interpreter) before the first fork.
 
@@ -369,6 +371,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     count = session.config.getoption("workers")
     if count <= 0 or session.config.option.collectonly or not session.items:
         return None
+    if session.config.getoption("usepdb", False):
+        return None  # a debugger wants this terminal: the tests run here, one by one
     if session.testsfailed and not session.config.option.continue_on_collection_errors:
         return None  # pytest's own loop says so
     _Controller(session, count).run()
