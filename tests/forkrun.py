@@ -375,6 +375,9 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         return None  # a debugger wants this terminal: the tests run here, one by one
     if session.testsfailed and not session.config.option.continue_on_collection_errors:
         return None  # pytest's own loop says so
+    terminal = session.config.pluginmanager.getplugin("terminalreporter")
+    if terminal is not None:
+        terminal.showfspath = False  # reports come interleaved: progress dots, no file names
     _Controller(session, count).run()
     if session.shouldfail:
         raise session.Failed(session.shouldfail)
