@@ -194,6 +194,7 @@ class _Worker:
         self.sock = sock
         self.held: deque[int] = deque()  # sent, not yet finished
         self.running: str | None = None  # the nodeid between logstart and logfinish
+        self.events: list[dict[str, Any]] = []  # what it sent of that test so far
         self.done = False
 
 
@@ -279,25 +280,33 @@ class _Controller:
             chunk = self._chunk()
             worker.held.extend(chunk)
             _send(worker.sock, {"items": chunk})
-        elif event == "logstart":
-            worker.running = message["nodeid"]
-            self.config.hook.pytest_runtest_logstart(
-                nodeid=message["nodeid"], location=tuple(message["location"])
-            )
+        elif event == "logstart":  # a test's events go to the hooks together, at its end:
+            worker.running = message["nodeid"]  # the terminal writes one test at a time
+            worker.events = [message]
+        elif event == "report" and worker.running is not None:
+            worker.events.append(message)
         elif event == "report":
             self._report(message["data"])
         elif event == "logfinish":
-            worker.running = None
-            index = self.index.get(message["nodeid"])
-            if index in worker.held:
-                worker.held.remove(index)
-            self.config.hook.pytest_runtest_logfinish(
-                nodeid=message["nodeid"], location=tuple(message["location"])
-            )
+            self._replay(worker, [*worker.events, message])
         elif event == "warning":
             self._warning(message)
         elif event == "done":
             worker.done = True
+
+    def _replay(self, worker: _Worker, events: list[dict[str, Any]]) -> None:
+        worker.running = None
+        worker.events = []
+        for message in events:
+            if message["event"] == "report":
+                self._report(message["data"])
+                continue
+            hook = getattr(self.config.hook, f"pytest_runtest_{message['event']}")
+            hook(nodeid=message["nodeid"], location=tuple(message["location"]))
+            if message["event"] == "logfinish":
+                index = self.index.get(message["nodeid"])
+                if index in worker.held:
+                    worker.held.remove(index)
 
     def _ended(self, worker: _Worker) -> None:
         """WORKER's socket closed: reap it; fail the test it was running, requeue the rest."""
@@ -305,14 +314,13 @@ class _Controller:
         worker.sock.close()
         if worker.done:
             return
-        if worker.running is not None:
-            index = self.index.get(worker.running)
-            if index in worker.held:
-                worker.held.remove(index)
+        if worker.running is not None:  # what it sent of that test, then its failure
+            nodeid = worker.running
+            index = self.index.get(nodeid)
             item = self.session.items[index] if index is not None else None
-            location = item.location if item is not None else ("", None, worker.running)
+            location = item.location if item is not None else ("", None, nodeid)
             report = pytest.TestReport(
-                nodeid=worker.running,
+                nodeid=nodeid,
                 location=location,
                 keywords={},
                 outcome="failed",
@@ -320,8 +328,9 @@ class _Controller:
                 f"{_status_text(status)} (tests/forkrun.py)",
                 when="call",
             )
-            self.config.hook.pytest_runtest_logreport(report=report)
-            self.config.hook.pytest_runtest_logfinish(nodeid=worker.running, location=location)
+            data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+            finish = {"event": "logfinish", "nodeid": nodeid, "location": list(location)}
+            self._replay(worker, [*worker.events, {"event": "report", "data": data}, finish])
         self.queue.extendleft(reversed(worker.held))
         if self.queue and not self.stopping:
             self._fork()

@@ -9,6 +9,7 @@ forks of a real collection.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 FIRST = """
 import os, time, warnings
+from pathlib import Path
 import pytest
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,7 @@ def test_fails_with_its_own_output():
 
 def test_warns():
     warnings.warn("a warning from a worker", DeprecationWarning)
+    (Path(__file__).parent / "warned").write_text("x")
 
 def test_kills_its_worker():
     print("never shown")
@@ -46,11 +49,17 @@ def test_kills_its_worker():
 
 SECOND = """
 import os
+import time
 import warnings
+from pathlib import Path
 
 warnings.warn("a warning while collecting")  # recorded by the parent, before any fork
 
 def test_reports_its_parent():
+    # started before another worker's test_warns ends, most often: their lines interleave
+    deadline = time.monotonic() + 5
+    while not (Path(__file__).parent / "warned").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     print(f"ppid {os.getppid()}")
 
 def test_prints_and_passes():
@@ -98,9 +107,14 @@ def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_forked_workers_report_every_outcome_to_the_parent(tmp_path: Path) -> None:
     root = _suite(tmp_path)
     junit = tmp_path / "junit.xml"
-    proc = _pytest(root, "--workers", "3", "-rA", f"--junitxml={junit}")
+    proc = _pytest(root, "--workers", "3", "-v", "-rA", f"--junitxml={junit}")
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
+    # -v: one whole line per test, never one test's name with another's outcome
+    progress = out[out.index("collected 17 items") : out.index(" FAILURES ")].splitlines()[1:]
+    lines = [line for line in progress if line.strip() and not line.startswith("=")]
+    assert len(lines) == 17, out
+    assert all(re.fullmatch(r"test_\w+\.py::\S+ (PASSED|FAILED) +\[ *\d+%\]", x) for x in lines)
     # each warning once: the collection's (the parent's own) and the worker's
     assert "2 failed, 15 passed, 2 warnings" in out, out
     # the failing test shows its own output and nobody else's
