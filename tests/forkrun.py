@@ -279,7 +279,8 @@ class _Controller:
         if event == "need":
             chunk = self._chunk()
             worker.held.extend(chunk)
-            _send(worker.sock, {"items": chunk})
+            with contextlib.suppress(OSError):  # it died meanwhile: its end requeues them
+                _send(worker.sock, {"items": chunk})
         elif event == "logstart":  # a test's events go to the hooks together, at its end:
             worker.running = message["nodeid"]  # the terminal writes one test at a time
             worker.events = [message]
@@ -350,11 +351,13 @@ class _Controller:
                 for fileno in readable:
                     worker = self.workers[fileno]
                     message = _recv(worker.sock)
-                    if message is None:
+                    if message is not None:
+                        self._handle(worker, message)
+                    # Done, or its socket closed: no waiting for the end of file after a
+                    # "done" (a process a test forked may hold the socket open longer).
+                    if message is None or worker.done:
                         del self.workers[fileno]
                         self._ended(worker)
-                    else:
-                        self._handle(worker, message)
         except BaseException:
             for worker in self.workers.values():
                 _end(worker.pid)
