@@ -193,9 +193,13 @@ class _Worker:
         self.pid = pid
         self.sock = sock
         self.held: deque[int] = deque()  # sent, not yet finished
-        self.running: str | None = None  # the nodeid between logstart and logfinish
-        self.events: list[dict[str, Any]] = []  # what it sent of that test so far
+        self.events: list[dict[str, Any]] = []  # what it sent of the test it runs, so far
         self.done = False
+
+    @property
+    def running(self) -> str | None:
+        """The test between its logstart and its logfinish."""
+        return self.events[0]["nodeid"] if self.events else None
 
 
 class _Controller:
@@ -282,9 +286,8 @@ class _Controller:
             with contextlib.suppress(OSError):  # it died meanwhile: its end requeues them
                 _send(worker.sock, {"items": chunk})
         elif event == "logstart":  # a test's events go to the hooks together, at its end:
-            worker.running = message["nodeid"]  # the terminal writes one test at a time
-            worker.events = [message]
-        elif event == "report" and worker.running is not None:
+            worker.events = [message]  # the terminal writes one test at a time
+        elif event == "report" and worker.events:
             worker.events.append(message)
         elif event == "report":
             self._report(message["data"])
@@ -296,7 +299,6 @@ class _Controller:
             worker.done = True
 
     def _replay(self, worker: _Worker, events: list[dict[str, Any]]) -> None:
-        worker.running = None
         worker.events = []
         for message in events:
             if message["event"] == "report":
@@ -310,7 +312,8 @@ class _Controller:
                     worker.held.remove(index)
 
     def _ended(self, worker: _Worker) -> None:
-        """WORKER's socket closed: reap it; fail the test it was running, requeue the rest."""
+        """WORKER said it is done, or its socket closed: reap it; if it was not done, fail
+        the test it was running and requeue the ones it held."""
         _pid, status = os.waitpid(worker.pid, 0)
         worker.sock.close()
         if worker.done:
