@@ -26,8 +26,10 @@ pytest_plugins = ("tests.forkrun",)
 
 # The test modules pytest rewrites, and the package modules they import, are compiled once
 # and cached outside the checkout (under ~/.cache), PYTHONDONTWRITEBYTECODE=1 or not: the
-# suite's collection takes about 1.5 s instead of 4 s from the second run on. Processes the
-# tests start (the CLI, tests/zygote.py) keep the environment's setting.
+# suite's collection takes about 1.5 s instead of 4 s from the second run on. The Python
+# processes the tests start (the CLI, kubectl's plugin, tests/zygote.py, pytest runs of
+# tests/test_forkrun.py) use the same cache through PYTHONPYCACHEPREFIX, as an installed
+# package has its modules compiled: without it each compiled the package anew.
 # INSPECT8S_TEST_PYCACHE=0 turns this off.
 def _pycache_prefix() -> str | None:
     if os.environ.get("INSPECT8S_TEST_PYCACHE", "1") == "0" or sys.pycache_prefix is not None:
@@ -42,6 +44,8 @@ def _pycache_prefix() -> str | None:
 if (_prefix := _pycache_prefix()) is not None:
     sys.pycache_prefix = _prefix
     sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = _prefix
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +104,11 @@ def agent_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_forkrun_before_fork(session: pytest.Session) -> None:
-    """One warm CLI interpreter for all the workers (tests/forkrun.py, tests/zygote.py)."""
+    """One warm CLI interpreter for all the workers (tests/forkrun.py, tests/zygote.py), and
+    the modules the tests' in-process CLI runs import lazily imported once, here, rather than
+    by each worker (no test in a worker looks at what is imported: those that do start a
+    fresh interpreter)."""
     from tests import zygote
 
     zygote.start()
+    zygote.warm()

@@ -204,11 +204,18 @@ def _reap(block: bool) -> None:
             return
 
 
-def serve(control_fd: int) -> None:
-    """The zygote's loop (``python -c 'import tests.zygote as z; z.serve(FD)'``)."""
+def warm() -> None:
+    """Import what a CLI run imports: every package module and the ``_WARM`` libraries (the
+    zygote before it forks children; tests/forkrun.py's parent before it forks workers, so
+    that each worker does not import them again)."""
     _import_package()
     for name in _WARM:
         __import__(name)
+
+
+def serve(control_fd: int) -> None:
+    """The zygote's loop (``python -c 'import tests.zygote as z; z.serve(FD)'``)."""
+    warm()
     # A child interrupted before it has set up is killed by the signal, as a process is
     # before the interpreter installs its handler.
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -109,11 +109,13 @@ def hostile_tree(tmp_path: Path, outside: Outside) -> Path:
 
 
 # Places a Python process may open that are not the host being inspected: the interpreter,
-# its libraries, the code under test, a few libc files.
+# its libraries and their compiled modules (PYTHONPYCACHEPREFIX, tests/conftest.py), the
+# code under test, a few libc files.
 _PROCESS_PLACES = (
     str(REPO), sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix),
     os.path.realpath(sys.base_prefix), "/usr/lib", "/lib", "/usr/lib64", "/lib64",
     "/usr/share/zoneinfo", "/usr/share/locale",
+    *([os.environ["PYTHONPYCACHEPREFIX"]] if os.environ.get("PYTHONPYCACHEPREFIX") else []),
 )  # fmt: skip
 _PROCESS_FILES = (
     "/etc/ld.so.cache", "/etc/locale.alias", "/etc/localtime", "/dev/null", "/dev/urandom",
