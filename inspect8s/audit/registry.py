@@ -284,7 +284,7 @@ def checks_in(obj: object) -> list[Check]:
 
 
 def _from_entry_points() -> Iterator[tuple[str, list[Check]]]:
-    from importlib.metadata import entry_points
+    from inspect8s.entrypoints import entry_points
 
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
         dist = getattr(ep.dist, "name", None) or "unknown distribution"

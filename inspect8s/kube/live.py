@@ -7,8 +7,9 @@ per 1,000 pods against 0.07 s for ``json.loads`` (issue 5), and the converters i
 ``kube/convert.py`` want the kubectl-shaped dicts anyway.
 
 Every request has a deadline for the whole call (``timeout``: connecting, the headers and
-the whole body): a watchdog shuts the connection's socket when it passes, so a server that
-sends a byte a second cannot hold a call open. Answers are read in chunks and may not be
+the whole body): a watchdog (one thread for all the calls of the process) shuts the
+connection's socket when it passes, so a server that sends a byte a second cannot hold a
+call open. Answers are read in chunks and may not be
 larger than ``max_response_bytes`` (default 128 MiB; a page of 500 pods is a few MB).
 Failures raise one :class:`KubeAPIError` with a one-line message that says what to do:
 
@@ -25,7 +26,10 @@ Failures raise one :class:`KubeAPIError` with a one-line message that says what 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
+import os
 import re
 import signal
 import socket
@@ -59,18 +63,17 @@ class CallDeadline:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.expired = False
+        self.ended = False
         self._conn: Any = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> CallDeadline:
         _WATCH.deadline = self
-        self._timer.start()
+        _watchdog().watch(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+        self.ended = True
         _WATCH.deadline = None
 
     def remaining(self) -> float:
@@ -84,6 +87,8 @@ class CallDeadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self.ended:
+                return
             self.expired = True
             self._cut()
 
@@ -94,6 +99,68 @@ class CallDeadline:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class _Watchdog:
+    """One thread for every call's deadline in the process (a thread per call cost more
+    than a small call itself): it sleeps until the nearest deadline and expires those
+    passed that have not ended."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, CallDeadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: CallDeadline) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (deadline.at, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="inspect8s-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._due[0][2] is deadline:  # sooner than what the thread waits for
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            passed: list[CallDeadline] = []
+            with self._wake:
+                while self._due and self._due[0][2].ended:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                passed.append(heapq.heappop(self._due)[2])
+            for deadline in passed:
+                deadline._expire()
+
+
+_watchdogs: list[_Watchdog] = []
+
+
+def _watchdog() -> _Watchdog:
+    if not _watchdogs:
+        with _watchdog_lock:
+            if not _watchdogs:
+                _watchdogs.append(_Watchdog())
+    return _watchdogs[0]
+
+
+def _forget_watchdog() -> None:
+    """In a forked child: the parent's thread is not there (nor its lock's state)."""
+    global _watchdog_lock
+    _watchdog_lock = threading.Lock()
+    _watchdogs.clear()
+
+
+_watchdog_lock = threading.Lock()
+os.register_at_fork(after_in_child=_forget_watchdog)
 
 
 _WATCH = threading.local()

@@ -23,7 +23,7 @@ Renderer = Callable[["AuditResult", TextIO], None]
 
 def renderer_names() -> list[str]:
     """The names ``-o`` accepts for audit output, sorted."""
-    from importlib.metadata import entry_points
+    from inspect8s.entrypoints import entry_points
 
     return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
 
@@ -34,9 +34,8 @@ def get_renderer(name: str) -> Renderer:
     Raises UsageError (exit 2) for an unknown name and PluginLoadError (exit 4) for a
     renderer plugin that fails to import.
     """
-    from importlib.metadata import entry_points
-
     from inspect8s.audit.registry import PluginLoadError
+    from inspect8s.entrypoints import entry_points
     from inspect8s.errors import UsageError
 
     matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name.lower()]

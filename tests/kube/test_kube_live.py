@@ -302,3 +302,43 @@ def test_importing_the_kube_modules_does_not_import_kubernetes() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_one_watchdog_expires_each_deadline_at_its_time_and_never_an_ended_one() -> None:
+    """CallDeadline: every call's deadline is kept by one thread of the process; a nearer
+    deadline that comes later wakes it; a call that ended is never cut."""
+    import os
+    import threading
+
+    from inspect8s.kube import live
+
+    far = live.CallDeadline(3600)
+    with far:
+        near = live.CallDeadline(0.05)  # nearer than what the watchdog waits for now
+        with near:
+            stop = time.monotonic() + 30
+            while not near.expired and time.monotonic() < stop:
+                time.sleep(0.01)
+    assert near.expired and not far.expired and far.ended and near.ended
+    done = live.CallDeadline(0.01)
+    done.ended = True  # as its __exit__ leaves it
+    live._watchdog().watch(done)
+    after = live.CallDeadline(0.02)
+    with after:
+        stop = time.monotonic() + 30
+        while not after.expired and time.monotonic() < stop:
+            time.sleep(0.01)
+    assert after.expired and not done.expired
+    names = [t.name for t in threading.enumerate() if t.name == "inspect8s-deadlines"]
+    assert names == ["inspect8s-deadlines"]
+    # A forked child starts its own watchdog: the parent's thread is not there.
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        child = live.CallDeadline(0.01)
+        with child:
+            stop = time.monotonic() + 30
+            while not child.expired and time.monotonic() < stop:
+                time.sleep(0.01)
+        os._exit(0 if child.expired else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
