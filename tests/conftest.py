@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,41 @@ if (_prefix := _pycache_prefix()) is not None:
     sys.dont_write_bytecode = False
     os.environ["PYTHONPYCACHEPREFIX"] = _prefix
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+# The tests' temporary files (tmp_path and tempfile's) go to memory where the machine has
+# a large tmpfs that allows executables (/dev/shm on most Linux machines; not a container's
+# 64 MiB noexec one): the unit tests create and remove about 20,000 files a run, about three
+# times as fast there as on a disk's ext4. pytest keeps its last three runs' directories,
+# as elsewhere. INSPECT8S_TEST_TMPFS=0, TMPDIR or PYTEST_DEBUG_TEMPROOT leave it as it is.
+_TMPFS = "/dev/shm"
+_TMPFS_LEAST_FREE = 2 << 30
+
+
+def _memory_temproot() -> str | None:
+    if os.environ.get("INSPECT8S_TEST_TMPFS", "1") == "0":
+        return None
+    if "TMPDIR" in os.environ or "PYTEST_DEBUG_TEMPROOT" in os.environ:
+        return None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as mounts:
+            entries = [line.split() for line in mounts]
+        free = os.statvfs(_TMPFS)
+    except OSError:
+        return None
+    mounted = [e for e in entries if len(e) > 3 and e[1] == _TMPFS]  # the last one is seen
+    if not mounted or mounted[-1][2] != "tmpfs":
+        return None
+    if {"noexec", "ro"} & set(mounted[-1][3].split(",")):
+        return None
+    if free.f_bavail * free.f_frsize < _TMPFS_LEAST_FREE or not os.access(_TMPFS, os.W_OK):
+        return None
+    return _TMPFS
+
+
+if (_temproot := _memory_temproot()) is not None:
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = _temproot
+    tempfile.tempdir = _temproot
 
 
 @pytest.fixture(scope="session")
