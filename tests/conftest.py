@@ -139,6 +139,17 @@ def agent_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def pytest_collection(session: pytest.Session) -> None:
+    """With forked workers, the zygote starts importing now, beside the collection, on the
+    other core (pytest_forkrun_before_fork waits for it)."""
+    config = session.config
+    forked = config.getoption("workers", 0) > 0 and not config.getoption("usepdb", False)
+    if forked and not config.option.collectonly:
+        from tests import zygote
+
+        zygote.start(wait=False)
+
+
 def pytest_forkrun_before_fork(session: pytest.Session) -> None:
     """One warm CLI interpreter for all the workers (tests/forkrun.py, tests/zygote.py), and
     the modules the tests' in-process CLI runs import lazily imported once, here, rather than
@@ -146,5 +157,5 @@ def pytest_forkrun_before_fork(session: pytest.Session) -> None:
     fresh interpreter)."""
     from tests import zygote
 
-    zygote.start()
     zygote.warm()
+    zygote.start()

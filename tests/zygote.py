@@ -258,10 +258,17 @@ class _Zygote:
         )
         theirs.close()
         self.owner = os.getpid()
-        ours.settimeout(120)
-        if ours.recv(16) != b"ready":
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Until the zygote has imported what it imports (once)."""
+        if self.ready:
+            return
+        self.sock.settimeout(120)
+        if self.sock.recv(16) != b"ready":
             raise RuntimeError("the test zygote did not start")
-        ours.settimeout(None)
+        self.sock.settimeout(None)
+        self.ready = True
 
     def alive(self) -> bool:
         if os.getpid() == self.owner:
@@ -297,17 +304,21 @@ _ZYGOTE: _Zygote | None = None
 _ZYGOTE_LOCK = threading.Lock()
 
 
-def start() -> None:
-    """Start the zygote now (tests/forkrun.py's workers, forked after this, share it)."""
-    _zygote()
+def start(*, wait: bool = True) -> None:
+    """Start the zygote now (tests/forkrun.py's workers, forked after this, share it). With
+    ``wait=False`` it imports meanwhile, beside what this process does (pytest's
+    collection); a later ``start()`` or first use waits for it to be ready."""
+    _zygote(wait=wait)
 
 
-def _zygote() -> _Zygote:
+def _zygote(*, wait: bool = True) -> _Zygote:
     global _ZYGOTE
     with _ZYGOTE_LOCK:
         if _ZYGOTE is None or not _ZYGOTE.alive():
             _ZYGOTE = _Zygote()
             atexit.register(_ZYGOTE.stop)
+        if wait:
+            _ZYGOTE.wait_ready()
         return _ZYGOTE
 
 
