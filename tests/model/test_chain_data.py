@@ -5,6 +5,7 @@ never another exception."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -45,9 +46,11 @@ JSON = st.recursive(
 )
 
 
+@functools.cache
 def strategy(tp: Any) -> st.SearchStrategy[Any]:
     """Values of type ``tp`` with every field of every dataclass filled (``builds`` alone
-    leaves fields with defaults at their default)."""
+    leaves fields with defaults at their default). One strategy object per type, so that
+    Hypothesis works out each one's properties once, not at each place the type occurs."""
     if tp is Any or tp is object:
         return JSON
     if tp is type(None):
@@ -80,6 +83,7 @@ def strategy(tp: Any) -> st.SearchStrategy[Any]:
     raise AssertionError(f"no strategy for {tp!r}")
 
 
+@functools.cache
 def full(cls: type) -> st.SearchStrategy[Any]:
     hints = typing.get_type_hints(cls)
     fields = {
@@ -150,8 +154,12 @@ def _run(output: object) -> AgentRun:
                     node_name="n2")  # fmt: skip
 
 
+_AGENT_TEXT = AGENT_OUTPUT.read_text()
+
+
 def _valid() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(AGENT_OUTPUT.read_text())
+    """A fresh copy of the agent's document (the properties change it)."""
+    doc: dict[str, Any] = json.loads(_AGENT_TEXT)
     return doc
 
 
