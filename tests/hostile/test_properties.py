@@ -336,13 +336,17 @@ def bundle() -> Iterator[Path]:
 def _tree(directory: Path) -> dict[str, tuple[int, int, int]]:
     """Every entry under ``directory`` (links not followed): its mode, size and
     modification time."""
-    out = {}
-    top = str(directory)
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in (*dirnames, *filenames):
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            out[path[len(top) + 1 :]] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    out: dict[str, tuple[int, int, int]] = {}
+
+    def walk(path: str, rel: str) -> None:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                out[rel + entry.name] = (st.st_mode, st.st_size, st.st_mtime_ns)
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, rel + entry.name + "/")
+
+    walk(str(directory), "")
     return out
 
 
