@@ -4,6 +4,7 @@
     python benchmarks/unit_suite.py --old ... --old-python ... --same-files   # same tests
     python benchmarks/unit_suite.py --runs 5 ...
     python benchmarks/unit_suite.py --workers 0 ...    # the new tree in one process too
+    python benchmarks/unit_suite.py --tmp /dev/shm ... # both trees' temporary files there
 
 Runs the suite of each tree in turn (old, new, old, new, ...), after one warm-up run of
 each that is not counted, and prints every run's wall time and CPU time (user + system of
@@ -25,8 +26,11 @@ venv) and this process's environment (so PYTHONDONTWRITEBYTECODE, when set, hold
 both). ``DIR`` is one directory per tree, kept between runs: pytest empties
 it at the start of each run, so every run pays for removing what its own tree's previous
 run left, and never for another tree's (or another user's) directories under
-/tmp/pytest-of-USER. A run with failing tests still counts (it did all its work) and its
-failures are printed under it; a run that cannot start stops the benchmark. Run it on an
+/tmp/pytest-of-USER. The directories are under ``--tmp`` (default: the system's temporary
+directory, /tmp; tests/conftest.py puts the new tree's on /dev/shm when it is a large
+tmpfs, which ``--tmp /dev/shm`` gives both trees alike). A run with failing tests still
+counts (it did all its work) and its failures are printed under it; a run that cannot start
+stops the benchmark. Run it on an
 otherwise idle machine; the load averages say how idle it was.
 """
 
@@ -99,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=6,
         help="forked workers for the new tree (scripts/pytest-runs.sh: 6; 0: none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--tmp", default=None,
+        help="where each tree's --basetemp goes (default: the system's temporary directory)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     old_tree, new_tree = args.old.resolve(), args.new.resolve()
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"new tree: {new_runs}; old: one process")
     times: dict[str, list[float]] = {"old": [], "new": []}
     cpus: dict[str, list[float]] = {"old": [], "new": []}
-    with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-") as scratch:
+    print(f"temporary files under {args.tmp or tempfile.gettempdir()}")
+    with tempfile.TemporaryDirectory(prefix="i8s-unit-suite-", dir=args.tmp) as scratch:
         basetemps = {name: Path(scratch) / name for name in trees}
         for _ in range(args.warmups):
             for name, (python, tree, files, workers) in trees.items():
