@@ -4,9 +4,10 @@ A test that needs what only a process shows (a real SIGINT, exit codes and the e
 descriptors that are pipes, a terminal or ``/dev/full``, a deadline that a hung call must
 not outlive, a kill) gets one from :class:`CliProcess`: a ``subprocess.Popen`` whose child is
 forked from a warm interpreter (the *zygote*, one per test process, started on first use,
-or one for all the workers of tests/forkrun.py, started before they are forked) that has
-imported every module of the package and the kubernetes client once, its objects frozen
-out of the garbage collector's reach (so children do not copy the pages it would touch).
+or one for all the workers of tests/forkrun.py, started during the collection and ready
+before they are forked) that has imported every module of the package and the kubernetes
+client once, its objects frozen out of the garbage collector's reach (so children do not
+copy the pages it would touch).
 The child then runs exactly what ``python -m inspect8s ARGS`` runs (``runpy`` of the
 package's ``__main__``) with its own pipes, environment, directory, ``sys.argv`` and
 standard streams built the way the interpreter builds them at start-up, and ends as the
