@@ -9,8 +9,8 @@ per 1,000 pods against 0.07 s for ``json.loads`` (issue 5), and the converters i
 Every request has a deadline for the whole call (``timeout``: connecting, the headers and
 the whole body): a watchdog (one thread for all the calls of the process) shuts the
 connection's socket when it passes, so a server that sends a byte a second cannot hold a
-call open. Answers are read in chunks and may not be
-larger than ``max_response_bytes`` (default 128 MiB; a page of 500 pods is a few MB).
+call open. Answers are read in chunks and may not be larger than ``max_response_bytes``
+(default 128 MiB; a page of 500 pods is a few MB).
 Failures raise one :class:`KubeAPIError` with a one-line message that says what to do:
 
     401            KubeAPIError  kind=permission   exit 4
@@ -73,7 +73,9 @@ class CallDeadline:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.ended = True
+        with self._lock:  # the watchdog may hold this deadline a while: not the connection
+            self.ended = True
+            self._conn = None
         _WATCH.deadline = None
 
     def remaining(self) -> float:
