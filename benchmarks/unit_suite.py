@@ -18,7 +18,7 @@ the load; the CPU times much less.
 
 Each run is ``python -m pytest -q -p no:cacheprovider --basetemp=DIR -m "not integration"``
 (for the new tree with ``--workers N``, forked after collection by tests/forkrun.py, as
-scripts/pytest-runs.sh runs it: 6 by default; ``--workers 0`` runs it in one process, as
+scripts/pytest-runs.sh runs it: 4 by default; ``--workers 0`` runs it in one process, as
 the old tree's suite ran) from the tree's root
 (tests marked ``integration`` start the real test bed: they run under the machine's lock
 with the integration tests, wherever their file is), with the tree's own interpreter (its
@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmups", type=int, default=1, help="uncounted runs per tree first")
     parser.add_argument("--same-files", action="store_true", help="only the shared test files")
     parser.add_argument(
-        "--workers", type=int, default=6,
-        help="forked workers for the new tree (scripts/pytest-runs.sh: 6; 0: none)",
+        "--workers", type=int, default=4,
+        help="forked workers for the new tree (scripts/pytest-runs.sh: 4; 0: none)",
     )  # fmt: skip
     parser.add_argument(
         "--tmp", default=None,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test suite in two pytest runs (scripts/test.sh calls this; arguments go to both):
 #
-#   1. every test not marked integration, on six workers forked after one collection
-#      (tests/forkrun.py, --workers 6: more workers than cores, as many tests wait on
-#      servers, deadlines and real processes);
+#   1. every test not marked integration, on four workers forked after one collection
+#      (tests/forkrun.py, --workers 4: more workers than cores, as many tests wait on
+#      servers, deadlines and real processes; six took more CPU and time on two cores);
 #   2. the tests marked integration (they share one test bed: real containerd, runc and
 #      dockerd), in one process, one after another.
 #
@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-workers="${INSPECT8S_TEST_WORKERS:-6}"
+workers="${INSPECT8S_TEST_WORKERS:-4}"
 
 echo "== pytest: unit tests (--workers $workers)"
 pytest -m "not integration" --workers "$workers" "$@"
