@@ -30,8 +30,8 @@ run left, and never for another tree's (or another user's) directories under
 directory, /tmp; tests/conftest.py puts the new tree's on /dev/shm when it is a large
 tmpfs, which ``--tmp /dev/shm`` gives both trees alike). A run with failing tests still
 counts (it did all its work) and its failures are printed under it; a run that cannot start
-stops the benchmark. Run it on an
-otherwise idle machine; the load averages say how idle it was.
+stops the benchmark. Run it on an otherwise idle machine; the load averages say how idle it
+was.
 """
 
 from __future__ import annotations

@@ -107,31 +107,24 @@ def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
-_SEED_PATHS: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
-
-
-def _seed_paths(doc: Any) -> list[tuple[Any, ...]]:
-    """``_paths`` of a seed document, walked once (the seeds are never changed)."""
-    known = _SEED_PATHS.get(id(doc))
-    if known is None or known[0] is not doc:
-        known = _SEED_PATHS[id(doc)] = (doc, _paths(doc))
-    return known[1]
-
-
-@st.composite
-def mutated(draw: st.DrawFn, seeds: list[Any]) -> Any:
+def mutated(seeds: list[Any]) -> st.SearchStrategy[Any]:
     """A real document with one to three of its parts replaced by random JSON."""
-    doc = draw(st.sampled_from(seeds))
-    paths = _seed_paths(doc)
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths))
-        value = draw(JSON)
-        doc = _replace(doc, path, value)
-        # The paths of the new document: those not under the part replaced, then the
-        # replacement's own (what _paths(doc) gives, in another order).
-        paths = [p for p in paths if p[: len(path)] != path]
-        paths += [(*path, *sub) for sub in _paths(value)]
-    return doc
+    # Each seed's paths are walked once, here; after a replacement, the new document's are
+    # those not under the part replaced, then the replacement's own (what _paths gives).
+    seeded = [(seed, _paths(seed)) for seed in seeds]
+
+    @st.composite
+    def draw_mutated(draw: st.DrawFn) -> Any:
+        doc, paths = draw(st.sampled_from(seeded))
+        for _ in range(draw(st.integers(1, 3))):
+            path = draw(st.sampled_from(paths))
+            value = draw(JSON)
+            doc = _replace(doc, path, value)
+            paths = [p for p in paths if p[: len(path)] != path]
+            paths += [(*path, *sub) for sub in _paths(value)]
+        return doc
+
+    return draw_mutated()
 
 
 def _load(name: str) -> Any:
